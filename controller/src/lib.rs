@@ -1,0 +1,5 @@
+//! The Rustle controller: turns playbooks and inventories into signed
+//! bundles and drives runners. This crate grows with the playbook language
+//! (parsing, inventory, templating, planning, transport).
+
+pub mod keygen;

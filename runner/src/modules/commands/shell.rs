@@ -1,0 +1,27 @@
+//! `shell`: runs a command line through `/bin/sh` (or `executable`).
+
+use crate::args::ArgSpec;
+use crate::modules::{Capabilities, Check, CheckSupport, Context, Module, ModuleError};
+
+pub struct Shell;
+
+impl Module for Shell {
+    fn name(&self) -> &'static str {
+        "shell"
+    }
+    fn description(&self) -> &'static str {
+        "Execute shell commands on the host"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            check_mode: CheckSupport::Partial,
+            diff: false,
+        }
+    }
+    fn spec(&self) -> &'static ArgSpec {
+        &super::SPEC
+    }
+    fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError> {
+        super::check(ctx, true)
+    }
+}
