@@ -48,6 +48,9 @@ impl Renderer {
             other => return pyjson::dumps(other, None),
         };
         m.retain(|k, _| !k.starts_with("_ansible_"));
+        // TaskResult.clean_copy(): the callback never shows these two.
+        m.remove("failed");
+        m.remove("skipped");
         if self.verbosity < 3 {
             m.remove("invocation");
             m.remove("diff");

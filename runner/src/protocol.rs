@@ -44,7 +44,7 @@ pub enum Request {
     /// Run one task (per-task mode); its assets travel inline.
     RunTask {
         host: String,
-        task: Task,
+        task: Box<Task>,
         assets: Vec<InlineAsset>,
         options: RunOptions,
     },
