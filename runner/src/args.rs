@@ -165,23 +165,30 @@ impl ArgSpec {
         }
         if !unsupported.is_empty() {
             unsupported.sort();
-            let mut supported: Vec<String> = self
+            // Ansible lists the option names, then every alias in one
+            // parenthesised group after them.
+            let mut names: Vec<&str> = self
                 .args
                 .iter()
                 .filter(|a| !a.internal)
-                .map(|a| {
-                    if a.aliases.is_empty() {
-                        a.name.to_owned()
-                    } else {
-                        format!("{} ({})", a.name, a.aliases.join(", "))
-                    }
-                })
+                .map(|a| a.name)
                 .collect();
-            supported.sort();
+            names.sort_unstable();
+            let mut aliases: Vec<&str> = self
+                .args
+                .iter()
+                .filter(|a| !a.internal)
+                .flat_map(|a| a.aliases.iter().copied())
+                .collect();
+            aliases.sort_unstable();
+            let mut supported = names.join(", ");
+            if !aliases.is_empty() {
+                supported.push_str(&format!(" ({})", aliases.join(", ")));
+            }
             return Err(ModuleError::Args(format!(
                 "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
                 unsupported.join(", "),
-                supported.join(", ")
+                supported
             )));
         }
         let given = |name: &str| out.get(name).is_some_and(|v| !v.is_null());

@@ -43,6 +43,7 @@ impl Renderer {
 
     /// `_dump_results`: drop internal keys, sort, indent when verbose.
     pub fn dump_result(&self, result: &Value, module: &str) -> String {
+        let skipped = result.get("skipped").and_then(Value::as_bool) == Some(true);
         let mut m = match result {
             Value::Object(m) => m.clone(),
             other => return pyjson::dumps(other, None),
@@ -60,7 +61,7 @@ impl Renderer {
             // _clean_results for debug: the registered `changed` is noise.
             m.remove("changed");
         }
-        let indent = if self.verbosity > 2 || verbose_always(module) {
+        let indent = if self.verbosity > 2 || (verbose_always(module) && !skipped) {
             Some(4)
         } else {
             None
@@ -102,7 +103,10 @@ impl Renderer {
                         out.push_str(&render_diff(d));
                     }
                 }
-                let verbose = self.verbosity > 0 || verbose_always(module);
+                // debug's action sets _ansible_verbose_always, except when
+                // it skips for verbosity.
+                let verbose = self.verbosity > 0
+                    || (verbose_always(module) && *status != Status::Skipped);
                 let line = match status {
                     Status::Ok | Status::Changed => {
                         let word = if *status == Status::Changed {

@@ -13,7 +13,8 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleResult {
     pub changed: bool,
-    #[serde(default, skip_serializing_if = "is_false")]
+    /// Always present in registered results, as Ansible's executor adds it.
+    #[serde(default)]
     pub failed: bool,
     #[serde(default, skip_serializing_if = "is_false")]
     pub skipped: bool,
