@@ -105,8 +105,8 @@ impl Renderer {
                 }
                 // debug's action sets _ansible_verbose_always, except when
                 // it skips for verbosity.
-                let verbose = self.verbosity > 0
-                    || (verbose_always(module) && *status != Status::Skipped);
+                let verbose =
+                    self.verbosity > 0 || (verbose_always(module) && *status != Status::Skipped);
                 let line = match status {
                     Status::Ok | Status::Changed => {
                         let word = if *status == Status::Changed {

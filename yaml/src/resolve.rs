@@ -233,8 +233,8 @@ pub fn construct_int(s: &str) -> Resolved {
             }
         }
         ok.then_some(v)
-    } else if body.starts_with('0') {
-        i128::from_str_radix(&body[1..], 8).ok()
+    } else if let Some(oct) = body.strip_prefix('0') {
+        i128::from_str_radix(oct, 8).ok()
     } else {
         body.parse::<i128>().ok()
     };
