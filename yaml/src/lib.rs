@@ -18,6 +18,11 @@ use thiserror::Error;
 
 pub use resolve::{resolve_plain, Resolved};
 
+/// JSON marker for an `!unsafe` string (Ansible's own encoding).
+pub const UNSAFE_KEY: &str = "__ansible_unsafe";
+/// JSON marker for an inline `!vault` value (Ansible's own encoding).
+pub const VAULT_KEY: &str = "__ansible_vault";
+
 /// A position in a source file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pos {
@@ -127,6 +132,34 @@ impl Node {
                 }
                 Json::Object(m)
             }
+        }
+    }
+
+    /// Converts to JSON data the way Ansible's JSON encoder marks special
+    /// strings: `!unsafe` becomes `{"__ansible_unsafe": s}` and `!vault`
+    /// becomes `{"__ansible_vault": ciphertext}`, so that later stages keep
+    /// them apart from ordinary strings.
+    pub fn to_ansible_json(&self) -> Json {
+        match &self.value {
+            Value::Unsafe(s) => {
+                let mut m = serde_json::Map::new();
+                m.insert(UNSAFE_KEY.into(), Json::String(s.clone()));
+                Json::Object(m)
+            }
+            Value::Vault(s) => {
+                let mut m = serde_json::Map::new();
+                m.insert(VAULT_KEY.into(), Json::String(s.clone()));
+                Json::Object(m)
+            }
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_ansible_json).collect()),
+            Value::Map(entries) => {
+                let mut m = serde_json::Map::new();
+                for (k, v) in entries {
+                    m.insert(k.key_string(), v.to_ansible_json());
+                }
+                Json::Object(m)
+            }
+            _ => self.to_json(),
         }
     }
 
