@@ -2,4 +2,7 @@
 //! bundles and drives runners. This crate grows with the playbook language
 //! (parsing, inventory, templating, planning, transport).
 
+pub mod cli;
 pub mod keygen;
+pub mod playbook;
+pub mod run;

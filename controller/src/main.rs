@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use rustle::cli::PlaybookArgs;
 
 #[derive(Parser)]
 #[command(name = "rustle", version, about = "Runs Ansible playbooks, fast")]
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run playbooks, as ansible-playbook does.
+    Playbook(PlaybookArgs),
     /// Generate an ed25519 key pair for signing bundles.
     Keygen {
         /// Base path: writes BASE.key (mode 0600) and BASE.pub.
@@ -22,8 +25,23 @@ enum Cmd {
     },
 }
 
+/// Parses arguments; a binary invoked as `ansible-playbook` or
+/// `rustle-playbook` behaves as `rustle playbook`.
+fn parse() -> Result<Cli, clap::Error> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let argv0 = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if argv0 == "ansible-playbook" || argv0 == "rustle-playbook" {
+        args.insert(1, "playbook".into());
+    }
+    Cli::try_parse_from(args)
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -31,22 +49,21 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 5 } else { 0 });
         }
     };
-    let result: anyhow::Result<()> = match cli.cmd {
-        Cmd::Keygen { output } => rustle::keygen::generate(&output)
-            .map(|(sk, pk, id)| {
+    match cli.cmd {
+        Cmd::Playbook(args) => ExitCode::from(rustle::run::playbook(&args)),
+        Cmd::Keygen { output } => match rustle::keygen::generate(&output) {
+            Ok((sk, pk, id)) => {
                 println!(
                     "Wrote secret key {} (mode 0600) and public key {} (key id {id})",
                     sk.display(),
                     pk.display()
                 );
-            })
-            .map_err(Into::into),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ERROR! {e:#}");
-            ExitCode::from(1)
-        }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ERROR! {e}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
