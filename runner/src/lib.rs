@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod engine;
+pub mod facts;
 pub mod fsutil;
 pub mod modules;
 pub mod output;
