@@ -1,0 +1,601 @@
+//! Actions: controller-side ones (set_fact, debug, assert, fail, meta,
+//! include_*, include_vars, add_host, group_by, ...) and the native modules
+//! run through the runner's engine for `connection: local`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustle_bundle::{AssetId, PlayPlan, Task as PlanTask};
+use rustle_runner::engine::{self, RunOptions, Status};
+use rustle_runner::modules::{AssetSource, ModuleError};
+use rustle_template::{strip_unsafe, Vars};
+use serde_json::{json, Map, Value};
+
+use super::callback::Outcome;
+use super::iter::Scheduled;
+use super::task::{Done, Flow};
+use super::{truthy, value_to_string, PlayRun, Runner};
+use crate::playbook::{Block, Play};
+
+fn done(result: Value) -> Done {
+    let outcome = outcome_of(&result);
+    Done {
+        result,
+        outcome,
+        ignored: false,
+        flow: Flow::Continue,
+        show: true,
+        verbose_always: false,
+    }
+}
+
+pub(crate) fn outcome_of(result: &Value) -> Outcome {
+    if result.get("failed").and_then(Value::as_bool) == Some(true) {
+        Outcome::Failed
+    } else if result.get("skipped").and_then(Value::as_bool) == Some(true) {
+        Outcome::Skipped
+    } else if result.get("changed").and_then(Value::as_bool) == Some(true) {
+        Outcome::Changed
+    } else {
+        Outcome::Ok
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Done {
+    done(json!({"changed": false, "failed": true, "msg": msg.into()}))
+}
+
+/// Templated module arguments with `omit` removed and `!unsafe` markers
+/// dropped.
+fn template_args(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Result<Map<String, Value>, String> {
+    let mut raw = Value::Object(s.task.args.clone());
+    if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
+        let v = r.templar.template(&Value::String(vp.clone()), vars).map_err(|e| e.to_string())?;
+        let mut m = s.task.args.clone();
+        m.remove("_variable_params");
+        match v {
+            Value::Object(extra) => {
+                for (k, val) in extra {
+                    m.entry(k).or_insert(val);
+                }
+            }
+            other => return Err(format!("invalid or malformed argument: '{}'", value_to_string(&other))),
+        }
+        raw = Value::Object(m);
+    }
+    let t = r.templar.template(&raw, vars).map_err(|e| e.to_string())?;
+    let t = r.templar.remove_omit(&t);
+    match strip_unsafe(&t) {
+        Value::Object(m) => Ok(m),
+        _ => Ok(Map::new()),
+    }
+}
+
+pub(crate) fn dispatch(
+    r: &mut Runner<'_>,
+    pr: &mut PlayRun,
+    play: &Play,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+    item: Option<&Value>,
+) -> Result<Done, u8> {
+    let module = s.task.module.as_str();
+    // assert reads its `that` untemplated.
+    if module == "assert" {
+        return Ok(assert(r, s, vars));
+    }
+    let args = match template_args(r, s, vars) {
+        Ok(a) => a,
+        Err(e) => return Ok(fail(e)),
+    };
+    let d = match module {
+        "debug" => debug(r, &args, vars),
+        "set_fact" => set_fact(r, host, &args),
+        "fail" => {
+            let msg = args.get("msg").cloned().unwrap_or_else(|| Value::from("Failed as requested from task"));
+            done(json!({"changed": false, "failed": true, "msg": msg}))
+        }
+        "meta" => meta(r, pr, host, &args),
+        "include_tasks" => include_tasks(r, s, &args, item),
+        "include_role" => include_role(r, s, &args),
+        "include_vars" => include_vars(r, host, s, &args),
+        "add_host" => add_host(r, &args),
+        "group_by" => group_by(r, host, &args),
+        "set_stats" => done(json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}})),
+        "pause" => pause(&args),
+        "ping" => done(json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))})),
+        "setup" | "gather_facts" => {
+            let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options::default());
+            if let Ok(mut st) = r.states.write() {
+                if let Some(h) = st.get_mut(host) {
+                    for (k, v) in &facts {
+                        h.facts.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            done(json!({"changed": false, "ansible_facts": facts}))
+        }
+        "template" => template_module(r, s, &args, vars),
+        _ => module_call(r, s, args, vars, None),
+    };
+    let _ = play;
+    Ok(d)
+}
+
+fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
+    let verbosity = args.get("verbosity").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
+    if verbosity > i64::from(r.cfg.verbosity) {
+        return Done {
+            result: json!({"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met."}),
+            outcome: Outcome::Skipped,
+            ignored: false,
+            flow: Flow::Continue,
+            show: true,
+            verbose_always: false,
+        };
+    }
+    if args.contains_key("msg") && args.contains_key("var") {
+        return fail("'msg' and 'var' are incompatible options");
+    }
+    let mut res = Map::new();
+    if let Some(var) = args.get("var") {
+        let name = value_to_string(var);
+        let expr = if name.contains("{{") { name.clone() } else { format!("{{{{ {name} }}}}") };
+        let v = match r.templar.template(&Value::String(expr), vars) {
+            Ok(v) if v.as_str() == Some(&name) && !name.contains("{{") => Value::from("VARIABLE IS NOT DEFINED!"),
+            Ok(v) => v,
+            Err(e) if e.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
+            Err(e) => return fail(e.to_string()),
+        };
+        res.insert(name, strip_unsafe(&v));
+    } else {
+        res.insert("msg".into(), args.get("msg").cloned().unwrap_or_else(|| Value::from("Hello world!")));
+    }
+    res.insert("changed".into(), Value::Bool(false));
+    res.insert("failed".into(), Value::Bool(false));
+    Done {
+        result: Value::Object(res),
+        outcome: Outcome::Ok,
+        ignored: false,
+        flow: Flow::Continue,
+        show: true,
+        verbose_always: true,
+    }
+}
+
+fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
+    let mut facts = Map::new();
+    for (k, v) in args {
+        if k == "cacheable" {
+            continue;
+        }
+        if !crate::playbook::load::is_identifier(k) {
+            return fail(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."));
+        }
+        // k=v strings are converted as Ansible's boolean conversion does.
+        let v = match v {
+            Value::String(s) if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no") && false => Value::Bool(truthy(v)),
+            other => other.clone(),
+        };
+        facts.insert(k.clone(), v);
+    }
+    if facts.is_empty() {
+        return fail("No key/value pairs provided, at least one is required for this action to succeed");
+    }
+    if let Ok(mut st) = r.states.write() {
+        if let Some(h) = st.get_mut(host) {
+            for (k, v) in &facts {
+                h.set_facts.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    done(json!({"changed": false, "ansible_facts": facts}))
+}
+
+fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
+    let raw = &s.task.args;
+    let t = |k: &str| raw.get(k).map(|v| r.templar.template(v, vars).unwrap_or_else(|_| v.clone()));
+    let quiet = t("quiet").is_some_and(|v| truthy(&v));
+    let fail_msg = t("fail_msg").or_else(|| t("msg")).unwrap_or_else(|| Value::from("Assertion failed"));
+    let success_msg = t("success_msg").unwrap_or_else(|| Value::from("All assertions passed"));
+    let thats: Vec<Value> = match raw.get("that") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::String(s)) => match r.templar.template(&Value::String(s.clone()), vars) {
+            Ok(Value::Array(a)) => a,
+            _ => vec![Value::String(s.clone())],
+        },
+        Some(other) => vec![other.clone()],
+        None => return fail("conditional required in \"that\" string"),
+    };
+    for that in thats {
+        match r.templar.evaluate_conditional(&that, vars) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut d = done(json!({
+                    "assertion": that, "changed": false, "evaluated_to": false,
+                    "failed": true, "msg": fail_msg,
+                }));
+                d.verbose_always = !quiet;
+                return d;
+            }
+            Err(e) => {
+                return fail(format!(
+                    "The conditional check '{}' failed. The error was: {e}",
+                    value_to_string(&that)
+                ))
+            }
+        }
+    }
+    let mut d = done(json!({"changed": false, "msg": success_msg}));
+    d.verbose_always = !quiet;
+    d
+}
+
+fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Value>) -> Done {
+    let what = args.get("_raw_params").map(value_to_string).unwrap_or_default();
+    let mut d = done(json!({"changed": false, "skipped": false}));
+    d.show = false;
+    match what.trim() {
+        "flush_handlers" => d.flow = Flow::FlushHandlers,
+        "end_host" => d.flow = Flow::EndHost,
+        "end_play" | "end_batch" => d.flow = Flow::EndPlay,
+        "clear_host_errors" => {
+            r.failed_hosts.clear();
+        }
+        "clear_facts" => {
+            if let Ok(mut st) = r.states.write() {
+                if let Some(h) = st.get_mut(host) {
+                    h.facts.clear();
+                }
+            }
+        }
+        "noop" | "refresh_inventory" | "reset_connection" | "end_role" => {}
+        other => return fail(format!("invalid meta action requested: {other}")),
+    }
+    let _ = pr;
+    d
+}
+
+fn search_file(s: &Scheduled, sub: &str, name: &str, playbook_dir: &Path) -> PathBuf {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    let role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    let mut cands = Vec::new();
+    if let Some(role) = role {
+        cands.push(role.path.join(sub).join(name));
+        cands.push(role.path.join(name));
+        cands.push(role.path.join("tasks").join(name));
+    }
+    cands.push(s.task.basedir.join(sub).join(name));
+    cands.push(s.task.basedir.join(name));
+    cands.push(playbook_dir.join(sub).join(name));
+    cands.push(playbook_dir.join(name));
+    cands
+        .iter()
+        .find(|c| c.exists())
+        .cloned()
+        .unwrap_or_else(|| s.task.basedir.join(name))
+}
+
+fn include_tasks(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, _item: Option<&Value>) -> Done {
+    let Some(file) = args.get("file").or_else(|| args.get("_raw_params")).map(value_to_string) else {
+        return fail("No file specified for include_tasks");
+    };
+    let path = search_file(s, "tasks", &file, &r.playbook_dir);
+    let role = s
+        .task
+        .role
+        .clone()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.clone()));
+    match r.loader.load_task_file(&path, s.task.handler, role.as_ref()) {
+        Ok(items) => {
+            let mut attrs = crate::playbook::Attrs::default();
+            attrs.insert("_included_file", Value::from(path.display().to_string()), s.task.pos.clone());
+            if let Some(v) = s.task.attrs.get("vars") {
+                attrs.insert("vars", v.clone(), s.task.pos.clone());
+            }
+            if let Some(Value::Object(apply)) = args.get("apply") {
+                for (k, v) in apply {
+                    attrs.insert(k, v.clone(), s.task.pos.clone());
+                }
+            }
+            let mut d = done(json!({"changed": false, "include": file, "include_args": {}}));
+            d.show = false;
+            d.flow = Flow::Include(Block {
+                pos: s.task.pos.clone(),
+                attrs,
+                block: items,
+                rescue: Vec::new(),
+                always: Vec::new(),
+                implicit: true,
+                role,
+            });
+            d
+        }
+        Err(e) => fail(e.msg),
+    }
+}
+
+fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) -> Done {
+    let Some(name) = args.get("name").map(value_to_string) else {
+        return fail("'name' is a required field for include_role.");
+    };
+    let from = |k: &str| args.get(k).map(value_to_string);
+    let dir = match r.loader.find_role(&name, &s.task.basedir, &s.task.pos) {
+        Ok(d) => d,
+        Err(e) => return fail(e.msg),
+    };
+    let role = match r.loader.load_role(&name, &dir, from("tasks_from").as_deref(), from("handlers_from").as_deref(), &mut Vec::new()) {
+        Ok(role) => role,
+        Err(e) => return fail(e.msg),
+    };
+    let mut vars = role.defaults.clone();
+    for (k, v) in &role.vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    if let Some(Value::Object(tv)) = s.task.attrs.get("vars") {
+        for (k, v) in tv {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+    let mut attrs = crate::playbook::Attrs::default();
+    attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+    if let Some(Value::Object(apply)) = args.get("apply") {
+        for (k, v) in apply {
+            attrs.insert(k, v.clone(), s.task.pos.clone());
+        }
+    }
+    let mut d = done(json!({"changed": false, "include_args": {"name": name}}));
+    d.show = false;
+    d.flow = Flow::Include(Block {
+        pos: s.task.pos.clone(),
+        attrs,
+        block: role.tasks.clone(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        implicit: true,
+        role: Some(role.info.clone()),
+    });
+    d
+}
+
+fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String, Value>) -> Done {
+    let file = args.get("file").or_else(|| args.get("_raw_params")).map(value_to_string);
+    let dir = args.get("dir").map(value_to_string);
+    let mut files = Vec::new();
+    if let Some(f) = file {
+        files.push(search_file(s, "vars", &f, &r.playbook_dir));
+    } else if let Some(d) = dir {
+        let base = search_file(s, "vars", &d, &r.playbook_dir);
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&base)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        entries.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml" | "json")));
+        entries.sort();
+        files = entries;
+    } else {
+        return fail("Unable to find a file to include");
+    }
+    let mut facts = Map::new();
+    let mut names = Vec::new();
+    for f in &files {
+        match r.loader.read_yaml(f) {
+            Ok((node, _)) => match node.to_ansible_json() {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        facts.insert(k, v);
+                    }
+                }
+                Value::Null => {}
+                _ => return fail(format!("{} must be stored as a dictionary/hash", f.display())),
+            },
+            Err(e) => return fail(e.msg),
+        }
+        names.push(Value::from(f.display().to_string()));
+    }
+    let facts = match args.get("name").map(value_to_string) {
+        Some(n) => {
+            let mut m = Map::new();
+            m.insert(n, Value::Object(facts));
+            m
+        }
+        None => facts,
+    };
+    if let Ok(mut st) = r.states.write() {
+        if let Some(h) = st.get_mut(host) {
+            for (k, v) in &facts {
+                h.include_vars.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    done(json!({"changed": false, "ansible_facts": facts, "ansible_included_var_files": names}))
+}
+
+fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
+    let Some(name) = args.get("name").or_else(|| args.get("hostname")).or_else(|| args.get("host")).map(value_to_string) else {
+        return fail("name is required");
+    };
+    let groups: Vec<String> = match args.get("groups").or_else(|| args.get("group")).or_else(|| args.get("groupname")) {
+        Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+        Some(v) => value_to_string(v).split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        None => Vec::new(),
+    };
+    let mut hv = Map::new();
+    for (k, v) in args {
+        if !matches!(k.as_str(), "name" | "hostname" | "host" | "groups" | "group" | "groupname") {
+            hv.insert(k.clone(), v.clone());
+        }
+    }
+    for g in &groups {
+        let list = r.dynamic_groups.entry(g.clone()).or_default();
+        if !list.contains(&name) {
+            list.push(name.clone());
+        }
+    }
+    match r.added_hosts.iter_mut().find(|(h, _, _)| *h == name) {
+        Some(e) => {
+            for (k, v) in &hv {
+                e.2.insert(k.clone(), v.clone());
+            }
+        }
+        None => r.added_hosts.push((name.clone(), groups.clone(), hv.clone())),
+    }
+    r.inventory.add_dynamic_host(&name, &groups, &hv);
+    done(json!({"changed": false, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}))
+}
+
+fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
+    let Some(key) = args.get("key").map(value_to_string) else {
+        return fail("the 'key' param is required when using group_by");
+    };
+    let group = key.replace(' ', "-");
+    let parents: Vec<String> = match args.get("parents") {
+        Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+        Some(v) => vec![value_to_string(v)],
+        None => vec!["all".into()],
+    };
+    let list = r.dynamic_groups.entry(group.clone()).or_default();
+    if !list.iter().any(|h| h == host) {
+        list.push(host.to_owned());
+    }
+    r.inventory.add_dynamic_host(host, std::slice::from_ref(&group), &Map::new());
+    done(json!({"changed": false, "add_group": group, "parent_groups": parents}))
+}
+
+fn pause(args: &Map<String, Value>) -> Done {
+    let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
+    let start = chrono_now();
+    if let Some(s) = secs {
+        std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0)));
+    }
+    let stop = chrono_now();
+    done(json!({
+        "changed": false, "delta": secs.unwrap_or(0.0) as i64, "echo": true, "rc": 0,
+        "start": start, "stop": stop, "stderr": "", "stdout": format!("Paused for {} seconds", secs.unwrap_or(0.0)), "user_input": "",
+    }))
+}
+
+fn chrono_now() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{}", d.as_secs())
+}
+
+struct Inline(Vec<(AssetId, Vec<u8>)>);
+
+impl AssetSource for Inline {
+    fn asset(&self, id: &AssetId) -> Result<Vec<u8>, ModuleError> {
+        self.0
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, d)| d.clone())
+            .ok_or_else(|| ModuleError::Asset(format!("asset {id} missing")))
+    }
+}
+
+fn template_module(r: &Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
+    let Some(src) = args.get("src").map(value_to_string) else {
+        return fail("missing required arguments: src");
+    };
+    let path = search_file(s, "templates", &src, &r.playbook_dir);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(_) => return fail(format!("Could not find or access '{src}'")),
+    };
+    let rendered = match r.templar.render_file_contents(&text, vars) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("AnsibleError: {e}")),
+    };
+    let mut margs = args.clone();
+    margs.remove("src");
+    for k in ["newline_sequence", "trim_blocks", "lstrip_blocks", "block_start_string", "block_end_string", "variable_start_string", "variable_end_string", "comment_start_string", "comment_end_string", "output_encoding"] {
+        margs.remove(k);
+    }
+    module_call(r, s, margs, vars, Some(rendered.into_bytes()))
+}
+
+/// Runs a native module in-process, as the runner would on the host.
+fn module_call(r: &Runner<'_>, s: &Scheduled, mut args: Map<String, Value>, vars: &Arc<dyn Vars>, content: Option<Vec<u8>>) -> Done {
+    if rustle_runner::modules::lookup(&s.task.module).is_none() {
+        return fail(format!(
+            "The module {} is not yet supported by rustle (no native implementation)",
+            s.task.action
+        ));
+    }
+    let mut assets = Vec::new();
+    let mut task = PlanTask::new(s.task.name().unwrap_or_default(), s.task.module.clone());
+    if let Some(bytes) = content {
+        let id = AssetId::of(&bytes);
+        assets.push((id, bytes));
+        task.assets.insert("src".into(), id);
+    } else if s.task.module == "copy" && !args.get("remote_src").is_some_and(truthy) {
+        if let Some(src) = args.get("src").map(value_to_string) {
+            let path = search_file(s, "files", &src, &r.playbook_dir);
+            if path.is_dir() {
+                return fail("copying directories is not supported yet by rustle");
+            }
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let id = AssetId::of(&bytes);
+                    assets.push((id, bytes));
+                    task.assets.insert("src".into(), id);
+                    args.remove("src");
+                }
+                Err(_) => {
+                    return fail(format!(
+                        "Could not find or access '{src}'\nSearched in:\n\t{}\n on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+                        path.display()
+                    ))
+                }
+            }
+        }
+    }
+    let check = kw(r, s, "check_mode", vars).map(|v| truthy(&v));
+    let diff = kw(r, s, "diff", vars).map(|v| truthy(&v));
+    task.args = args;
+    task.check_mode = check;
+    task.diff = diff;
+    if let Some(env) = kw(r, s, "environment", vars) {
+        if let Value::Object(m) = env {
+            for (k, v) in m {
+                task.environment.insert(k, value_to_string(&v));
+            }
+        }
+    }
+    let play = PlayPlan {
+        name: String::new(),
+        tasks: Vec::new(),
+        handlers: Vec::new(),
+        check_mode: None,
+        diff: None,
+    };
+    let opts = RunOptions {
+        check: r.cfg.check,
+        diff: r.cfg.diff,
+        verbosity: r.cfg.verbosity,
+    };
+    let (status, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
+    let mut v = result.to_json();
+    if status == Status::Skipped {
+        if let Value::Object(m) = &mut v {
+            m.insert("skipped".into(), Value::Bool(true));
+        }
+    }
+    done(v)
+}
+
+fn kw(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<Value> {
+    let v = s
+        .task
+        .attrs
+        .get(key)
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.attrs.get(key)))?;
+    Some(r.templar.template(v, vars).unwrap_or_else(|_| v.clone()))
+}

@@ -1,0 +1,245 @@
+//! Output of a playbook run in the format of Ansible's default stdout
+//! callback. Text goes to writers the caller provides.
+
+use std::io::Write;
+
+use rustle_runner::engine::HostStats;
+use rustle_runner::output::{banner, render_diff, Renderer, DEFAULT_COLUMNS};
+use rustle_runner::pyjson;
+use serde_json::{Map, Value};
+
+/// How one host's task (or loop item) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Unreachable,
+}
+
+pub struct Callback {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    pub verbosity: u8,
+    pub diff: bool,
+    renderer: Renderer,
+    pending_banner: Option<String>,
+}
+
+/// Python's `str()` of a loop item for `(item=...)` labels.
+pub fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+/// Python's `repr()` of JSON-like data.
+pub fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Value::Number(n) => {
+            if n.is_f64() {
+                pyjson::py_float(n.as_f64().unwrap_or(0.0))
+            } else {
+                n.to_string()
+            }
+        }
+        Value::String(s) => {
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n"))
+            }
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => {
+            if m.len() == 1 {
+                if let Some(Value::String(s)) = m.get("__ansible_unsafe") {
+                    return py_repr(&Value::String(s.clone()));
+                }
+            }
+            format!(
+                "{{{}}}",
+                m.iter()
+                    .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}
+
+impl Callback {
+    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, verbosity: u8, diff: bool) -> Self {
+        Callback {
+            out,
+            err,
+            verbosity,
+            diff,
+            renderer: Renderer::new(verbosity, diff),
+            pending_banner: None,
+        }
+    }
+
+    fn say(&mut self, s: &str) {
+        let _ = self.out.write_all(s.as_bytes());
+        let _ = self.out.flush();
+    }
+
+    pub fn warning(&mut self, msg: &str) {
+        let _ = writeln!(self.err, "[WARNING]: {msg}");
+    }
+
+    pub fn error(&mut self, msg: &str) {
+        let _ = writeln!(self.err, "ERROR! {msg}");
+    }
+
+    pub fn play_start(&mut self, name: &str) {
+        let title = if name.trim().is_empty() {
+            "PLAY".to_owned()
+        } else {
+            format!("PLAY [{}]", name.trim())
+        };
+        self.say(&banner(&title, DEFAULT_COLUMNS));
+    }
+
+    pub fn no_hosts(&mut self) {
+        self.say("skipping: no hosts matched\n");
+    }
+
+    /// Shows the task banner (once per task).
+    pub fn task_start(&mut self, title: &str, handler: bool) {
+        let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
+        let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
+        self.say(&b);
+        self.pending_banner = None;
+    }
+
+    pub fn included(&mut self, file: &str, hosts: &[String], item: Option<&Value>) {
+        let mut line = format!("included: {file} for {}", hosts.join(", "));
+        if let Some(i) = item {
+            line.push_str(&format!(" => (item={})", py_str(i)));
+        }
+        line.push('\n');
+        self.say(&line);
+    }
+
+    fn dump(&self, result: &Value, module: &str) -> String {
+        self.renderer.dump_result(result, module)
+    }
+
+    fn diffs(&mut self, result: &Value) {
+        if !self.diff {
+            return;
+        }
+        let entries: Vec<Map<String, Value>> = match result.get("diff") {
+            Some(Value::Object(m)) => vec![m.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|d| d.as_object().cloned()).collect(),
+            _ => Vec::new(),
+        };
+        for d in entries {
+            let text = render_diff(&d);
+            if !text.is_empty() {
+                self.say(&text);
+            }
+        }
+    }
+
+    /// A whole task's result for a host (not a loop item).
+    pub fn result(&mut self, host: &str, outcome: Outcome, result: &Value, module: &str, ignored: bool, delegated: Option<&str>, verbose_always: bool) {
+        let verbose = self.verbosity > 0 || verbose_always;
+        let who = match delegated {
+            Some(d) if d != host => format!("[{host} -> {d}]"),
+            _ => format!("[{host}]"),
+        };
+        let line = match outcome {
+            Outcome::Ok | Outcome::Changed => {
+                self.diffs(result);
+                let word = if outcome == Outcome::Changed { "changed" } else { "ok" };
+                if verbose {
+                    format!("{word}: {who} => {}\n", self.dump(result, module))
+                } else {
+                    format!("{word}: {who}\n")
+                }
+            }
+            Outcome::Skipped => {
+                if self.verbosity > 0 {
+                    format!("skipping: {who} => {}\n", self.dump(result, module))
+                } else {
+                    format!("skipping: {who}\n")
+                }
+            }
+            Outcome::Failed => format!("fatal: {who}: FAILED! => {}\n", self.dump(result, module)),
+            Outcome::Unreachable => {
+                format!("fatal: {who}: UNREACHABLE! => {}\n", self.dump(result, module))
+            }
+        };
+        self.say(&line);
+        if ignored {
+            self.say("...ignoring\n");
+        }
+    }
+
+    /// One loop item's result.
+    pub fn item(&mut self, host: &str, outcome: Outcome, result: &Value, label: &Value, module: &str, verbose_always: bool) {
+        let verbose = self.verbosity > 0 || verbose_always;
+        let label = py_str(label);
+        let line = match outcome {
+            Outcome::Ok | Outcome::Changed => {
+                self.diffs(result);
+                let word = if outcome == Outcome::Changed { "changed" } else { "ok" };
+                if verbose {
+                    format!("{word}: [{host}] => (item={label}) => {}\n", self.dump(result, module))
+                } else {
+                    format!("{word}: [{host}] => (item={label})\n")
+                }
+            }
+            Outcome::Skipped => {
+                if self.verbosity > 0 {
+                    format!("skipping: [{host}] => (item={label}) => {}\n", self.dump(result, module))
+                } else {
+                    format!("skipping: [{host}] => (item={label}) \n")
+                }
+            }
+            Outcome::Failed | Outcome::Unreachable => {
+                format!("failed: [{host}] (item={label}) => {}\n", self.dump(result, module))
+            }
+        };
+        self.say(&line);
+    }
+
+    /// After a loop whose items were all skipped.
+    pub fn loop_skipped(&mut self, host: &str) {
+        self.say(&format!("skipping: [{host}]\n"));
+    }
+
+    pub fn recap(&mut self, hosts: &[(String, HostStats)]) {
+        let text = self.renderer.recap(hosts);
+        self.say(&text);
+    }
+
+    pub fn raw(&mut self, text: &str) {
+        self.say(text);
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn repr_like_python() {
+        assert_eq!(py_repr(&json!({"a": 1, "b": [true, null, "x"]})), "{'a': 1, 'b': [True, None, 'x']}");
+        assert_eq!(py_str(&json!("plain")), "plain");
+        assert_eq!(py_repr(&json!("it's")), "\"it's\"");
+    }
+}

@@ -1,0 +1,616 @@
+//! Executes parsed playbooks: the linear strategy over the hosts of each
+//! play, tasks run through the runner's engine in-process for
+//! `connection: local`, controller-side actions (set_fact, include_*,
+//! meta, ...) here, Ansible's default callback output.
+
+pub mod callback;
+pub mod iter;
+pub mod vars;
+
+mod actions;
+mod task;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use rustle_inventory::Inventory;
+use rustle_runner::engine::HostStats;
+use rustle_template::{Templar, TemplarOptions, Vars};
+use serde_json::{Map, Value};
+
+use crate::playbook::{Block, Item, Loader, Play, Playbook, RoleRef};
+use callback::Callback;
+use iter::HostCursor;
+use vars::{HostState, PlayScope, States, TaskVars};
+
+/// Run-wide settings from the command line and configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub extra_vars: Map<String, Value>,
+    pub limit: Option<rustle_inventory::pattern::Limit>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub force_handlers: bool,
+    pub start_at_task: Option<String>,
+    pub forks: usize,
+}
+
+/// Exit codes of ansible-playbook.
+pub const RUN_OK: u8 = 0;
+pub const RUN_ERROR: u8 = 1;
+pub const RUN_FAILED_HOSTS: u8 = 2;
+pub const RUN_UNREACHABLE_HOSTS: u8 = 4;
+
+/// A handler notification target.
+#[derive(Debug, Clone)]
+pub(crate) struct HandlerDef {
+    pub task: Arc<crate::playbook::Task>,
+    pub parents: Vec<Arc<Block>>,
+    pub name: Option<String>,
+    pub listen: Vec<String>,
+    pub role: Option<String>,
+}
+
+/// Everything the run shares across plays.
+pub struct Runner<'a> {
+    pub cfg: RunConfig,
+    pub inventory: Inventory,
+    pub cb: Callback,
+    pub templar: Templar,
+    pub loader: &'a mut Loader,
+    pub states: States,
+    pub stats: BTreeMap<String, HostStats>,
+    /// Hosts that failed (unrescued) or were unreachable, across plays.
+    pub failed_hosts: HashSet<String>,
+    pub unreachable_hosts: HashSet<String>,
+    pub playbook_dir: PathBuf,
+    /// Hosts added by add_host during the run.
+    pub added_hosts: Vec<(String, Vec<String>, Map<String, Value>)>,
+    /// Groups created by group_by / add_host: group → hosts.
+    pub dynamic_groups: BTreeMap<String, Vec<String>>,
+}
+
+/// Per-play runtime state.
+pub(crate) struct PlayRun {
+    pub scope: Arc<PlayScope>,
+    pub handlers: Vec<HandlerDef>,
+    /// Notified handler indices per host, in notification order.
+    pub notified: BTreeMap<String, Vec<usize>>,
+    pub play_name: String,
+    pub hosts: Vec<String>,
+    pub ended: bool,
+    pub force_handlers: bool,
+    pub ignore_unreachable: bool,
+    /// Roles already run in this play (name + params), for dedup.
+    pub roles_seen: Vec<(String, Value)>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(cfg: RunConfig, inventory: Inventory, cb: Callback, loader: &'a mut Loader, playbook_dir: PathBuf) -> Self {
+        let templar = Templar::new(TemplarOptions {
+            search_paths: vec![playbook_dir.clone()],
+            playbook_dir: Some(playbook_dir.clone()),
+            check_mode: cfg.check,
+            ..Default::default()
+        });
+        Runner {
+            cfg,
+            inventory,
+            cb,
+            templar,
+            loader,
+            states: Arc::new(RwLock::new(BTreeMap::new())),
+            stats: BTreeMap::new(),
+            failed_hosts: HashSet::new(),
+            unreachable_hosts: HashSet::new(),
+            playbook_dir,
+            added_hosts: Vec::new(),
+            dynamic_groups: BTreeMap::new(),
+        }
+    }
+
+    fn stats_mut(&mut self, host: &str) -> &mut HostStats {
+        self.stats.entry(host.to_owned()).or_default()
+    }
+
+    /// Runs every play of every playbook; returns the exit code.
+    pub fn run(&mut self, books: &[Playbook]) -> u8 {
+        for book in books {
+            for play in &book.plays {
+                if let Err(code) = self.run_play(play) {
+                    self.cb.flush();
+                    return code;
+                }
+            }
+        }
+        let list: Vec<(String, HostStats)> = self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        self.cb.recap(&list);
+        self.cb.flush();
+        if self.stats.values().any(|s| s.unreachable > 0) && !self.stats.values().any(|s| s.failed > 0) {
+            RUN_UNREACHABLE_HOSTS
+        } else if self.stats.values().any(|s| s.failed > 0) {
+            RUN_FAILED_HOSTS
+        } else if self.stats.values().any(|s| s.unreachable > 0) {
+            RUN_UNREACHABLE_HOSTS
+        } else {
+            RUN_OK
+        }
+    }
+
+    /// Variables visible when templating play-level keywords (extra vars
+    /// and play vars only).
+    fn play_level_vars(&self, play: &Play) -> Arc<dyn Vars> {
+        let mut m = play.vars.clone();
+        for (k, v) in &self.cfg.extra_vars {
+            m.insert(k.clone(), v.clone());
+        }
+        Arc::new(m)
+    }
+
+    fn select_hosts(&mut self, play: &Play) -> Result<Vec<String>, u8> {
+        let vars = self.play_level_vars(play);
+        let hosts_v = play.attrs.get("hosts").cloned().unwrap_or(Value::Null);
+        let hosts_v = self.templar.template(&hosts_v, &vars).map_err(|e| {
+            self.cb.error(&e.to_string());
+            RUN_ERROR
+        })?;
+        let patterns: Vec<String> = match hosts_v {
+            Value::Array(a) => a.iter().map(value_to_string).collect(),
+            other => vec![value_to_string(&other)],
+        };
+        let order = play
+            .attrs
+            .get("order")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<rustle_inventory::pattern::HostOrder>().ok())
+            .unwrap_or_default();
+        let sel = self
+            .inventory
+            .get_hosts(&patterns, self.cfg.limit.as_ref(), order)
+            .map_err(|e| {
+                self.cb.error(&e.to_string());
+                RUN_ERROR
+            })?;
+        for w in sel.warnings.iter() {
+            self.cb.warning(w);
+        }
+        Ok(sel
+            .hosts
+            .into_iter()
+            .filter(|h| !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h))
+            .collect())
+    }
+
+    fn init_host(&mut self, host: &str) {
+        let exists = self.states.read().map(|s| s.contains_key(host)).unwrap_or(false);
+        if exists {
+            return;
+        }
+        let inv = self
+            .inventory
+            .host_vars(host, &[self.playbook_dir.clone()])
+            .unwrap_or_default();
+        let mut st = HostState {
+            inventory: inv,
+            ..Default::default()
+        };
+        if let Some((_, _, vars)) = self.added_hosts.iter().find(|(h, _, _)| h == host) {
+            for (k, v) in vars {
+                st.inventory.insert(k.clone(), v.clone());
+            }
+        }
+        if let Ok(mut s) = self.states.write() {
+            s.insert(host.to_owned(), st);
+        }
+    }
+
+    fn run_play(&mut self, play: &Play) -> Result<(), u8> {
+        let play_name = {
+            let vars = self.play_level_vars(play);
+            match play.attrs.get("name") {
+                Some(n) => value_to_string(&self.templar.template(n, &vars).unwrap_or_else(|_| n.clone())),
+                None => match play.attrs.get("hosts") {
+                    Some(Value::Array(a)) => a.iter().map(value_to_string).collect::<Vec<_>>().join(","),
+                    Some(h) => value_to_string(h),
+                    None => String::new(),
+                },
+            }
+        };
+        let hosts = self.select_hosts(play)?;
+        self.cb.play_start(&play_name);
+        if hosts.is_empty() {
+            self.cb.no_hosts();
+            return Ok(());
+        }
+        for h in &hosts {
+            self.init_host(h);
+            self.stats_mut(h);
+        }
+        // Roles: dependencies first, deduplicated.
+        let mut role_blocks: Vec<Item> = Vec::new();
+        let mut role_handlers: Vec<Item> = Vec::new();
+        let mut role_defaults = Map::new();
+        let mut role_vars = Map::new();
+        let mut seen: Vec<(String, Value)> = Vec::new();
+        for r in &play.roles {
+            flatten_role(r, &mut role_blocks, &mut role_handlers, &mut role_defaults, &mut role_vars, &mut seen);
+        }
+        let mut scope = PlayScope {
+            role_defaults,
+            play_vars: play.vars.clone(),
+            vars_files: Map::new(),
+            role_vars,
+            extra_vars: self.cfg.extra_vars.clone(),
+            magic: Map::new(),
+        };
+        scope.magic = self.magic_vars(play, &hosts);
+        // vars_files (templated with play vars and extra vars).
+        if let Some(vf) = play.attrs.get("vars_files") {
+            let files: Vec<Value> = match vf {
+                Value::Array(a) => a.clone(),
+                Value::Null => Vec::new(),
+                other => vec![other.clone()],
+            };
+            let tmp_vars = self.play_level_vars(play);
+            for f in files {
+                let candidates: Vec<Value> = match f {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                };
+                let mut loaded = false;
+                let mut last_err = String::new();
+                for c in &candidates {
+                    let name = self
+                        .templar
+                        .template(c, &tmp_vars)
+                        .map(|v| value_to_string(&v))
+                        .unwrap_or_else(|_| value_to_string(c));
+                    let path = crate::playbook::load::resolve_path(&play.basedir, &name);
+                    match self.loader.read_yaml(&path) {
+                        Ok((node, _)) => {
+                            if let Value::Object(m) = node.to_ansible_json() {
+                                for (k, v) in m {
+                                    scope.vars_files.insert(k, v);
+                                }
+                            }
+                            loaded = true;
+                            break;
+                        }
+                        Err(e) => last_err = e.msg,
+                    }
+                }
+                if !loaded {
+                    self.cb.error(&last_err);
+                    return Err(RUN_ERROR);
+                }
+            }
+        }
+        let scope = Arc::new(scope);
+        let mut pr = PlayRun {
+            scope,
+            handlers: Vec::new(),
+            notified: BTreeMap::new(),
+            play_name,
+            hosts: hosts.clone(),
+            ended: false,
+            force_handlers: self.cfg.force_handlers
+                || play.attrs.get("force_handlers").is_some_and(truthy),
+            ignore_unreachable: false,
+            roles_seen: seen,
+        };
+        // Handlers: play handlers then role handlers (roles' first, as Ansible
+        // compiles role handlers before the play's own).
+        let mut all_handlers = role_handlers;
+        all_handlers.extend(play.handlers.iter().cloned());
+        collect_handlers(&all_handlers, &[], &mut pr.handlers);
+
+        // Facts.
+        let gather = match play.attrs.get("gather_facts") {
+            None => std::env::var("ANSIBLE_GATHERING").map(|g| g != "explicit").unwrap_or(true),
+            Some(v) => truthy(v),
+        };
+        if gather {
+            self.gather_facts(&mut pr, play)?;
+        }
+        let mut tasks_section: Vec<Item> = role_blocks;
+        tasks_section.extend(play.tasks.iter().cloned());
+        for section in [play.pre_tasks.clone(), tasks_section, play.post_tasks.clone()] {
+            if pr.ended {
+                break;
+            }
+            self.run_section(&mut pr, section, play)?;
+            if !pr.ended || pr.force_handlers {
+                self.flush_handlers(&mut pr, play)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn magic_vars(&self, play: &Play, hosts: &[String]) -> Map<String, Value> {
+        let mut m = Map::new();
+        let hosts_v = Value::from(hosts.to_vec());
+        m.insert("ansible_play_hosts".into(), hosts_v.clone());
+        m.insert("ansible_play_hosts_all".into(), hosts_v.clone());
+        m.insert("ansible_play_batch".into(), hosts_v.clone());
+        m.insert("play_hosts".into(), hosts_v);
+        m.insert("playbook_dir".into(), Value::from(play.basedir.display().to_string()));
+        m.insert("ansible_check_mode".into(), Value::Bool(self.cfg.check));
+        m.insert("ansible_diff_mode".into(), Value::Bool(self.cfg.diff));
+        m.insert("ansible_verbosity".into(), Value::from(self.cfg.verbosity));
+        m.insert("ansible_run_tags".into(), Value::from(if self.cfg.tags.is_empty() { vec!["all".to_owned()] } else { self.cfg.tags.clone() }));
+        m.insert("ansible_skip_tags".into(), Value::from(self.cfg.skip_tags.clone()));
+        m.insert("omit".into(), Value::from(self.templar.omit_token()));
+        m.insert("ansible_version".into(), serde_json::json!({
+            "full": "2.18.19", "major": 2, "minor": 18, "revision": 19, "string": "2.18.19"
+        }));
+        m.insert("ansible_playbook_python".into(), Value::from("/usr/bin/python3"));
+        m.insert("ansible_config_file".into(), Value::Null);
+        m.insert("groups".into(), self.groups_value());
+        m.insert("ansible_play_name".into(), play.attrs.get("name").cloned().unwrap_or(Value::Null));
+        m
+    }
+
+    pub(crate) fn groups_value(&self) -> Value {
+        let d = &self.inventory.data;
+        let mut out = Map::new();
+        for g in &d.groups {
+            let hosts: Vec<Value> = d
+                .group_hosts(d.group_id(&g.name).unwrap_or(0))
+                .into_iter()
+                .map(|h| Value::from(d.hosts[h].name.clone()))
+                .collect();
+            out.insert(g.name.clone(), Value::Array(hosts));
+        }
+        for (g, hs) in &self.dynamic_groups {
+            let entry = out.entry(g.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(a) = entry {
+                for h in hs {
+                    if !a.iter().any(|x| x.as_str() == Some(h)) {
+                        a.push(Value::from(h.clone()));
+                    }
+                }
+            }
+        }
+        for (h, _, _) in &self.added_hosts {
+            if let Some(Value::Array(a)) = out.get_mut("all") {
+                if !a.iter().any(|x| x.as_str() == Some(h)) {
+                    a.push(Value::from(h.clone()));
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
+        self.cb.task_start("Gathering Facts", false);
+        let hosts = pr.hosts.clone();
+        for h in hosts {
+            let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options::default());
+            if let Ok(mut s) = self.states.write() {
+                if let Some(st) = s.get_mut(&h) {
+                    for (k, v) in facts {
+                        st.facts.insert(k, v);
+                    }
+                }
+            }
+            self.stats_mut(&h).count(rustle_runner::engine::Status::Ok, false);
+            self.cb.result(&h, callback::Outcome::Ok, &serde_json::json!({"changed": false}), "gather_facts", false, None, false);
+        }
+        let _ = play;
+        Ok(())
+    }
+
+    /// Runs a list of items on all play hosts in lockstep (linear strategy).
+    fn run_section(&mut self, pr: &mut PlayRun, items: Vec<Item>, play: &Play) -> Result<(), u8> {
+        let mut cursors: BTreeMap<String, HostCursor> = pr
+            .hosts
+            .iter()
+            .filter(|h| !self.failed_hosts.contains(*h) && !self.unreachable_hosts.contains(*h))
+            .map(|h| (h.clone(), HostCursor::new(items.clone())))
+            .collect();
+        let order: Vec<String> = pr.hosts.clone();
+        loop {
+            if pr.ended {
+                break;
+            }
+            // Next task of each active host; run the one that comes first.
+            let mut next: Vec<(String, iter::Scheduled)> = Vec::new();
+            for h in &order {
+                if let Some(c) = cursors.get_mut(h) {
+                    if c.failed {
+                        continue;
+                    }
+                    if let Some(s) = c.peek() {
+                        next.push((h.clone(), s));
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            let first_key = next.iter().map(|(_, s)| s.key.clone()).min().unwrap_or_default();
+            let batch: Vec<(String, iter::Scheduled)> = next.into_iter().filter(|(_, s)| s.key == first_key).collect();
+            task::run_batch(self, pr, play, &mut cursors, batch)?;
+            // Hosts whose cursor failed are done for the play.
+            for (h, c) in &cursors {
+                if c.failed {
+                    self.failed_hosts.insert(h.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn flush_handlers(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
+        loop {
+            let mut ran = false;
+            for idx in 0..pr.handlers.len() {
+                let hosts: Vec<String> = pr
+                    .hosts
+                    .iter()
+                    .filter(|h| {
+                        pr.notified.get(*h).is_some_and(|n| n.contains(&idx))
+                            && (pr.force_handlers || !self.failed_hosts.contains(*h))
+                            && !self.unreachable_hosts.contains(*h)
+                    })
+                    .cloned()
+                    .collect();
+                if hosts.is_empty() {
+                    continue;
+                }
+                for h in &hosts {
+                    if let Some(n) = pr.notified.get_mut(h) {
+                        n.retain(|i| *i != idx);
+                    }
+                }
+                let def = pr.handlers[idx].clone();
+                let mut cursors: BTreeMap<String, HostCursor> = BTreeMap::new();
+                let mut batch = Vec::new();
+                for h in &hosts {
+                    let mut c = HostCursor::new(vec![Item::Task((*def.task).clone())]);
+                    if let Some(s) = c.peek() {
+                        let mut s = s;
+                        s.parents = def.parents.clone();
+                        batch.push((h.clone(), s));
+                    }
+                    cursors.insert(h.clone(), c);
+                }
+                task::run_batch(self, pr, play, &mut cursors, batch)?;
+                for (h, c) in &cursors {
+                    if c.failed {
+                        self.failed_hosts.insert(h.clone());
+                    }
+                }
+                ran = true;
+            }
+            // Handlers notified by handlers run in the same flush.
+            if !ran || pr.notified.values().all(Vec::is_empty) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Variables for a task on a host.
+    pub(crate) fn task_vars(&self, pr: &PlayRun, host: &str, sched: &iter::Scheduled, loop_vars: Map<String, Value>) -> Arc<dyn Vars> {
+        let mut local = Vec::new();
+        for b in &sched.parents {
+            if let Some(Value::Object(v)) = b.attrs.get("vars") {
+                local.push(v.clone());
+            }
+        }
+        if let Some(Value::Object(v)) = sched.task.attrs.get("vars") {
+            local.push(v.clone());
+        }
+        let mut magic = Map::new();
+        if let Some(r) = sched.task.role.as_ref().or_else(|| sched.parents.iter().rev().find_map(|b| b.role.as_ref())) {
+            magic.insert("role_name".into(), Value::from(r.name.clone()));
+            magic.insert("role_path".into(), Value::from(r.path.display().to_string()));
+            magic.insert("ansible_role_name".into(), Value::from(r.name.clone()));
+        }
+        local.insert(0, magic);
+        Arc::new(TaskVars {
+            host: host.to_owned(),
+            states: self.states.clone(),
+            play: pr.scope.clone(),
+            local,
+            loop_vars,
+        })
+    }
+}
+
+fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<HandlerDef>) {
+    for it in items {
+        match it {
+            Item::Task(t) => {
+                let listen = match t.attrs.get("listen") {
+                    Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+                    Some(Value::Null) | None => Vec::new(),
+                    Some(v) => vec![value_to_string(v)],
+                };
+                out.push(HandlerDef {
+                    task: Arc::new(t.clone()),
+                    parents: parents.to_vec(),
+                    name: t.name().map(str::to_owned),
+                    listen,
+                    role: t.role.as_ref().map(|r| r.name.clone()),
+                });
+            }
+            Item::Block(b) => {
+                let mut p = parents.to_vec();
+                p.push(Arc::new(b.clone()));
+                collect_handlers(&b.block, &p, out);
+            }
+        }
+    }
+}
+
+fn flatten_role(
+    r: &RoleRef,
+    blocks: &mut Vec<Item>,
+    handlers: &mut Vec<Item>,
+    defaults: &mut Map<String, Value>,
+    vars: &mut Map<String, Value>,
+    seen: &mut Vec<(String, Value)>,
+) {
+    for d in &r.role.dependencies {
+        flatten_role(d, blocks, handlers, defaults, vars, seen);
+    }
+    let key = (r.path.display().to_string(), Value::Object(r.params.clone()));
+    if !r.role.allow_duplicates && seen.contains(&key) {
+        return;
+    }
+    seen.push(key);
+    for (k, v) in &r.role.defaults {
+        defaults.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &r.role.vars {
+        vars.insert(k.clone(), v.clone());
+    }
+    let mut attrs = r.attrs.clone();
+    let mut local_vars = match attrs.get("vars") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in &r.params {
+        local_vars.insert(k.clone(), v.clone());
+    }
+    attrs.insert("vars", Value::Object(local_vars), r.pos.clone());
+    blocks.push(Item::Block(Block {
+        pos: r.pos.clone(),
+        attrs,
+        block: r.role.tasks.clone(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        implicit: true,
+        role: Some(r.role.info.clone()),
+    }));
+    handlers.extend(r.role.handlers.iter().cloned());
+}
+
+/// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).
+pub(crate) fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::String(s) => rustle_runner::args::to_bool(&Value::String(s.clone())).unwrap_or(!s.is_empty()),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+pub(crate) fn value_to_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Object(m) if m.len() == 1 && m.contains_key("__ansible_unsafe") => {
+            m["__ansible_unsafe"].as_str().unwrap_or_default().to_owned()
+        }
+        other => callback::py_str(other),
+    }
+}

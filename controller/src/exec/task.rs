@@ -1,0 +1,677 @@
+//! Running one task for a batch of hosts: tags, conditionals, loops,
+//! argument templating, the module or action, `changed_when`/`failed_when`,
+//! `until`, `register`, `notify`, `ignore_errors`, output and stats.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustle_runner::engine::Status;
+use rustle_template::{Overlay, Vars};
+use serde_json::{json, Map, Value};
+
+use super::callback::Outcome;
+use super::iter::{HostCursor, Scheduled};
+use super::{actions, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
+use crate::playbook::{Block, Play};
+
+/// What the executor does with a host after its task.
+pub(crate) enum Flow {
+    Continue,
+    /// Dynamic include: run these items next.
+    Include(Block),
+    /// meta: end_host / end_play.
+    EndHost,
+    EndPlay,
+    FlushHandlers,
+}
+
+/// A finished task for one host.
+pub(crate) struct Done {
+    pub result: Value,
+    pub outcome: Outcome,
+    pub ignored: bool,
+    pub flow: Flow,
+    /// Whether to show the result line (meta and includes show their own).
+    pub show: bool,
+    pub verbose_always: bool,
+}
+
+fn tags_of(s: &Scheduled) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => out.extend(a.iter().map(value_to_string)),
+        Some(Value::String(s)) => out.extend(s.split(',').map(|t| t.trim().to_owned())),
+        Some(Value::Number(n)) => out.push(n.to_string()),
+        _ => {}
+    };
+    for b in &s.parents {
+        add(b.attrs.get("tags"));
+    }
+    add(s.task.attrs.get("tags"));
+    out
+}
+
+/// Ansible's tag selection (`Taggable.evaluate_tags`).
+pub(crate) fn tags_allow(tags: &[String], only: &[String], skip: &[String]) -> bool {
+    let only: Vec<&str> = only.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let skip: Vec<&str> = skip.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let mut run = true;
+    if !only.is_empty() {
+        run = false;
+        if has("always") {
+            run = true;
+        }
+        for t in &only {
+            match *t {
+                "all" => {
+                    if !has("never") {
+                        run = true;
+                    }
+                }
+                "tagged" => {
+                    if !tags.is_empty() && !has("never") {
+                        run = true;
+                    }
+                }
+                "untagged" => {
+                    if tags.is_empty() {
+                        run = true;
+                    }
+                }
+                t => {
+                    if has(t) {
+                        run = true;
+                    }
+                }
+            }
+        }
+    } else if has("never") {
+        run = false;
+    }
+    if run && !skip.is_empty() {
+        for t in &skip {
+            match *t {
+                "all" => {
+                    if !has("always") || skip.contains(&"always") {
+                        run = false;
+                    }
+                }
+                "tagged" => {
+                    if !tags.is_empty() {
+                        run = false;
+                    }
+                }
+                "untagged" => {
+                    if tags.is_empty() {
+                        run = false;
+                    }
+                }
+                t => {
+                    if has(t) {
+                        run = false;
+                    }
+                }
+            }
+        }
+    }
+    run
+}
+
+fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
+    let raw = s.task.name().map(str::to_owned);
+    let name = match raw {
+        Some(n) if n.contains("{{") || n.contains("{%") => {
+            // Templated with play-level variables only; left raw if that
+            // is not enough (as Ansible does).
+            let vars: Arc<dyn Vars> = Arc::new(Overlay {
+                base: Arc::new(pr.scope.play_vars.clone()),
+                extra: pr.scope.extra_vars.clone(),
+            });
+            r.templar
+                .template(&Value::String(n.clone()), &vars)
+                .map(|v| value_to_string(&v))
+                .unwrap_or(n)
+        }
+        Some(n) => n,
+        None => s.task.action.clone(),
+    };
+    let role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    match role {
+        Some(r) => format!("{} : {}", r.name, name),
+        None => name,
+    }
+}
+
+/// Runs the batch's task on each of its hosts.
+pub(crate) fn run_batch(
+    r: &mut Runner<'_>,
+    pr: &mut PlayRun,
+    play: &Play,
+    cursors: &mut BTreeMap<String, HostCursor>,
+    batch: Vec<(String, Scheduled)>,
+) -> Result<(), u8> {
+    let Some((_, first)) = batch.first() else {
+        return Ok(());
+    };
+    let tags = tags_of(first);
+    if !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
+        for (h, _) in &batch {
+            if let Some(c) = cursors.get_mut(h) {
+                c.advance();
+            }
+        }
+        return Ok(());
+    }
+    let is_meta = first.task.module == "meta";
+    let is_include = matches!(first.task.module.as_str(), "include_tasks" | "include_role");
+    if !is_meta {
+        let title = task_title(r, pr, first);
+        r.cb.task_start(&title, first.task.handler);
+    }
+    let mut included: Vec<(String, String, Block)> = Vec::new();
+    for (host, sched) in batch {
+        let done = run_host_task(r, pr, play, &host, &sched)?;
+        let changed = done.result.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        let failed = done.outcome == Outcome::Failed;
+        if done.show {
+            r.cb.result(&host, done.outcome, &done.result, &sched.task.module, done.ignored, None, done.verbose_always);
+        }
+        // Stats.
+        if !is_meta && !is_include {
+            let st = r.stats.entry(host.clone()).or_default();
+            match done.outcome {
+                Outcome::Failed if done.ignored => st.count(Status::Ignored, changed),
+                Outcome::Failed => {
+                    let cursor = cursors.get(&host);
+                    if cursor.is_some_and(HostCursor::will_rescue) {
+                        st.rescued += 1;
+                    } else {
+                        st.failed += 1;
+                    }
+                }
+                Outcome::Skipped => st.count(Status::Skipped, false),
+                Outcome::Unreachable => st.unreachable += 1,
+                Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
+            }
+        }
+        // Notify handlers.
+        if changed && !failed {
+            notify(pr, &host, &sched);
+        }
+        let Some(cursor) = cursors.get_mut(&host) else { continue };
+        if failed && !done.ignored {
+            if cursor.will_rescue() {
+                // ansible_failed_task / ansible_failed_result for the rescue.
+                if let Ok(mut s) = r.states.write() {
+                    if let Some(st) = s.get_mut(&host) {
+                        st.set_facts.insert("ansible_failed_result".into(), done.result.clone());
+                        st.set_facts.insert(
+                            "ansible_failed_task".into(),
+                            json!({"name": sched.task.name().unwrap_or_default(), "action": sched.task.action}),
+                        );
+                    }
+                }
+            }
+            cursor.fail();
+            continue;
+        }
+        match done.flow {
+            Flow::Continue => cursor.advance(),
+            Flow::Include(block) => {
+                let file = block
+                    .attrs
+                    .get("_included_file")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                included.push((host.clone(), file, block.clone()));
+                cursor.insert(block);
+            }
+            Flow::EndHost => cursor.end(),
+            Flow::EndPlay => {
+                pr.ended = true;
+                cursor.end();
+            }
+            Flow::FlushHandlers => {
+                cursor.advance();
+                r.flush_handlers(pr, play)?;
+            }
+        }
+    }
+    // `included: file for h1, h2` (one line per file, hosts grouped).
+    let mut files: Vec<(String, Vec<String>)> = Vec::new();
+    for (h, f, _) in included {
+        if f.is_empty() {
+            continue;
+        }
+        match files.iter_mut().find(|(ff, _)| *ff == f) {
+            Some((_, hs)) => hs.push(h),
+            None => files.push((f, vec![h])),
+        }
+    }
+    for (f, hs) in files {
+        r.cb.included(&f, &hs, None);
+    }
+    Ok(())
+}
+
+fn notify(pr: &mut PlayRun, host: &str, sched: &Scheduled) {
+    let mut names: Vec<String> = match sched.task.attrs.get("notify") {
+        Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    for b in sched.parents.iter().rev() {
+        if let Some(v) = b.attrs.get("notify") {
+            match v {
+                Value::Array(a) => names.extend(a.iter().map(value_to_string)),
+                Value::String(s) => names.push(s.clone()),
+                _ => {}
+            }
+        }
+    }
+    for n in names {
+        for (i, h) in pr.handlers.iter().enumerate() {
+            let by_name = h.name.as_deref() == Some(n.as_str())
+                || h.role.as_ref().is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));
+            if by_name || h.listen.iter().any(|l| *l == n) {
+                let list = pr.notified.entry(host.to_owned()).or_default();
+                if !list.contains(&i) {
+                    list.push(i);
+                }
+            }
+        }
+    }
+}
+
+/// The conditionals that apply: parents' `when` then the task's.
+fn conditions(s: &Scheduled) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut add = |v: Option<&Value>| match v {
+        Some(Value::Array(a)) => out.extend(a.iter().cloned()),
+        Some(Value::Null) | None => {}
+        Some(v) => out.push(v.clone()),
+    };
+    for b in &s.parents {
+        add(b.attrs.get("when"));
+    }
+    add(s.task.attrs.get("when"));
+    out
+}
+
+fn skipped_result(cond: &Value) -> Value {
+    json!({
+        "changed": false,
+        "false_condition": cond,
+        "skip_reason": "Conditional result was False",
+        "skipped": true,
+    })
+}
+
+fn failed(msg: impl Into<String>) -> Value {
+    json!({"changed": false, "failed": true, "msg": msg.into()})
+}
+
+/// Evaluates `when`; `Ok(None)` when all hold, `Ok(Some(cond))` with the
+/// first false one.
+fn check_when(r: &Runner<'_>, conds: &[Value], vars: &Arc<dyn Vars>) -> Result<Option<Value>, String> {
+    for c in conds {
+        match r.templar.evaluate_conditional(c, vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(Some(c.clone())),
+            Err(e) => {
+                return Err(format!(
+                    "The conditional check '{}' failed. The error was: {e}",
+                    value_to_string(c)
+                ))
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn kw_bool(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<bool> {
+    let v = s
+        .task
+        .attrs
+        .get(key)
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.attrs.get(key)))?;
+    let t = r.templar.template(v, vars).unwrap_or_else(|_| v.clone());
+    Some(truthy(&t))
+}
+
+fn run_host_task(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Scheduled) -> Result<Done, u8> {
+    let base_vars = r.task_vars(pr, host, s, Map::new());
+    let conds = conditions(s);
+    let ignore_errors = kw_bool(r, s, "ignore_errors", &base_vars).unwrap_or(false);
+    let no_log = kw_bool(r, s, "no_log", &base_vars).unwrap_or(false);
+    let done = |result: Value, outcome: Outcome| Done {
+        result,
+        outcome,
+        ignored: false,
+        flow: Flow::Continue,
+        show: true,
+        verbose_always: false,
+    };
+    let loop_v = s.task.attrs.get("loop").cloned();
+    let Some(loop_v) = loop_v else {
+        // No loop.
+        match check_when(r, &conds, &base_vars) {
+            Ok(Some(c)) => {
+                let d = done(skipped_result(&c), Outcome::Skipped);
+                return Ok(d);
+            }
+            Ok(None) => {}
+            Err(msg) => {
+                let mut d = done(failed(msg), Outcome::Failed);
+                d.ignored = ignore_errors;
+                return Ok(d);
+            }
+        }
+        let mut d = execute(r, pr, play, host, s, &base_vars, None)?;
+        finish(r, host, s, &base_vars, &mut d, ignore_errors, no_log);
+        return Ok(d);
+    };
+    // A loop: the list first, then `when` per item.
+    let items = match loop_items(r, s, &loop_v, &base_vars) {
+        Ok(items) => items,
+        Err(msg) => {
+            let mut d = done(failed(msg), Outcome::Failed);
+            d.ignored = ignore_errors;
+            return Ok(d);
+        }
+    };
+    let lc = s.task.attrs.get("loop_control").cloned().unwrap_or(Value::Null);
+    let lc = r.templar.template(&lc, &base_vars).unwrap_or(lc);
+    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_owned();
+    let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_owned);
+    let extended = lc.get("extended").is_some_and(truthy);
+    let label_t = lc.get("label").cloned();
+    let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
+    let mut results = Vec::new();
+    let mut any_changed = false;
+    let mut any_failed = false;
+    let mut all_skipped = true;
+    let n = items.len();
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 && pause > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(pause));
+        }
+        let mut lv = Map::new();
+        lv.insert(loop_var.clone(), item.clone());
+        lv.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+        if let Some(iv) = &index_var {
+            lv.insert(iv.clone(), Value::from(i));
+            lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
+        }
+        if extended {
+            lv.insert("ansible_loop".into(), json!({
+                "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+                "first": i == 0, "last": i + 1 == n, "length": n,
+            }));
+        }
+        let vars = r.task_vars(pr, host, s, lv.clone());
+        let label = match &label_t {
+            Some(t) => r.templar.template(t, &vars).unwrap_or_else(|_| t.clone()),
+            None => item.clone(),
+        };
+        let mut d = match check_when(r, &conds, &vars) {
+            Ok(Some(c)) => done(skipped_result(&c), Outcome::Skipped),
+            Ok(None) => execute(r, pr, play, host, s, &vars, Some(&item))?,
+            Err(msg) => done(failed(msg), Outcome::Failed),
+        };
+        finish(r, host, s, &vars, &mut d, false, no_log);
+        if let Value::Object(m) = &mut d.result {
+            m.insert(loop_var.clone(), item.clone());
+            m.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+            if let Some(iv) = &index_var {
+                m.insert(iv.clone(), Value::from(i));
+                m.insert("ansible_index_var".into(), Value::from(iv.clone()));
+            }
+            if extended {
+                if let Some(l) = lv.get("ansible_loop") {
+                    m.insert("ansible_loop".into(), l.clone());
+                }
+            }
+        }
+        let display = if no_log { censored(&d.result) } else { d.result.clone() };
+        r.cb.item(host, d.outcome, &display, &label, &s.task.module, d.verbose_always);
+        match d.outcome {
+            Outcome::Skipped => {}
+            Outcome::Failed => {
+                all_skipped = false;
+                any_failed = true;
+            }
+            _ => all_skipped = false,
+        }
+        if d.result.get("changed").and_then(Value::as_bool) == Some(true) {
+            any_changed = true;
+        }
+        results.push(d.result);
+    }
+    let mut result = Map::new();
+    result.insert("changed".into(), Value::Bool(any_changed));
+    if any_failed {
+        result.insert("failed".into(), Value::Bool(true));
+        result.insert("msg".into(), Value::from("One or more items failed"));
+    } else {
+        result.insert("msg".into(), Value::from("All items completed"));
+    }
+    if all_skipped && n > 0 {
+        result.insert("skipped".into(), Value::Bool(true));
+    }
+    if n == 0 {
+        result.insert("skipped".into(), Value::Bool(true));
+        result.insert("skipped_reason".into(), Value::from("No items in the list"));
+    }
+    result.insert("results".into(), Value::Array(results));
+    let result = Value::Object(result);
+    register(r, host, s, &result);
+    let outcome = if any_failed {
+        Outcome::Failed
+    } else if all_skipped {
+        Outcome::Skipped
+    } else if any_changed {
+        Outcome::Changed
+    } else {
+        Outcome::Ok
+    };
+    if outcome == Outcome::Skipped {
+        r.cb.loop_skipped(host);
+    }
+    Ok(Done {
+        result,
+        outcome,
+        ignored: any_failed && ignore_errors,
+        flow: Flow::Continue,
+        show: false,
+        verbose_always: false,
+    })
+}
+
+fn censored(result: &Value) -> Value {
+    json!({
+        "censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result",
+        "changed": result.get("changed").cloned().unwrap_or(Value::Bool(false)),
+    })
+}
+
+fn loop_items(r: &Runner<'_>, s: &Scheduled, loop_v: &Value, vars: &Arc<dyn Vars>) -> Result<Vec<Value>, String> {
+    match &s.task.loop_with {
+        Some(lookup) => {
+            let terms = r.templar.template(loop_v, vars).map_err(|e| e.to_string())?;
+            r.templar
+                .run_lookup(lookup, &terms, &Map::new(), vars)
+                .map_err(|e| e.to_string())
+        }
+        None => {
+            let v = r.templar.template(loop_v, vars).map_err(|e| e.to_string())?;
+            match v {
+                Value::Array(a) => Ok(a),
+                other => Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                    value_to_string(&other)
+                )),
+            }
+        }
+    }
+}
+
+/// `register`, `changed_when`, `failed_when`, `until`, `ignore_errors`,
+/// `no_log` on a finished result.
+fn finish(r: &mut Runner<'_>, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, d: &mut Done, ignore_errors: bool, no_log: bool) {
+    if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
+        if s.task.attrs.get("loop").is_none() {
+            register(r, host, s, &d.result);
+        }
+        return;
+    }
+    let reg = s.task.attrs.get("register").and_then(Value::as_str).map(str::to_owned);
+    let with_result = |res: &Value| -> Arc<dyn Vars> {
+        let mut extra = Map::new();
+        if let Some(name) = &reg {
+            extra.insert(name.clone(), res.clone());
+        }
+        Arc::new(Overlay {
+            base: vars.clone(),
+            extra,
+        })
+    };
+    if let Some(cw) = s.task.attrs.get("changed_when") {
+        let v = with_result(&d.result);
+        match r.templar.evaluate_conditional(cw, &v) {
+            Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
+            Err(e) => {
+                set_key(&mut d.result, "failed", Value::Bool(true));
+                set_key(&mut d.result, "msg", Value::from(format!("The conditional check '{}' failed. The error was: {e}", value_to_string(cw))));
+            }
+        }
+    }
+    if let Some(fw) = s.task.attrs.get("failed_when") {
+        let v = with_result(&d.result);
+        match r.templar.evaluate_conditional(fw, &v) {
+            Ok(f) => {
+                set_key(&mut d.result, "failed_when_result", Value::Bool(f));
+                set_key(&mut d.result, "failed", Value::Bool(f));
+            }
+            Err(e) => {
+                set_key(&mut d.result, "failed", Value::Bool(true));
+                set_key(&mut d.result, "msg", Value::from(format!("The conditional check '{}' failed. The error was: {e}", value_to_string(fw))));
+            }
+        }
+    }
+    let is_failed = d.result.get("failed").and_then(Value::as_bool) == Some(true);
+    let is_changed = d.result.get("changed").and_then(Value::as_bool) == Some(true);
+    d.outcome = if is_failed {
+        Outcome::Failed
+    } else if d.result.get("skipped").and_then(Value::as_bool) == Some(true) {
+        Outcome::Skipped
+    } else if is_changed {
+        Outcome::Changed
+    } else {
+        Outcome::Ok
+    };
+    d.ignored = is_failed && ignore_errors;
+    if s.task.attrs.get("loop").is_none() {
+        register(r, host, s, &d.result);
+    }
+    if no_log {
+        d.result = censored(&d.result);
+        if is_failed {
+            set_key(&mut d.result, "failed", Value::Bool(true));
+        }
+    }
+}
+
+fn set_key(v: &mut Value, k: &str, val: Value) {
+    if let Value::Object(m) = v {
+        m.insert(k.to_owned(), val);
+    }
+}
+
+fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
+    let Some(name) = s.task.attrs.get("register").and_then(Value::as_str) else {
+        return;
+    };
+    let mut res = result.clone();
+    if let Value::Object(m) = &mut res {
+        m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
+        if !m.contains_key("failed") {
+            m.insert("failed".into(), Value::Bool(false));
+        }
+        if !m.contains_key("changed") {
+            m.insert("changed".into(), Value::Bool(false));
+        }
+    }
+    if let Ok(mut st) = r.states.write() {
+        if let Some(h) = st.get_mut(host) {
+            h.set_facts.insert(name.to_owned(), res);
+        }
+    }
+}
+
+/// Templates arguments and runs the action/module, with `until` retries.
+fn execute(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, item: Option<&Value>) -> Result<Done, u8> {
+    let retries_v = s.task.attrs.get("retries").cloned();
+    let until = s.task.attrs.get("until").cloned();
+    let Some(until) = until else {
+        return actions::dispatch(r, pr, play, host, s, vars, item);
+    };
+    let retries = retries_v
+        .and_then(|v| r.templar.template(&v, vars).ok())
+        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .unwrap_or(3)
+        .max(0) as usize;
+    let delay = s
+        .task
+        .attrs
+        .get("delay")
+        .and_then(|v| r.templar.template(v, vars).ok())
+        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .unwrap_or(5.0);
+    let reg = s.task.attrs.get("register").and_then(Value::as_str).map(str::to_owned);
+    let attempts = retries + 1;
+    let mut last = None;
+    for attempt in 1..=attempts {
+        let mut d = actions::dispatch(r, pr, play, host, s, vars, item)?;
+        set_key(&mut d.result, "attempts", Value::from(attempt));
+        let mut extra = Map::new();
+        if let Some(name) = &reg {
+            extra.insert(name.clone(), d.result.clone());
+        }
+        let v: Arc<dyn Vars> = Arc::new(Overlay { base: vars.clone(), extra });
+        let ok = r.templar.evaluate_conditional(&until, &v).unwrap_or(false);
+        if ok {
+            return Ok(d);
+        }
+        if attempt < attempts {
+            let name = s.task.name().unwrap_or(&s.task.action).to_owned();
+            r.cb.raw(&format!("FAILED - RETRYING: [{host}]: {name} ({} retries left).\n", attempts - attempt));
+            if delay > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(delay));
+            }
+        } else {
+            set_key(&mut d.result, "failed", Value::Bool(true));
+            d.outcome = Outcome::Failed;
+        }
+        last = Some(d);
+    }
+    Ok(last.unwrap_or(Done {
+        result: failed("until loop ran no attempt"),
+        outcome: Outcome::Failed,
+        ignored: false,
+        flow: Flow::Continue,
+        show: true,
+        verbose_always: false,
+    }))
+}
+
+#[allow(dead_code)]
+fn unused(_: u8) -> u8 {
+    RUN_ERROR
+}

@@ -1,0 +1,198 @@
+//! Variable scopes for one task on one host, layered by Ansible's
+//! precedence, looked up lazily by the templar.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use rustle_template::Vars;
+use serde_json::{Map, Value};
+
+/// Per-host state that outlives a task: facts, `set_fact`, registered
+/// results, `include_vars`.
+#[derive(Debug, Default, Clone)]
+pub struct HostState {
+    /// Inventory variables (all inventory levels combined).
+    pub inventory: Map<String, Value>,
+    /// Gathered facts (`ansible_facts`).
+    pub facts: Map<String, Value>,
+    /// `include_vars` results.
+    pub include_vars: Map<String, Value>,
+    /// `set_fact` and `register` results.
+    pub set_facts: Map<String, Value>,
+}
+
+/// Everything shared by the hosts of a play: read-only during a task.
+#[derive(Debug, Default)]
+pub struct PlayScope {
+    pub role_defaults: Map<String, Value>,
+    pub play_vars: Map<String, Value>,
+    pub vars_files: Map<String, Value>,
+    pub role_vars: Map<String, Value>,
+    pub extra_vars: Map<String, Value>,
+    /// Magic variables that are the same for every host of the play.
+    pub magic: Map<String, Value>,
+}
+
+/// All hosts' states, shared so `hostvars` can read them.
+pub type States = Arc<RwLock<BTreeMap<String, HostState>>>;
+
+/// The variables one task sees on one host.
+pub struct TaskVars {
+    pub host: String,
+    pub states: States,
+    pub play: Arc<PlayScope>,
+    /// Block vars, task vars, role params, include params, loop vars: in
+    /// increasing precedence (extra vars still win over all of these).
+    pub local: Vec<Map<String, Value>>,
+    /// Loop variables (item, ansible_loop...): above everything but extra
+    /// vars.
+    pub loop_vars: Map<String, Value>,
+}
+
+impl TaskVars {
+    fn state_get(&self, name: &str) -> Option<Value> {
+        let states = self.states.read().ok()?;
+        let st = states.get(&self.host)?;
+        if let Some(v) = st.set_facts.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(v) = st.include_vars.get(name) {
+            return Some(v.clone());
+        }
+        None
+    }
+
+    fn lower_get(&self, name: &str) -> Option<Value> {
+        let states = self.states.read().ok()?;
+        let st = states.get(&self.host)?;
+        // Below play vars: facts, then inventory variables.
+        if name == "ansible_facts" {
+            return Some(Value::Object(st.facts.clone()));
+        }
+        if let Some(v) = st.facts.get(name.strip_prefix("ansible_").unwrap_or("\u{0}")) {
+            // Facts are injected as ansible_<name> (INJECT_FACTS_AS_VARS).
+            return Some(v.clone());
+        }
+        st.inventory.get(name).cloned()
+    }
+
+    /// Every variable of this host, merged (for `hostvars` and `vars`).
+    pub fn merged(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for n in self.names() {
+            if let Some(v) = self.get(&n) {
+                out.insert(n, v);
+            }
+        }
+        out
+    }
+}
+
+impl Vars for TaskVars {
+    fn get(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.play.extra_vars.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.loop_vars.get(name) {
+            return Some(v.clone());
+        }
+        for layer in self.local.iter().rev() {
+            if let Some(v) = layer.get(name) {
+                return Some(v.clone());
+            }
+        }
+        if let Some(v) = self.state_get(name) {
+            return Some(v);
+        }
+        for layer in [&self.play.role_vars, &self.play.vars_files, &self.play.play_vars] {
+            if let Some(v) = layer.get(name) {
+                return Some(v.clone());
+            }
+        }
+        if let Some(v) = self.lower_get(name) {
+            return Some(v);
+        }
+        if let Some(v) = self.play.role_defaults.get(name) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.play.magic.get(name) {
+            return Some(v.clone());
+        }
+        match name {
+            "hostvars" => Some(self.hostvars()),
+            "vars" => Some(Value::Object(self.merged_without_vars())),
+            _ => None,
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let mut add = |m: &Map<String, Value>| {
+            for k in m.keys() {
+                if !names.contains(k) {
+                    names.push(k.clone());
+                }
+            }
+        };
+        add(&self.play.extra_vars);
+        add(&self.loop_vars);
+        for l in &self.local {
+            add(l);
+        }
+        if let Ok(states) = self.states.read() {
+            if let Some(st) = states.get(&self.host) {
+                add(&st.set_facts);
+                add(&st.include_vars);
+                add(&st.inventory);
+                let facts: Map<String, Value> = st
+                    .facts
+                    .iter()
+                    .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+                    .collect();
+                add(&facts);
+            }
+        }
+        add(&self.play.role_vars);
+        add(&self.play.vars_files);
+        add(&self.play.play_vars);
+        add(&self.play.role_defaults);
+        add(&self.play.magic);
+        names
+    }
+}
+
+impl TaskVars {
+    fn merged_without_vars(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for n in self.names() {
+            if n == "vars" || n == "hostvars" {
+                continue;
+            }
+            if let Some(v) = self.get(&n) {
+                out.insert(n, v);
+            }
+        }
+        out
+    }
+
+    /// `hostvars`: every host's variables (host-level scopes only: facts,
+    /// set_fact, inventory, play vars, extra vars).
+    fn hostvars(&self) -> Value {
+        let hosts: Vec<String> = match self.states.read() {
+            Ok(s) => s.keys().cloned().collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out = Map::new();
+        for h in hosts {
+            let tv = TaskVars {
+                host: h.clone(),
+                states: self.states.clone(),
+                play: self.play.clone(),
+                local: Vec::new(),
+                loop_vars: Map::new(),
+            };
+            out.insert(h, Value::Object(tv.merged_without_vars()));
+        }
+        Value::Object(out)
+    }
+}
