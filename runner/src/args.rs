@@ -226,7 +226,7 @@ impl ArgSpec {
         }
         // Defaults are filled before required_if, as Ansible does.
         for def in self.args {
-            if !out.get(def.name).is_some_and(|v| !v.is_null()) {
+            if out.get(def.name).is_none_or(|v| v.is_null()) {
                 let d = match def.default {
                     ArgDefault::None => Value::Null,
                     ArgDefault::Str(s) => Value::String(s.to_owned()),
@@ -284,8 +284,8 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.to_ascii_lowercase().as_str() {
