@@ -203,42 +203,115 @@ fn symbolic_mode(spec: &str, current: u32, is_dir: bool) -> Option<u32> {
 /// directory, fsync, then rename over `dest`. An existing file's mode and
 /// ownership carry over to the new one.
 pub fn atomic_write(dest: &Path, data: &[u8], mode: Option<u32>) -> Result<(), ModuleError> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.rustle-{}.tmp", std::process::id()));
-    let io = |msg: &str, e| ModuleError::io(msg, dest.display().to_string(), e);
     let existing = fs::metadata(dest).ok();
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        let perm = match (&existing, mode) {
-            (_, Some(m)) => m,
-            (Some(md), None) => md.mode() & 0o7777,
-            (None, None) => 0o666 & !current_umask(),
-        };
-        f.set_permissions(fs::Permissions::from_mode(perm))?;
-        if let Some(md) = &existing {
-            // Best effort, as Ansible: only root can give files away.
-            let _ = std::os::unix::fs::fchown(&f, Some(md.uid()), Some(md.gid()));
+    let perm = match (&existing, mode) {
+        (_, Some(m)) => m,
+        (Some(md), None) => md.mode() & 0o7777,
+        (None, None) => 0o666 & !current_umask(),
+    };
+    let staged = StagedFile::create(dest, data, perm)
+        .map_err(|e| ModuleError::io("failed to write", dest.display().to_string(), e))?;
+    if let Some(md) = &existing {
+        // Best effort, as Ansible: only root can give files away.
+        staged.chown(Some(md.uid()), Some(md.gid()));
+    }
+    staged
+        .commit()
+        .map_err(|e| ModuleError::io("failed to write", dest.display().to_string(), e))
+}
+
+/// A file written next to its destination, not yet in place: the first
+/// half of an atomic write. Dropping it without [`StagedFile::commit`]
+/// removes the temporary file.
+#[derive(Debug)]
+pub struct StagedFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: bool,
+}
+
+impl StagedFile {
+    /// Writes `data` (fsynced, with permissions `perm`) to a new temporary
+    /// file in `dest`'s directory.
+    pub fn create(dest: &Path, data: &[u8], perm: u32) -> std::io::Result<Self> {
+        Self::create_with(dest, perm, |f| f.write_all(data))
+    }
+
+    /// Like [`StagedFile::create`], with the content written by `fill`.
+    pub fn create_with(
+        dest: &Path,
+        perm: u32,
+        fill: impl FnOnce(&mut fs::File) -> std::io::Result<()>,
+    ) -> std::io::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        loop {
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            let tmp = dir.join(format!(".{name}.rustle-{}-{n}.tmp", std::process::id()));
+            let f = match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            };
+            let staged = StagedFile {
+                tmp,
+                dest: dest.to_path_buf(),
+                done: false,
+            };
+            let mut f = f;
+            fill(&mut f)?;
+            f.set_permissions(fs::Permissions::from_mode(perm))?;
+            f.sync_all()?;
+            return Ok(staged);
         }
-        f.sync_all()?;
-        fs::rename(&tmp, dest)?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
+    }
+
+    /// The temporary file's path (what `validate` commands check).
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Sets the temporary file's permissions.
+    pub fn set_mode(&self, perm: u32) -> std::io::Result<()> {
+        fs::set_permissions(&self.tmp, fs::Permissions::from_mode(perm))
+    }
+
+    /// Best-effort ownership change (only root can give files away).
+    pub fn chown(&self, uid: Option<u32>, gid: Option<u32>) {
+        let _ = std::os::unix::fs::chown(&self.tmp, uid, gid);
+    }
+
+    /// Renames the file over the destination and syncs the directory.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        fs::rename(&self.tmp, &self.dest)?;
+        self.done = true;
+        if let Some(dir) = self.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(io("failed to write", e));
     }
-    Ok(())
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// The process umask (read without changing it, from /proc when possible).
@@ -255,7 +328,9 @@ pub fn current_umask() -> u32 {
     0o022
 }
 
-/// Ansible's backup name: `<path>.<pid>.<YYYY-mm-dd@HH:MM:SS~>`.
+/// Ansible's backup name: `<path>.<pid>.<YYYY-mm-dd@HH:MM:SS~>`; the copy
+/// keeps the original's mode, times and (best effort) ownership, as
+/// Ansible's `preserved_copy`.
 pub fn backup_file(path: &Path) -> Result<PathBuf, ModuleError> {
     let stamp = chrono::Local::now().format("%Y-%m-%d@%H:%M:%S~");
     let backup = PathBuf::from(format!(
@@ -264,10 +339,23 @@ pub fn backup_file(path: &Path) -> Result<PathBuf, ModuleError> {
         std::process::id(),
         stamp
     ));
-    fs::copy(path, &backup)
-        .map_err(|e| ModuleError::io("Could not make backup", path.display().to_string(), e))?;
+    let fail = |e: std::io::Error| {
+        ModuleError::failed(format!(
+            "Could not make backup of {} to {}: {}",
+            path.display(),
+            backup.display(),
+            e
+        ))
+    };
+    fs::copy(path, &backup).map_err(fail)?;
     if let Ok(md) = fs::metadata(path) {
         let _ = fs::set_permissions(&backup, fs::Permissions::from_mode(md.mode() & 0o7777));
+        if let (Ok(a), Ok(m)) = (md.accessed(), md.modified()) {
+            if let Ok(f) = fs::File::options().write(true).open(&backup) {
+                let _ = f.set_times(fs::FileTimes::new().set_accessed(a).set_modified(m));
+            }
+        }
+        let _ = std::os::unix::fs::chown(&backup, Some(md.uid()), Some(md.gid()));
     }
     Ok(backup)
 }

@@ -26,6 +26,8 @@ pub mod utilities;
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
     &commands::shell::Shell,
+    &files::copy::Copy,
+    &files::file::File,
     &files::stat::Stat,
     &utilities::debug::Debug,
 ];

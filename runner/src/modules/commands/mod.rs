@@ -82,7 +82,7 @@ fn any_glob(pattern: &str) -> bool {
     }
 }
 
-fn expand_vars(s: &str) -> String {
+pub(crate) fn expand_vars(s: &str) -> String {
     // os.path.expandvars: $NAME and ${NAME}; unknown names stay as written.
     let mut out = String::new();
     let b = s.as_bytes();

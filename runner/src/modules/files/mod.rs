@@ -1,1 +1,4 @@
+pub mod common;
+pub mod copy;
+pub mod file;
 pub mod stat;
