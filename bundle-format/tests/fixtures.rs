@@ -482,6 +482,12 @@ fn signed_but_bad_plan() {
     let (_, e) = refuse("plan-not-msgpack.rsl");
     assert!(matches!(e, BundleError::PlanDecode(_)), "{e:?}");
 
+    let (_, e) = refuse("plan-too-deep.rsl");
+    assert!(
+        matches!(&e, BundleError::PlanDecode(m) if m.contains("depth limit")),
+        "{e:?}"
+    );
+
     let (_, e) = refuse("missing-asset.rsl");
     assert!(
         matches!(&e, BundleError::MissingAsset(id) if *id == AssetId::of(fx::SCRIPT).to_hex()),

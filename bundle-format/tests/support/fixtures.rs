@@ -519,6 +519,17 @@ pub fn fixtures() -> Vec<Fixture> {
     add("plan-not-msgpack.rsl", signed(&Parts::new(&json_plan, &good_stored())),
         E(Plan, "PlanDecode"), E(Plan, "PlanDecode"),
         "Signed, the plan section is zstd-compressed JSON, not MessagePack.");
+    let mut deep = serde_json::Value::Null;
+    for _ in 0..1000 {
+        deep = serde_json::Value::Array(vec![deep]);
+    }
+    let mut deep_plan = good_plan(motd, script);
+    deep_plan.hosts[0].plays[0].tasks[3]
+        .args
+        .insert("msg".into(), deep);
+    add("plan-too-deep.rsl", signed(&Parts::new(&msgpack(&deep_plan), &good_stored())),
+        E(Plan, "PlanDecode"), E(Plan, "PlanDecode"),
+        "Signed, a task argument nested 1000 arrays deep: plans nest at most 128 levels, so decoding cannot exhaust the stack.");
     let only_motd = [Stored::of(MOTD)];
     add("missing-asset.rsl", signed(&Parts::new(&plan_raw, &only_motd)),
         E(Plan, "MissingAsset"), E(Plan, "MissingAsset"),
