@@ -373,16 +373,16 @@ impl<'a> VerifiedBundle<'a> {
         let t = &self.parsed.trailer;
         let z = self.parsed.section(t.plan_offset, t.plan_len);
         let raw = decompress_capped(z, t.plan_raw_len, "plan")?;
-        let mut de = rmp_serde::Deserializer::from_read_ref(&raw);
-        de.set_max_depth(MAX_PLAN_DEPTH);
-        let plan =
-            Plan::deserialize(&mut de).map_err(|e| BundleError::PlanDecode(e.to_string()))?;
-        if plan.schema_version != PLAN_SCHEMA_VERSION {
+        // The schema version first, on its own: a plan of another schema
+        // is refused as such even when it would not decode as this one.
+        let probe: SchemaProbe = decode_plan_part(&raw)?;
+        if probe.schema_version != PLAN_SCHEMA_VERSION {
             return Err(BundleError::PlanSchemaVersion {
-                got: plan.schema_version,
+                got: probe.schema_version,
                 supported: PLAN_SCHEMA_VERSION,
             });
         }
+        let plan: Plan = decode_plan_part(&raw)?;
         for host in &plan.hosts {
             for play in &host.plays {
                 for task in play.tasks.iter().chain(&play.handlers) {
@@ -452,6 +452,19 @@ impl<'a> VerifiedBundle<'a> {
         }
         Ok(())
     }
+}
+
+/// Just the schema version of a plan (every other field is skipped).
+#[derive(Deserialize)]
+struct SchemaProbe {
+    schema_version: u32,
+}
+
+/// Decodes the plan's MessagePack as `T`, nesting at most `MAX_PLAN_DEPTH`.
+fn decode_plan_part<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, BundleError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(raw);
+    de.set_max_depth(MAX_PLAN_DEPTH);
+    T::deserialize(&mut de).map_err(|e| BundleError::PlanDecode(e.to_string()))
 }
 
 /// Streams the decompression of `z` into `sink`, failing as soon as the

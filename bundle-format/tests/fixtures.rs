@@ -479,6 +479,12 @@ fn signed_but_bad_plan() {
     );
     mentions(&e, &[2, 1]);
 
+    let (_, e) = refuse("plan-schema-v2-reshaped.rsl");
+    assert!(
+        matches!(e, BundleError::PlanSchemaVersion { got: 2, supported: 1 }),
+        "{e:?}"
+    );
+
     let (_, e) = refuse("plan-not-msgpack.rsl");
     assert!(matches!(e, BundleError::PlanDecode(_)), "{e:?}");
 

@@ -515,6 +515,13 @@ pub fn fixtures() -> Vec<Fixture> {
     add("plan-schema-version.rsl", v2.build(Some(&test_key())).expect("v2 plan"),
         E(Plan, "PlanSchemaVersion"), E(Plan, "PlanSchemaVersion"),
         "Signed, the plan says schema_version 2: a valid container whose plan this reader does not understand.");
+    let v2_other = json!({
+        "schema_version": 2,
+        "hosts": {"localhost": {"steps": [{"run": "echo hello"}]}},
+    });
+    add("plan-schema-v2-reshaped.rsl", signed(&Parts::new(&msgpack(&v2_other), &[])),
+        E(Plan, "PlanSchemaVersion"), E(Plan, "PlanSchemaVersion"),
+        "Signed, a schema 2 plan shaped differently (`hosts` is a map): the schema version is read and checked before the rest of the plan is decoded.");
     let json_plan = serde_json::to_vec(&good_plan(motd, script)).expect("json");
     add("plan-not-msgpack.rsl", signed(&Parts::new(&json_plan, &good_stored())),
         E(Plan, "PlanDecode"), E(Plan, "PlanDecode"),
