@@ -18,6 +18,16 @@ use crate::{AssetId, Plan, PLAN_SCHEMA_VERSION};
 /// Domain separation for the signed message.
 const SIG_DOMAIN: &[u8] = b"rustle-bundle-v1-signature\0";
 
+/// Deepest MessagePack nesting accepted in a plan (the plan's own structure
+/// takes 8 levels, leaving 120 for task arguments; serde_json's default
+/// recursion limit is 128 too). Decoding recurses once per level: rmp-serde's
+/// own default of 1024 overflows a 2 MiB thread stack in a debug build.
+const MAX_PLAN_DEPTH: usize = 128;
+
+/// Largest zstd window a frame may ask for: 2^27 bytes (128 MiB), zstd's
+/// default decoder limit, pinned here so that it is part of the format.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
 /// Hard caps applied before anything is allocated or decompressed.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -363,14 +373,16 @@ impl<'a> VerifiedBundle<'a> {
         let t = &self.parsed.trailer;
         let z = self.parsed.section(t.plan_offset, t.plan_len);
         let raw = decompress_capped(z, t.plan_raw_len, "plan")?;
-        let plan: Plan =
-            rmp_serde::from_slice(&raw).map_err(|e| BundleError::PlanDecode(e.to_string()))?;
-        if plan.schema_version != PLAN_SCHEMA_VERSION {
+        // The schema version first, on its own: a plan of another schema
+        // is refused as such even when it would not decode as this one.
+        let probe: SchemaProbe = decode_plan_part(&raw)?;
+        if probe.schema_version != PLAN_SCHEMA_VERSION {
             return Err(BundleError::PlanSchemaVersion {
-                got: plan.schema_version,
+                got: probe.schema_version,
                 supported: PLAN_SCHEMA_VERSION,
             });
         }
+        let plan: Plan = decode_plan_part(&raw)?;
         for host in &plan.hosts {
             for play in &host.plays {
                 for task in play.tasks.iter().chain(&play.handlers) {
@@ -442,6 +454,19 @@ impl<'a> VerifiedBundle<'a> {
     }
 }
 
+/// Just the schema version of a plan (every other field is skipped).
+#[derive(Deserialize)]
+struct SchemaProbe {
+    schema_version: u32,
+}
+
+/// Decodes the plan's MessagePack as `T`, nesting at most `MAX_PLAN_DEPTH`.
+fn decode_plan_part<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, BundleError> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(raw);
+    de.set_max_depth(MAX_PLAN_DEPTH);
+    T::deserialize(&mut de).map_err(|e| BundleError::PlanDecode(e.to_string()))
+}
+
 /// Streams the decompression of `z` into `sink`, failing as soon as the
 /// output would exceed `declared` bytes. Returns the byte count.
 fn stream_capped(
@@ -455,6 +480,7 @@ fn stream_capped(
         reason: e.to_string(),
     };
     let mut dec = zstd::stream::read::Decoder::with_buffer(z).map_err(derr)?;
+    dec.window_log_max(ZSTD_WINDOW_LOG_MAX).map_err(derr)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
