@@ -1,0 +1,602 @@
+//! Lookup plugins (`lookup()`, `query()`/`q()` and `with_<name>` loops).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{Environment, Error, State};
+
+use crate::context::{Ctx, CTX_KEY};
+use crate::convert::mj_to_json;
+use crate::error::{to_mj, ErrorKind, TemplateError};
+use crate::filters::Args;
+use crate::pyrepr::py_str;
+use crate::{Overlay, Shared, Vars};
+
+/// Options accepted by every lookup call (documented for callers).
+#[derive(Debug, Clone, Default)]
+pub struct LookupOptions {
+    /// `errors=`: `strict` (default), `warn` or `ignore`.
+    pub errors: Option<String>,
+}
+
+fn lerr(msg: impl Into<String>) -> TemplateError {
+    TemplateError::new(ErrorKind::Lookup, msg)
+}
+
+fn s(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) => s.to_string(),
+        None => py_str(v),
+    }
+}
+
+fn kw<'a>(kwargs: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    kwargs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// Finds `term` like Ansible's `find_file_in_search_path(…, subdir, term)`.
+fn find_file(ctx: &Ctx, subdir: &str, term: &str) -> Option<PathBuf> {
+    let p = Path::new(term);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    let opts = &ctx.shared.opts;
+    let mut bases: Vec<PathBuf> = opts.search_paths.clone();
+    if let Some(pd) = &opts.playbook_dir {
+        bases.push(pd.clone());
+    }
+    if bases.is_empty() {
+        bases.push(PathBuf::from("."));
+    }
+    for b in &bases {
+        for cand in [b.join(subdir).join(term), b.join(term)] {
+            if cand.exists() {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+fn flatten_terms(terms: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for t in terms {
+        if t.kind() == ValueKind::Seq {
+            out.extend(t.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default());
+        } else {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+fn run_cmd(cmd: &str) -> Result<(i32, String), TemplateError> {
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| lerr(format!("lookup_plugin.pipe({cmd}) failed: {e}")))?;
+    Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+fn parse_kv(s: &str) -> Vec<(String, String)> {
+    shlex::split(s)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
+    let (mut start, mut end, mut count, mut stride, mut format) = (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
+    let num = |v: &str| -> Result<i64, TemplateError> {
+        crate::filters::parse_py_int(v, 0)
+            .map(|n| n as i64)
+            .ok_or_else(|| lerr(format!("can't parse value={v} as integer")))
+    };
+    if term.contains('=') {
+        for (k, v) in parse_kv(term) {
+            match k.as_str() {
+                "start" => start = num(&v)?,
+                "end" => end = Some(num(&v)?),
+                "count" => count = Some(num(&v)?),
+                "stride" => stride = num(&v)?,
+                "format" => format = v,
+                other => return Err(lerr(format!("unrecognized arguments to with_sequence: ['{other}']"))),
+            }
+        }
+    } else {
+        // [start-]end[/stride][:format]
+        let (main, fmt) = match term.split_once(':') {
+            Some((m, f)) => (m, Some(f)),
+            None => (term, None),
+        };
+        let (range, st) = match main.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (main, None),
+        };
+        match range.split_once('-') {
+            Some((a, b)) if !a.is_empty() => {
+                start = num(a)?;
+                end = Some(num(b)?);
+            }
+            _ => end = Some(num(range)?),
+        }
+        if let Some(st) = st {
+            stride = num(st)?;
+        }
+        if let Some(f) = fmt {
+            format = f.to_string();
+        }
+    }
+    if count.is_some() && end.is_some() {
+        return Err(lerr("can't specify both count and end in with_sequence"));
+    }
+    let end = match (end, count) {
+        (Some(e), _) => e,
+        (None, Some(c)) => {
+            if c == 0 {
+                return Ok(vec![]);
+            }
+            start + (c - 1) * stride
+        }
+        (None, None) => return Err(lerr("must specify count or end in with_sequence")),
+    };
+    if stride == 0 {
+        return Ok(vec![]);
+    }
+    if stride > 0 && end < start {
+        return Err(lerr("to count backwards make stride negative"));
+    }
+    if stride < 0 && end > start {
+        return Err(lerr("to count forward don't make stride negative"));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        let f = crate::pyfmt::percent_format(&format, &Value::from(i)).map_err(|e| lerr(e.to_string()))?;
+        out.push(Value::from(f));
+        i += stride;
+    }
+    Ok(out)
+}
+
+const PW_CHARS_DEFAULT: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,:-_";
+
+fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, TemplateError> {
+    let mut parts = term.splitn(2, ' ');
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut params: Vec<(String, String)> = parse_kv(parts.next().unwrap_or_default());
+    for (k, v) in kwargs {
+        params.push((k.clone(), s(v)));
+    }
+    let get = |k: &str| params.iter().rev().find(|(pk, _)| pk == k).map(|(_, v)| v.clone());
+    let length: usize = get("length").and_then(|l| l.parse().ok()).unwrap_or(20);
+    let chars: String = match get("chars") {
+        Some(c) => c
+            .split(',')
+            .map(|set| match set {
+                "ascii_letters" => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".to_string(),
+                "ascii_lowercase" => "abcdefghijklmnopqrstuvwxyz".to_string(),
+                "ascii_uppercase" => "ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_string(),
+                "digits" => "0123456789".to_string(),
+                "hexdigits" => "0123456789abcdefABCDEF".to_string(),
+                "octdigits" => "01234567".to_string(),
+                "punctuation" => "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~".to_string(),
+                other => other.to_string(),
+            })
+            .collect(),
+        None => PW_CHARS_DEFAULT.to_string(),
+    };
+    let charv: Vec<char> = chars.chars().collect();
+    let gen = || -> String {
+        (0..length).map(|_| charv[fastrand::usize(0..charv.len().max(1)).min(charv.len().saturating_sub(1))]).collect()
+    };
+    if path == "/dev/null" {
+        return Ok(Value::from(gen()));
+    }
+    let full = if Path::new(&path).is_absolute() {
+        PathBuf::from(&path)
+    } else {
+        ctx.shared.opts.playbook_dir.clone().unwrap_or_else(|| PathBuf::from(".")).join(&path)
+    };
+    if let Ok(content) = std::fs::read_to_string(&full) {
+        let line = content.lines().next().unwrap_or_default();
+        let pw = match line.find(" salt=") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        return Ok(Value::from(pw));
+    }
+    let pw = gen();
+    if !ctx.shared.opts.check_mode {
+        if let Some(parent) = full.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(&full, format!("{pw}\n")).map_err(|e| lerr(format!("failed to write password file {}: {e}", full.display())))?;
+    }
+    Ok(Value::from(pw))
+}
+
+fn config(ctx: &Ctx, name: &str) -> Option<Value> {
+    if let Some(v) = ctx.shared.opts.config.get(name) {
+        return Some(crate::convert::json_to_mj(v));
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    Some(match name {
+        "DEFAULT_BECOME_USER" => Value::from("root"),
+        "DEFAULT_BECOME_METHOD" => Value::from("sudo"),
+        "DEFAULT_REMOTE_USER" => Value::from(()),
+        "DEFAULT_FORKS" => Value::from(5),
+        "DEFAULT_TIMEOUT" => Value::from(10),
+        "DEFAULT_JINJA2_NATIVE" => Value::from(false),
+        "DEFAULT_HASH_BEHAVIOUR" => Value::from("replace"),
+        "DEFAULT_KEEP_REMOTE_FILES" => Value::from(false),
+        "DEFAULT_ROLES_PATH" => Value::from(vec![
+            Value::from(format!("{home}/.ansible/roles")),
+            Value::from("/usr/share/ansible/roles"),
+            Value::from("/etc/ansible/roles"),
+        ]),
+        "DEFAULT_MODULE_NAME" => Value::from("command"),
+        "DEFAULT_MANAGED_STR" => Value::from("Ansible managed"),
+        "DEFAULT_NULL_REPRESENTATION" => Value::from(()),
+        "DEFAULT_UNDEFINED_VAR_BEHAVIOR" => Value::from(true),
+        "HOST_KEY_CHECKING" => Value::from(true),
+        "RETRY_FILES_ENABLED" => Value::from(false),
+        "ANSIBLE_FORCE_COLOR" => Value::from(false),
+        "COLOR_OK" => Value::from("green"),
+        "COLOR_CHANGED" => Value::from("yellow"),
+        "COLOR_ERROR" => Value::from("red"),
+        _ => return None,
+    })
+}
+
+/// Runs lookup `name`; returns the list of results.
+pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String, Value)], _wantlist: bool) -> Result<Value, TemplateError> {
+    let list = |v: Vec<Value>| Ok(Value::from(v));
+    match name {
+        "env" | "ansible.builtin.env" => {
+            let default = kw(kwargs, "default").cloned().unwrap_or(Value::from(""));
+            list(terms.iter().map(|t| std::env::var(s(t)).map(Value::from).unwrap_or(default.clone())).collect())
+        }
+        "file" | "ansible.builtin.file" => {
+            let lstrip = kw(kwargs, "lstrip").is_some_and(|v| v.is_true());
+            let rstrip = kw(kwargs, "rstrip").map(|v| v.is_true()).unwrap_or(true);
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let p = find_file(ctx, "files", &t).ok_or_else(|| lerr(format!("could not locate file in lookup: {t}")))?;
+                let mut c = std::fs::read_to_string(&p).map_err(|e| lerr(format!("could not read file {}: {e}", p.display())))?;
+                if rstrip {
+                    c = c.trim_end().to_string();
+                }
+                if lstrip {
+                    c = c.trim_start().to_string();
+                }
+                out.push(Value::from(c));
+            }
+            list(out)
+        }
+        "template" | "ansible.builtin.template" => {
+            let convert = kw(kwargs, "convert_data").map(|v| v.is_true()).unwrap_or(true);
+            let tvars = kw(kwargs, "template_vars").cloned();
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let p = find_file(ctx, "templates", &t).ok_or_else(|| lerr(format!("the template file {t} could not be found for the lookup")))?;
+                let src = std::fs::read_to_string(&p).map_err(|e| lerr(format!("could not read template {}: {e}", p.display())))?;
+                let c = match &tvars {
+                    Some(tv) if tv.kind() == ValueKind::Map => {
+                        let extra = match mj_to_json(tv)? {
+                            serde_json::Value::Object(m) => m,
+                            _ => serde_json::Map::new(),
+                        };
+                        let ov: Arc<dyn Vars> = Arc::new(Overlay { base: ctx.vars.clone(), extra });
+                        ctx.with_vars(ov)
+                    }
+                    _ => ctx.clone(),
+                };
+                out.push(c.do_template(&src, false, convert)?);
+            }
+            list(out)
+        }
+        "pipe" | "ansible.builtin.pipe" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let (rc, stdout) = run_cmd(&t)?;
+                if rc != 0 {
+                    return Err(lerr(format!("lookup_plugin.pipe({t}) returned {rc}")));
+                }
+                out.push(Value::from(stdout.trim_end()));
+            }
+            list(out)
+        }
+        "lines" | "ansible.builtin.lines" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let (rc, stdout) = run_cmd(&t)?;
+                if rc != 0 {
+                    return Err(lerr(format!("lookup_plugin.lines({t}) returned {rc}")));
+                }
+                out.extend(stdout.lines().map(Value::from));
+            }
+            list(out)
+        }
+        "vars" | "ansible.builtin.vars" => {
+            let default = kw(kwargs, "default").cloned();
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                match ctx.lookup_var(&t).filter(|v| !v.is_undefined()) {
+                    Some(v) => out.push(v),
+                    None => match &default {
+                        Some(d) => out.push(d.clone()),
+                        None => return Err(lerr(format!("No variable found with this name: {t}"))),
+                    },
+                }
+            }
+            list(out)
+        }
+        "varnames" | "ansible.builtin.varnames" => {
+            let names = ctx.vars.names();
+            let mut out = Vec::new();
+            for t in terms {
+                let re = crate::filters::more_regex(&format!("\\A(?:{})", s(t)), false, false).map_err(|e| lerr(e.to_string()))?;
+                for n in &names {
+                    if re.is_match(n).unwrap_or(false) {
+                        out.push(Value::from(n.as_str()));
+                    }
+                }
+            }
+            list(out)
+        }
+        "items" | "ansible.builtin.items" => list(flatten_terms(terms)),
+        "list" | "ansible.builtin.list" => list(terms.to_vec()),
+        "indexed_items" | "ansible.builtin.indexed_items" => {
+            list(flatten_terms(terms).into_iter().enumerate().map(|(i, v)| Value::from(vec![Value::from(i), v])).collect())
+        }
+        "dict" | "ansible.builtin.dict" => {
+            let mut out = Vec::new();
+            for t in terms {
+                if t.kind() != ValueKind::Map {
+                    return Err(lerr(format!("with_dict expects a dict, got {}", py_str(t))));
+                }
+                for k in t.try_iter().map_err(|e| lerr(e.to_string()))? {
+                    let v = t.get_item(&k).unwrap_or_default();
+                    out.push(Value::from_pairs(vec![(Value::from("key"), k), (Value::from("value"), v)]));
+                }
+            }
+            list(out)
+        }
+        "sequence" | "ansible.builtin.sequence" => {
+            let mut out = Vec::new();
+            for t in terms {
+                out.extend(sequence(&s(t))?);
+            }
+            list(out)
+        }
+        "together" | "ansible.builtin.together" => {
+            let lists: Vec<Vec<Value>> = terms.iter().map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()])).collect();
+            if lists.is_empty() {
+                return Err(lerr("with_together requires at least one element in each list"));
+            }
+            let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+            list((0..n).map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::from(()))).collect::<Vec<_>>())).collect())
+        }
+        "nested" | "ansible.builtin.nested" => {
+            let lists: Vec<Vec<Value>> = terms.iter().map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()])).collect();
+            if lists.is_empty() {
+                return Err(lerr("with_nested requires at least one element in the nested list"));
+            }
+            let mut acc: Vec<Vec<Value>> = vec![vec![]];
+            for l in &lists {
+                let mut next = Vec::new();
+                for p in &acc {
+                    for x in l {
+                        let mut q = p.clone();
+                        q.push(x.clone());
+                        next.push(q);
+                    }
+                }
+                acc = next;
+            }
+            list(acc.into_iter().map(Value::from).collect())
+        }
+        "subelements" | "ansible.builtin.subelements" => {
+            let (base, key) = match terms {
+                [b, k, ..] => (b.clone(), k.clone()),
+                _ => return Err(lerr("subelements lookup expects a list of two or three items, ")),
+            };
+            let skip = terms.get(2).map(|f| f.get_item(&Value::from("skip_missing")).unwrap_or_default().is_true()).unwrap_or(false);
+            let st = ctx.env.empty_state();
+            let mut state = st;
+            let r = state
+                .apply_filter("subelements", &[base, key, Value::from(skip)])
+                .map_err(|e| crate::error::find_ours(&e).unwrap_or_else(|| lerr(e.to_string())))?;
+            Ok(r)
+        }
+        "fileglob" | "ansible.builtin.fileglob" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let pats: Vec<String> = if Path::new(&t).is_absolute() {
+                    vec![t.clone()]
+                } else {
+                    let opts = &ctx.shared.opts;
+                    let mut bases = opts.search_paths.clone();
+                    if let Some(pd) = &opts.playbook_dir {
+                        bases.push(pd.clone());
+                    }
+                    bases.iter().flat_map(|b| [b.join("files").join(&t), b.join(&t)]).map(|p| p.to_string_lossy().into_owned()).collect()
+                };
+                for p in pats {
+                    let found: Vec<String> = crate::filters::glob_paths(&p).into_iter().filter(|f| Path::new(f).is_file()).collect();
+                    if !found.is_empty() {
+                        out.extend(found.into_iter().map(Value::from));
+                        break;
+                    }
+                }
+            }
+            list(out)
+        }
+        "first_found" | "ansible.builtin.first_found" => {
+            let mut files: Vec<String> = Vec::new();
+            let mut paths: Vec<String> = Vec::new();
+            let mut skip = kw(kwargs, "skip").is_some_and(|v| v.is_true());
+            let split = |v: &Value| -> Vec<String> {
+                match v.kind() {
+                    ValueKind::Seq => v.try_iter().map(|i| i.map(|x| s(&x)).collect()).unwrap_or_default(),
+                    _ => s(v).split([',', ';']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                }
+            };
+            if let Some(f) = kw(kwargs, "files") {
+                files.extend(split(f));
+            }
+            if let Some(p) = kw(kwargs, "paths") {
+                paths.extend(split(p));
+            }
+            for t in flatten_terms(terms) {
+                if t.kind() == ValueKind::Map {
+                    if let Ok(f) = t.get_item(&Value::from("files")) {
+                        if !f.is_undefined() {
+                            files.extend(split(&f));
+                        }
+                    }
+                    if let Ok(p) = t.get_item(&Value::from("paths")) {
+                        if !p.is_undefined() {
+                            paths.extend(split(&p));
+                        }
+                    }
+                    if t.get_item(&Value::from("skip")).is_ok_and(|v| v.is_true()) {
+                        skip = true;
+                    }
+                } else {
+                    files.push(s(&t));
+                }
+            }
+            let mut cands: Vec<String> = Vec::new();
+            for f in &files {
+                if paths.is_empty() {
+                    cands.push(f.clone());
+                } else {
+                    for p in &paths {
+                        cands.push(Path::new(p).join(f).to_string_lossy().into_owned());
+                    }
+                }
+            }
+            for c in cands {
+                if let Some(p) = find_file(ctx, "files", &c) {
+                    return list(vec![Value::from(p.to_string_lossy().into_owned())]);
+                }
+            }
+            if skip {
+                return list(vec![]);
+            }
+            Err(lerr("No file was found when using first_found."))
+        }
+        "password" | "ansible.builtin.password" => {
+            let mut out = Vec::new();
+            for t in terms {
+                out.push(password(ctx, &s(t), kwargs)?);
+            }
+            list(out)
+        }
+        "config" | "ansible.builtin.config" => {
+            let on_missing = kw(kwargs, "on_missing").map(s).unwrap_or_else(|| "error".into());
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                match config(ctx, &t) {
+                    Some(v) => out.push(v),
+                    None if on_missing == "skip" || on_missing == "warn" => {}
+                    None => return Err(lerr(format!("Unable to find setting {t}"))),
+                }
+            }
+            list(out)
+        }
+        "inventory_hostnames" | "ansible.builtin.inventory_hostnames" => {
+            let Some(inv) = &ctx.shared.opts.inventory else {
+                return Err(lerr("inventory_hostnames lookup: no inventory available"));
+            };
+            let mut out = Vec::new();
+            for t in terms {
+                out.extend(inv.hostnames(&s(t)).map_err(lerr)?.into_iter().map(Value::from));
+            }
+            list(out)
+        }
+        "random_choice" | "ansible.builtin.random_choice" => {
+            let all = flatten_terms(terms);
+            if all.is_empty() {
+                return list(vec![]);
+            }
+            list(vec![all[fastrand::usize(0..all.len())].clone()])
+        }
+        "unvault" => Err(TemplateError::new(ErrorKind::Vault, "Attempting to decrypt but no vault secrets found")),
+        other => Err(lerr(format!("lookup plugin ({other}) not found"))),
+    }
+}
+
+fn get_ctx(state: &State) -> Result<Arc<Ctx>, Error> {
+    state
+        .lookup(CTX_KEY)
+        .and_then(|v| v.downcast_object::<Ctx>())
+        .ok_or_else(|| to_mj(lerr("lookups are not available here")))
+}
+
+fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Value, Error> {
+    let a = Args::new(args);
+    let Some(name) = a.pos.first().map(s) else {
+        return Err(to_mj(lerr("lookup requires a plugin name")));
+    };
+    let ctx = get_ctx(state)?;
+    let terms: Vec<Value> = a.pos[1..].to_vec();
+    for t in &terms {
+        if t.is_undefined() {
+            return Err(Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+        }
+    }
+    let wantlist = force_list || a.kw("wantlist").is_some_and(|v| v.is_true());
+    let errors = a.kw("errors").map(|v| s(&v)).unwrap_or_else(|| "strict".into());
+    let kwargs: Vec<(String, Value)> = a.kw.iter().filter(|(k, _)| k != "wantlist" && k != "errors").cloned().collect();
+    let res = match run(&ctx, &name, &terms, &kwargs, wantlist) {
+        Ok(r) => r,
+        Err(e) => {
+            if errors == "ignore" || errors == "warn" {
+                return Ok(if force_list { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+            }
+            if e.kind == ErrorKind::Lookup && e.message.starts_with("lookup plugin (") {
+                return Err(to_mj(e));
+            }
+            let msg = format!(
+                "An unhandled exception occurred while running the lookup plugin '{name}'. Error was a <class 'ansible.errors.AnsibleError'>, original message: {m}. {m}",
+                m = e.message
+            );
+            return Err(to_mj(TemplateError::new(e.kind, msg)));
+        }
+    };
+    ctx.mark_unsafe();
+    if wantlist {
+        return Ok(res);
+    }
+    let items: Vec<Value> = res.try_iter().map(|i| i.collect()).unwrap_or_default();
+    if items.iter().all(|v| v.kind() == ValueKind::String) {
+        if items.is_empty() {
+            return Ok(Value::from(""));
+        }
+        return Ok(Value::from(items.iter().map(s).collect::<Vec<_>>().join(",")));
+    }
+    if items.len() == 1 {
+        return Ok(items.into_iter().next().unwrap_or_default());
+    }
+    Ok(Value::from(items))
+}
+
+pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    env.add_function("lookup", |state: &State, args: Rest<Value>| call_lookup(state, args.0, false));
+    env.add_function("query", |state: &State, args: Rest<Value>| call_lookup(state, args.0, true));
+    env.add_function("q", |state: &State, args: Rest<Value>| call_lookup(state, args.0, true));
+}

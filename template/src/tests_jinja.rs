@@ -1,0 +1,493 @@
+//! Ansible's (and overridden Jinja2) tests.
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::{Environment, Error, State};
+
+use crate::error::ferr;
+use crate::filters::{items, need, to_bool_ansible, to_s, Args};
+use crate::pyrepr::py_str;
+use crate::Shared;
+
+type T = fn(&State, Value, Args) -> Result<bool, Error>;
+
+fn add(env: &mut Environment<'static>, name: &'static str, f: T) {
+    env.add_test(name, move |state: &State, v: Value, rest: Rest<Value>| f(state, v, Args::new(rest.0)));
+}
+
+fn t_truthy(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    need(&v)?;
+    if a.flag(0, "convert_bool") {
+        let b = to_bool_ansible(&v);
+        if b.kind() == ValueKind::Bool {
+            return Ok(b.is_true());
+        }
+    }
+    Ok(v.is_true())
+}
+
+fn t_falsy(s: &State, v: Value, a: Args) -> Result<bool, Error> {
+    t_truthy(s, v, a).map(|b| !b)
+}
+
+fn t_boolean(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::Bool)
+}
+
+fn t_number(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(matches!(v.kind(), ValueKind::Number | ValueKind::Bool))
+}
+
+fn t_integer(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::Number && v.is_integer())
+}
+
+fn t_float(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::Number && !v.is_integer())
+}
+
+fn t_string(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::String)
+}
+
+fn t_mapping(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(v.kind() == ValueKind::Map)
+}
+
+fn t_sequence(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Bytes))
+}
+
+fn t_iterable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Bytes | ValueKind::Iterable))
+}
+
+fn contains(container: &Value, x: &Value) -> Result<bool, Error> {
+    need(container)?;
+    match container.kind() {
+        ValueKind::String => Ok(container.as_str().unwrap_or_default().contains(&to_s(x)?)),
+        ValueKind::Map => Ok(!container.get_item(x).unwrap_or_default().is_undefined()),
+        _ => Ok(items(container)?.contains(x)),
+    }
+}
+
+fn t_contains(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    contains(&v, &a.get(0, "item").unwrap_or_default())
+}
+
+fn t_in(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    need(&v)?;
+    contains(&a.get(0, "seq").unwrap_or_default(), &v)
+}
+
+fn regex_test(v: Value, a: Args, default_type: &str) -> Result<bool, Error> {
+    need(&v)?;
+    let s = to_s(&v)?;
+    let pat = a.str(0, "pattern").unwrap_or_default();
+    let ic = a.flag(1, "ignorecase");
+    let ml = a.flag(2, "multiline");
+    let mt = a.str(3, "match_type").unwrap_or_else(|| default_type.to_string());
+    let pat = match mt.as_str() {
+        "match" => format!("\\A(?:{pat})"),
+        "fullmatch" => format!("\\A(?:{pat})\\z"),
+        _ => pat,
+    };
+    let re = crate::filters::more_regex(&pat, ic, ml)?;
+    re.is_match(&s).map_err(|e| ferr(e.to_string()))
+}
+
+fn t_match(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    regex_test(v, a, "match")
+}
+
+fn t_search(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    regex_test(v, a, "search")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Comp {
+    N(u64),
+    S(String),
+}
+
+fn loose(v: &str) -> Vec<Comp> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_digit = false;
+    let flush = |cur: &mut String, digit: bool, out: &mut Vec<Comp>| {
+        if !cur.is_empty() {
+            if digit {
+                out.push(Comp::N(cur.parse().unwrap_or(u64::MAX)));
+            } else {
+                out.push(Comp::S(cur.clone()));
+            }
+            cur.clear();
+        }
+    };
+    for c in v.chars() {
+        if c == '.' {
+            flush(&mut cur, cur_digit, &mut out);
+            continue;
+        }
+        let d = c.is_ascii_digit();
+        if !cur.is_empty() && d != cur_digit {
+            flush(&mut cur, cur_digit, &mut out);
+        }
+        // LooseVersion splits on digit runs, letter runs and dots; other
+        // characters are their own components
+        if !d && !c.is_ascii_alphabetic() {
+            flush(&mut cur, cur_digit, &mut out);
+            out.push(Comp::S(c.to_string()));
+            continue;
+        }
+        cur_digit = d;
+        cur.push(c);
+    }
+    flush(&mut cur, cur_digit, &mut out);
+    out
+}
+
+fn cmp_loose(a: &[Comp], b: &[Comp]) -> Result<Ordering, String> {
+    for (x, y) in a.iter().zip(b.iter()) {
+        let o = match (x, y) {
+            (Comp::N(p), Comp::N(q)) => p.cmp(q),
+            (Comp::S(p), Comp::S(q)) => p.cmp(q),
+            (Comp::N(_), Comp::S(_)) => return Err("'<' not supported between instances of 'int' and 'str'".into()),
+            (Comp::S(_), Comp::N(_)) => return Err("'<' not supported between instances of 'str' and 'int'".into()),
+        };
+        if o != Ordering::Equal {
+            return Ok(o);
+        }
+    }
+    Ok(a.len().cmp(&b.len()))
+}
+
+fn strict(v: &str) -> Result<(Vec<u64>, Option<(String, u64)>), String> {
+    let bad = || format!("invalid version number '{v}'");
+    let (nums, pre) = match v.find(['a', 'b']) {
+        Some(i) => (&v[..i], Some(&v[i..])),
+        None => (v, None),
+    };
+    let parts: Vec<&str> = nums.split('.').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(bad());
+    }
+    let mut n = Vec::new();
+    for p in parts {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        n.push(p.parse::<u64>().map_err(|_| bad())?);
+    }
+    while n.len() < 3 {
+        n.push(0);
+    }
+    let pre = match pre {
+        Some(p) => {
+            let (l, num) = p.split_at(1);
+            if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            Some((l.to_string(), num.parse::<u64>().map_err(|_| bad())?))
+        }
+        None => None,
+    };
+    Ok((n, pre))
+}
+
+fn cmp_strict(a: &str, b: &str) -> Result<Ordering, String> {
+    let (an, ap) = strict(a)?;
+    let (bn, bp) = strict(b)?;
+    Ok(an.cmp(&bn).then_with(|| match (ap, bp) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => x.cmp(&y),
+    }))
+}
+
+fn semver(v: &str) -> Result<(Vec<u64>, Vec<String>), String> {
+    let bad = || format!("invalid semantic version '{v}'");
+    let v = v.split('+').next().unwrap_or(v);
+    let (core, pre) = match v.find('-') {
+        Some(i) => (&v[..i], Some(&v[i + 1..])),
+        None => (v, None),
+    };
+    let nums: Result<Vec<u64>, _> = core.split('.').map(|p| p.parse::<u64>()).collect();
+    let nums = nums.map_err(|_| bad())?;
+    if nums.len() != 3 {
+        return Err(bad());
+    }
+    Ok((nums, pre.map(|p| p.split('.').map(String::from).collect()).unwrap_or_default()))
+}
+
+fn cmp_semver(a: &str, b: &str) -> Result<Ordering, String> {
+    let (an, ap) = semver(a)?;
+    let (bn, bp) = semver(b)?;
+    let o = an.cmp(&bn);
+    if o != Ordering::Equal {
+        return Ok(o);
+    }
+    Ok(match (ap.is_empty(), bp.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            for (x, y) in ap.iter().zip(bp.iter()) {
+                let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+                    (Ok(p), Ok(q)) => p.cmp(&q),
+                    (Ok(_), Err(_)) => Ordering::Less,
+                    (Err(_), Ok(_)) => Ordering::Greater,
+                    _ => x.cmp(y),
+                };
+                if o != Ordering::Equal {
+                    return Ok(o);
+                }
+            }
+            ap.len().cmp(&bp.len())
+        }
+    })
+}
+
+fn t_version(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    need(&v)?;
+    let value = to_s(&v)?;
+    let version = a.str(0, "version").unwrap_or_default();
+    let op = a.str(1, "operator").unwrap_or_else(|| "eq".into());
+    let strict_flag = a.flag(2, "strict");
+    let vtype = a.str(3, "version_type");
+    if strict_flag && vtype.is_some() {
+        return Err(ferr("Cannot specify both 'strict' and 'version_type'"));
+    }
+    if value.is_empty() {
+        return Err(ferr("Input version value cannot be empty"));
+    }
+    if version.is_empty() {
+        return Err(ferr("Version parameter to compare against cannot be empty"));
+    }
+    let want: &[Ordering] = match op.as_str() {
+        "==" | "=" | "eq" => &[Ordering::Equal],
+        "<" | "lt" => &[Ordering::Less],
+        "<=" | "le" => &[Ordering::Less, Ordering::Equal],
+        ">" | "gt" => &[Ordering::Greater],
+        ">=" | "ge" => &[Ordering::Greater, Ordering::Equal],
+        "!=" | "<>" | "ne" => &[Ordering::Less, Ordering::Greater],
+        _ => return Err(ferr(format!("Invalid operator type ({op})"))),
+    };
+    let kind = if strict_flag { "strict".to_string() } else { vtype.unwrap_or_else(|| "loose".into()) };
+    let ord = match kind.as_str() {
+        "loose" => cmp_loose(&loose(&value), &loose(&version)),
+        "strict" => cmp_strict(&value, &version),
+        "semver" | "semantic" => cmp_semver(&value, &version),
+        "pep440" => cmp_loose(&loose(&value), &loose(&version)),
+        other => {
+            return Err(ferr(format!(
+                "Invalid version type ({other}). Must be one of loose, pep440, semantic, semver, strict"
+            )))
+        }
+    }
+    .map_err(|e| ferr(format!("Version comparison failed: {e}")))?;
+    Ok(want.contains(&ord))
+}
+
+fn t_subset(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    let b = items(&a.get(0, "b").unwrap_or_default())?;
+    Ok(items(&v)?.iter().all(|x| b.contains(x)))
+}
+
+fn t_superset(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    let big = items(&v)?;
+    Ok(items(&a.get(0, "b").unwrap_or_default())?.iter().all(|x| big.contains(x)))
+}
+
+fn result_map(v: &Value, test: &str) -> Result<(), Error> {
+    need(v)?;
+    if v.kind() != ValueKind::Map {
+        return Err(ferr(format!("The '{test}' test expects a dictionary")));
+    }
+    Ok(())
+}
+
+fn field(v: &Value, k: &str) -> Value {
+    v.get_item(&Value::from(k)).unwrap_or_default()
+}
+
+fn t_failed(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "failed")?;
+    Ok(field(&v, "failed").is_true())
+}
+
+fn t_success(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "successful")?;
+    Ok(!field(&v, "failed").is_true())
+}
+
+fn t_changed(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "changed")?;
+    let c = field(&v, "changed");
+    if !c.is_undefined() {
+        return Ok(to_bool_ansible(&c).is_true());
+    }
+    let res = field(&v, "results");
+    if res.kind() == ValueKind::Seq {
+        for r in res.try_iter()? {
+            if r.kind() == ValueKind::Map && field(&r, "changed").is_true() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn t_skipped(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "skipped")?;
+    Ok(field(&v, "skipped").is_true())
+}
+
+fn t_finished(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "finished")?;
+    let f = field(&v, "finished");
+    Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true() && f.kind() == ValueKind::Bool)
+}
+
+fn t_started(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "started")?;
+    let f = field(&v, "started");
+    Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true() && f.kind() == ValueKind::Bool)
+}
+
+fn t_unreachable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "unreachable")?;
+    Ok(field(&v, "unreachable").is_true())
+}
+
+fn t_reachable(s: &State, v: Value, a: Args) -> Result<bool, Error> {
+    t_unreachable(s, v, a).map(|b| !b)
+}
+
+fn path_of(v: &Value) -> Result<String, Error> {
+    to_s(v)
+}
+
+fn t_file(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(&v)?).is_file())
+}
+
+fn t_directory(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(&v)?).is_dir())
+}
+
+fn t_link(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(Path::new(&path_of(&v)?).is_symlink())
+}
+
+fn t_exists(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    let p = path_of(&v)?;
+    let p = if let Some(r) = p.strip_prefix("~/") {
+        format!("{}/{r}", std::env::var("HOME").unwrap_or_default())
+    } else {
+        p
+    };
+    Ok(Path::new(&p).exists())
+}
+
+fn t_link_exists(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(std::fs::symlink_metadata(path_of(&v)?).is_ok())
+}
+
+fn t_abs(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(path_of(&v)?.starts_with('/'))
+}
+
+fn t_same_file(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    let a1 = std::fs::canonicalize(path_of(&v)?);
+    let b1 = std::fs::canonicalize(a.str(0, "b").unwrap_or_default());
+    Ok(matches!((a1, b1), (Ok(x), Ok(y)) if x == y))
+}
+
+fn t_mount(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    let p = path_of(&v)?;
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    Ok(mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(p.as_str())))
+}
+
+fn t_all(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(items(&v)?.iter().all(Value::is_true))
+}
+
+fn t_any(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(items(&v)?.iter().any(Value::is_true))
+}
+
+fn t_nan(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(f64::try_from(v).is_ok_and(f64::is_nan))
+}
+
+fn t_vault_encrypted(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(py_str(&v).starts_with("$ANSIBLE_VAULT;"))
+}
+
+fn t_eq(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    need(&v)?;
+    Ok(v == a.get(0, "other").unwrap_or_default())
+}
+
+pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    add(env, "truthy", t_truthy);
+    add(env, "falsy", t_falsy);
+    add(env, "boolean", t_boolean);
+    add(env, "number", t_number);
+    add(env, "integer", t_integer);
+    add(env, "float", t_float);
+    add(env, "string", t_string);
+    add(env, "mapping", t_mapping);
+    add(env, "sequence", t_sequence);
+    add(env, "iterable", t_iterable);
+    add(env, "contains", t_contains);
+    add(env, "in", t_in);
+    add(env, "match", t_match);
+    add(env, "search", t_search);
+    add(env, "regex", t_search);
+    add(env, "version", t_version);
+    add(env, "version_compare", t_version);
+    add(env, "subset", t_subset);
+    add(env, "issubset", t_subset);
+    add(env, "superset", t_superset);
+    add(env, "issuperset", t_superset);
+    add(env, "failed", t_failed);
+    add(env, "failure", t_failed);
+    add(env, "succeeded", t_success);
+    add(env, "success", t_success);
+    add(env, "successful", t_success);
+    add(env, "changed", t_changed);
+    add(env, "change", t_changed);
+    add(env, "skipped", t_skipped);
+    add(env, "skip", t_skipped);
+    add(env, "finished", t_finished);
+    add(env, "started", t_started);
+    add(env, "unreachable", t_unreachable);
+    add(env, "reachable", t_reachable);
+    add(env, "file", t_file);
+    add(env, "is_file", t_file);
+    add(env, "directory", t_directory);
+    add(env, "is_dir", t_directory);
+    add(env, "link", t_link);
+    add(env, "is_link", t_link);
+    add(env, "exists", t_exists);
+    add(env, "link_exists", t_link_exists);
+    add(env, "abs", t_abs);
+    add(env, "is_abs", t_abs);
+    add(env, "same_file", t_same_file);
+    add(env, "is_same_file", t_same_file);
+    add(env, "mount", t_mount);
+    add(env, "is_mount", t_mount);
+    add(env, "all", t_all);
+    add(env, "any", t_any);
+    add(env, "nan", t_nan);
+    add(env, "isnan", t_nan);
+    add(env, "vault_encrypted", t_vault_encrypted);
+    add(env, "equalto", t_eq);
+}
