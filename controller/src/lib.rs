@@ -3,6 +3,7 @@
 //! (parsing, inventory, templating, planning, transport).
 
 pub mod cli;
+pub mod exec;
 pub mod keygen;
 pub mod playbook;
 pub mod run;

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::PlaybookArgs;
+use crate::exec::callback::Callback;
+use crate::exec::{RunConfig, Runner};
 use crate::playbook::{LoadOptions, Loader, ParseError};
 
 /// Roles path from `ANSIBLE_ROLES_PATH` (colon-separated).
@@ -56,10 +58,111 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
         return 0;
     }
-    eprintln!(
-        "ERROR! executing playbooks is not implemented yet in this build (use --syntax-check)"
+    let extra_vars = match parse_extra_vars(&args.extra_vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("ERROR! {e}");
+            return 1;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut sources: Vec<String> = args.inventory.clone();
+    if sources.is_empty() {
+        if let Ok(inv) = std::env::var("ANSIBLE_INVENTORY") {
+            sources.extend(inv.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
+        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
+            sources.push("/etc/ansible/hosts".into());
+        }
+    }
+    let inventory = rustle_inventory::Inventory::load(
+        &sources,
+        &rustle_inventory::LoadOptions {
+            cwd: cwd.clone(),
+            python_interpreter: "/usr/bin/python3".into(),
+        },
     );
-    1
+    for w in inventory.warnings().iter() {
+        eprintln!("[WARNING]: {w}");
+    }
+    let limit = if args.limit.is_empty() {
+        None
+    } else {
+        match rustle_inventory::Limit::parse(&args.limit.join(","), &cwd) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("ERROR! {e}");
+                return 1;
+            }
+        }
+    };
+    let cfg = RunConfig {
+        check: args.check,
+        diff: args.diff,
+        verbosity: args.verbose,
+        extra_vars,
+        limit,
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        force_handlers: args.force_handlers,
+        start_at_task: args.start_at_task.clone(),
+        forks: args.forks.unwrap_or(5),
+    };
+    let playbook_dir = books
+        .first()
+        .and_then(|b| b.path.parent().map(std::path::Path::to_path_buf))
+        .unwrap_or(cwd);
+    let cb = Callback::new(
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        args.verbose,
+        args.diff,
+    );
+    let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
+    runner.run(&books)
+}
+
+/// `-e` values: `k=v` pairs, YAML/JSON documents, or `@file`.
+pub fn parse_extra_vars(
+    items: &[String],
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let mut out = serde_json::Map::new();
+    for raw in items {
+        let (text, name) = if let Some(path) = raw.strip_prefix('@') {
+            let t = std::fs::read_to_string(path).map_err(|e| {
+                format!("Unable to retrieve file contents\nCould not find or access '{path}': {e}")
+            })?;
+            (t, path.to_owned())
+        } else {
+            (raw.clone(), "<extra vars>".to_owned())
+        };
+        let trimmed = text.trim_start();
+        let value = if raw.starts_with('@') || trimmed.starts_with('{') || trimmed.starts_with('[')
+        {
+            let (node, _) = rustle_yaml::load(&text, &name).map_err(|e| e.to_string())?;
+            node.to_ansible_json()
+        } else {
+            serde_json::Value::Object(
+                crate::playbook::splitter::parse_kv(&text, false)?
+                    .into_iter()
+                    .filter(|(k, _)| k != "_raw_params")
+                    .collect(),
+            )
+        };
+        match value {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k, v);
+                }
+            }
+            serde_json::Value::Null => {}
+            _ => {
+                return Err(format!(
+                    "Invalid extra vars data supplied. '{raw}' could not be made into a dictionary"
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn display_path(p: &Path) -> String {

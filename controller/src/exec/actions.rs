@@ -47,10 +47,17 @@ fn fail(msg: impl Into<String>) -> Done {
 
 /// Templated module arguments with `omit` removed and `!unsafe` markers
 /// dropped.
-fn template_args(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Result<Map<String, Value>, String> {
+fn template_args(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+) -> Result<Map<String, Value>, String> {
     let mut raw = Value::Object(s.task.args.clone());
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
-        let v = r.templar.template(&Value::String(vp.clone()), vars).map_err(|e| e.to_string())?;
+        let v = r
+            .templar
+            .template(&Value::String(vp.clone()), vars)
+            .map_err(|e| e.to_string())?;
         let mut m = s.task.args.clone();
         m.remove("_variable_params");
         match v {
@@ -59,7 +66,12 @@ fn template_args(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Result<
                     m.entry(k).or_insert(val);
                 }
             }
-            other => return Err(format!("invalid or malformed argument: '{}'", value_to_string(&other))),
+            other => {
+                return Err(format!(
+                    "invalid or malformed argument: '{}'",
+                    value_to_string(&other)
+                ))
+            }
         }
         raw = Value::Object(m);
     }
@@ -93,7 +105,10 @@ pub(crate) fn dispatch(
         "debug" => debug(r, &args, vars),
         "set_fact" => set_fact(r, host, &args),
         "fail" => {
-            let msg = args.get("msg").cloned().unwrap_or_else(|| Value::from("Failed as requested from task"));
+            let msg = args
+                .get("msg")
+                .cloned()
+                .unwrap_or_else(|| Value::from("Failed as requested from task"));
             done(json!({"changed": false, "failed": true, "msg": msg}))
         }
         "meta" => meta(r, pr, host, &args),
@@ -102,9 +117,13 @@ pub(crate) fn dispatch(
         "include_vars" => include_vars(r, host, s, &args),
         "add_host" => add_host(r, &args),
         "group_by" => group_by(r, host, &args),
-        "set_stats" => done(json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}})),
+        "set_stats" => done(
+            json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}}),
+        ),
         "pause" => pause(&args),
-        "ping" => done(json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))})),
+        "ping" => done(
+            json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
+        ),
         "setup" | "gather_facts" => {
             let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options::default());
             if let Ok(mut st) = r.states.write() {
@@ -124,7 +143,13 @@ pub(crate) fn dispatch(
 }
 
 fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
-    let verbosity = args.get("verbosity").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).unwrap_or(0);
+    let verbosity = args
+        .get("verbosity")
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(0);
     if verbosity > i64::from(r.cfg.verbosity) {
         return Done {
             result: json!({"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met."}),
@@ -141,16 +166,27 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
     let mut res = Map::new();
     if let Some(var) = args.get("var") {
         let name = value_to_string(var);
-        let expr = if name.contains("{{") { name.clone() } else { format!("{{{{ {name} }}}}") };
+        let expr = if name.contains("{{") {
+            name.clone()
+        } else {
+            format!("{{{{ {name} }}}}")
+        };
         let v = match r.templar.template(&Value::String(expr), vars) {
-            Ok(v) if v.as_str() == Some(&name) && !name.contains("{{") => Value::from("VARIABLE IS NOT DEFINED!"),
+            Ok(v) if v.as_str() == Some(&name) && !name.contains("{{") => {
+                Value::from("VARIABLE IS NOT DEFINED!")
+            }
             Ok(v) => v,
             Err(e) if e.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
             Err(e) => return fail(e.to_string()),
         };
         res.insert(name, strip_unsafe(&v));
     } else {
-        res.insert("msg".into(), args.get("msg").cloned().unwrap_or_else(|| Value::from("Hello world!")));
+        res.insert(
+            "msg".into(),
+            args.get("msg")
+                .cloned()
+                .unwrap_or_else(|| Value::from("Hello world!")),
+        );
     }
     res.insert("changed".into(), Value::Bool(false));
     res.insert("failed".into(), Value::Bool(false));
@@ -175,13 +211,20 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         }
         // k=v strings are converted as Ansible's boolean conversion does.
         let v = match v {
-            Value::String(s) if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no") && false => Value::Bool(truthy(v)),
+            Value::String(s)
+                if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no")
+                    && false =>
+            {
+                Value::Bool(truthy(v))
+            }
             other => other.clone(),
         };
         facts.insert(k.clone(), v);
     }
     if facts.is_empty() {
-        return fail("No key/value pairs provided, at least one is required for this action to succeed");
+        return fail(
+            "No key/value pairs provided, at least one is required for this action to succeed",
+        );
     }
     if let Ok(mut st) = r.states.write() {
         if let Some(h) = st.get_mut(host) {
@@ -195,9 +238,14 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
 
 fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
     let raw = &s.task.args;
-    let t = |k: &str| raw.get(k).map(|v| r.templar.template(v, vars).unwrap_or_else(|_| v.clone()));
+    let t = |k: &str| {
+        raw.get(k)
+            .map(|v| r.templar.template(v, vars).unwrap_or_else(|_| v.clone()))
+    };
     let quiet = t("quiet").is_some_and(|v| truthy(&v));
-    let fail_msg = t("fail_msg").or_else(|| t("msg")).unwrap_or_else(|| Value::from("Assertion failed"));
+    let fail_msg = t("fail_msg")
+        .or_else(|| t("msg"))
+        .unwrap_or_else(|| Value::from("Assertion failed"));
     let success_msg = t("success_msg").unwrap_or_else(|| Value::from("All assertions passed"));
     let thats: Vec<Value> = match raw.get("that") {
         Some(Value::Array(a)) => a.clone(),
@@ -233,7 +281,10 @@ fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
 }
 
 fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Value>) -> Done {
-    let what = args.get("_raw_params").map(value_to_string).unwrap_or_default();
+    let what = args
+        .get("_raw_params")
+        .map(value_to_string)
+        .unwrap_or_default();
     let mut d = done(json!({"changed": false, "skipped": false}));
     d.show = false;
     match what.trim() {
@@ -284,8 +335,17 @@ fn search_file(s: &Scheduled, sub: &str, name: &str, playbook_dir: &Path) -> Pat
         .unwrap_or_else(|| s.task.basedir.join(name))
 }
 
-fn include_tasks(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, _item: Option<&Value>) -> Done {
-    let Some(file) = args.get("file").or_else(|| args.get("_raw_params")).map(value_to_string) else {
+fn include_tasks(
+    r: &mut Runner<'_>,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    _item: Option<&Value>,
+) -> Done {
+    let Some(file) = args
+        .get("file")
+        .or_else(|| args.get("_raw_params"))
+        .map(value_to_string)
+    else {
         return fail("No file specified for include_tasks");
     };
     let path = search_file(s, "tasks", &file, &r.playbook_dir);
@@ -294,10 +354,17 @@ fn include_tasks(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, _
         .role
         .clone()
         .or_else(|| s.parents.iter().rev().find_map(|b| b.role.clone()));
-    match r.loader.load_task_file(&path, s.task.handler, role.as_ref()) {
+    match r
+        .loader
+        .load_task_file(&path, s.task.handler, role.as_ref())
+    {
         Ok(items) => {
             let mut attrs = crate::playbook::Attrs::default();
-            attrs.insert("_included_file", Value::from(path.display().to_string()), s.task.pos.clone());
+            attrs.insert(
+                "_included_file",
+                Value::from(path.display().to_string()),
+                s.task.pos.clone(),
+            );
             if let Some(v) = s.task.attrs.get("vars") {
                 attrs.insert("vars", v.clone(), s.task.pos.clone());
             }
@@ -332,7 +399,13 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
         Ok(d) => d,
         Err(e) => return fail(e.msg),
     };
-    let role = match r.loader.load_role(&name, &dir, from("tasks_from").as_deref(), from("handlers_from").as_deref(), &mut Vec::new()) {
+    let role = match r.loader.load_role(
+        &name,
+        &dir,
+        from("tasks_from").as_deref(),
+        from("handlers_from").as_deref(),
+        &mut Vec::new(),
+    ) {
         Ok(role) => role,
         Err(e) => return fail(e.msg),
     };
@@ -367,7 +440,10 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
 }
 
 fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String, Value>) -> Done {
-    let file = args.get("file").or_else(|| args.get("_raw_params")).map(value_to_string);
+    let file = args
+        .get("file")
+        .or_else(|| args.get("_raw_params"))
+        .map(value_to_string);
     let dir = args.get("dir").map(value_to_string);
     let mut files = Vec::new();
     if let Some(f) = file {
@@ -377,7 +453,12 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&base)
             .map(|rd| rd.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
-        entries.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml" | "json")));
+        entries.retain(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yml" | "yaml" | "json")
+            )
+        });
         entries.sort();
         files = entries;
     } else {
@@ -394,7 +475,12 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
                     }
                 }
                 Value::Null => {}
-                _ => return fail(format!("{} must be stored as a dictionary/hash", f.display())),
+                _ => {
+                    return fail(format!(
+                        "{} must be stored as a dictionary/hash",
+                        f.display()
+                    ))
+                }
             },
             Err(e) => return fail(e.msg),
         }
@@ -419,17 +505,33 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
 }
 
 fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
-    let Some(name) = args.get("name").or_else(|| args.get("hostname")).or_else(|| args.get("host")).map(value_to_string) else {
+    let Some(name) = args
+        .get("name")
+        .or_else(|| args.get("hostname"))
+        .or_else(|| args.get("host"))
+        .map(value_to_string)
+    else {
         return fail("name is required");
     };
-    let groups: Vec<String> = match args.get("groups").or_else(|| args.get("group")).or_else(|| args.get("groupname")) {
+    let groups: Vec<String> = match args
+        .get("groups")
+        .or_else(|| args.get("group"))
+        .or_else(|| args.get("groupname"))
+    {
         Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
-        Some(v) => value_to_string(v).split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        Some(v) => value_to_string(v)
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
         None => Vec::new(),
     };
     let mut hv = Map::new();
     for (k, v) in args {
-        if !matches!(k.as_str(), "name" | "hostname" | "host" | "groups" | "group" | "groupname") {
+        if !matches!(
+            k.as_str(),
+            "name" | "hostname" | "host" | "groups" | "group" | "groupname"
+        ) {
             hv.insert(k.clone(), v.clone());
         }
     }
@@ -445,10 +547,14 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
                 e.2.insert(k.clone(), v.clone());
             }
         }
-        None => r.added_hosts.push((name.clone(), groups.clone(), hv.clone())),
+        None => r
+            .added_hosts
+            .push((name.clone(), groups.clone(), hv.clone())),
     }
-    r.inventory.add_dynamic_host(&name, &groups, &hv);
-    done(json!({"changed": false, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}))
+    super::add_dynamic_host(&mut r.inventory, &name, &groups, &hv);
+    done(
+        json!({"changed": false, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}),
+    )
 }
 
 fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
@@ -465,12 +571,22 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
     if !list.iter().any(|h| h == host) {
         list.push(host.to_owned());
     }
-    r.inventory.add_dynamic_host(host, std::slice::from_ref(&group), &Map::new());
+    super::add_dynamic_host(
+        &mut r.inventory,
+        host,
+        std::slice::from_ref(&group),
+        &Map::new(),
+    );
     done(json!({"changed": false, "add_group": group, "parent_groups": parents}))
 }
 
 fn pause(args: &Map<String, Value>) -> Done {
-    let num = |k: &str| args.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+    let num = |k: &str| {
+        args.get(k).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+    };
     let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
     let start = chrono_now();
     if let Some(s) = secs {
@@ -484,7 +600,9 @@ fn pause(args: &Map<String, Value>) -> Done {
 }
 
 fn chrono_now() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     format!("{}", d.as_secs())
 }
 
@@ -500,7 +618,12 @@ impl AssetSource for Inline {
     }
 }
 
-fn template_module(r: &Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
+fn template_module(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+) -> Done {
     let Some(src) = args.get("src").map(value_to_string) else {
         return fail("missing required arguments: src");
     };
@@ -515,14 +638,31 @@ fn template_module(r: &Runner<'_>, s: &Scheduled, args: &Map<String, Value>, var
     };
     let mut margs = args.clone();
     margs.remove("src");
-    for k in ["newline_sequence", "trim_blocks", "lstrip_blocks", "block_start_string", "block_end_string", "variable_start_string", "variable_end_string", "comment_start_string", "comment_end_string", "output_encoding"] {
+    for k in [
+        "newline_sequence",
+        "trim_blocks",
+        "lstrip_blocks",
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+        "comment_start_string",
+        "comment_end_string",
+        "output_encoding",
+    ] {
         margs.remove(k);
     }
     module_call(r, s, margs, vars, Some(rendered.into_bytes()))
 }
 
 /// Runs a native module in-process, as the runner would on the host.
-fn module_call(r: &Runner<'_>, s: &Scheduled, mut args: Map<String, Value>, vars: &Arc<dyn Vars>, content: Option<Vec<u8>>) -> Done {
+fn module_call(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    mut args: Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+    content: Option<Vec<u8>>,
+) -> Done {
     if rustle_runner::modules::lookup(&s.task.module).is_none() {
         return fail(format!(
             "The module {} is not yet supported by rustle (no native implementation)",

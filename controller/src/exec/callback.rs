@@ -51,7 +51,12 @@ pub fn py_repr(v: &Value) -> String {
             if s.contains('\'') && !s.contains('"') {
                 format!("\"{s}\"")
             } else {
-                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'").replace('\n', "\\n"))
+                format!(
+                    "'{}'",
+                    s.replace('\\', "\\\\")
+                        .replace('\'', "\\'")
+                        .replace('\n', "\\n")
+                )
             }
         }
         Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
@@ -73,7 +78,12 @@ pub fn py_repr(v: &Value) -> String {
 }
 
 impl Callback {
-    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, verbosity: u8, diff: bool) -> Self {
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+        verbosity: u8,
+        diff: bool,
+    ) -> Self {
         Callback {
             out,
             err,
@@ -149,7 +159,16 @@ impl Callback {
     }
 
     /// A whole task's result for a host (not a loop item).
-    pub fn result(&mut self, host: &str, outcome: Outcome, result: &Value, module: &str, ignored: bool, delegated: Option<&str>, verbose_always: bool) {
+    pub fn result(
+        &mut self,
+        host: &str,
+        outcome: Outcome,
+        result: &Value,
+        module: &str,
+        ignored: bool,
+        delegated: Option<&str>,
+        verbose_always: bool,
+    ) {
         let verbose = self.verbosity > 0 || verbose_always;
         let who = match delegated {
             Some(d) if d != host => format!("[{host} -> {d}]"),
@@ -158,7 +177,11 @@ impl Callback {
         let line = match outcome {
             Outcome::Ok | Outcome::Changed => {
                 self.diffs(result);
-                let word = if outcome == Outcome::Changed { "changed" } else { "ok" };
+                let word = if outcome == Outcome::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
                 if verbose {
                     format!("{word}: {who} => {}\n", self.dump(result, module))
                 } else {
@@ -174,7 +197,10 @@ impl Callback {
             }
             Outcome::Failed => format!("fatal: {who}: FAILED! => {}\n", self.dump(result, module)),
             Outcome::Unreachable => {
-                format!("fatal: {who}: UNREACHABLE! => {}\n", self.dump(result, module))
+                format!(
+                    "fatal: {who}: UNREACHABLE! => {}\n",
+                    self.dump(result, module)
+                )
             }
         };
         self.say(&line);
@@ -184,28 +210,49 @@ impl Callback {
     }
 
     /// One loop item's result.
-    pub fn item(&mut self, host: &str, outcome: Outcome, result: &Value, label: &Value, module: &str, verbose_always: bool) {
+    pub fn item(
+        &mut self,
+        host: &str,
+        outcome: Outcome,
+        result: &Value,
+        label: &Value,
+        module: &str,
+        verbose_always: bool,
+    ) {
         let verbose = self.verbosity > 0 || verbose_always;
         let label = py_str(label);
         let line = match outcome {
             Outcome::Ok | Outcome::Changed => {
                 self.diffs(result);
-                let word = if outcome == Outcome::Changed { "changed" } else { "ok" };
+                let word = if outcome == Outcome::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
                 if verbose {
-                    format!("{word}: [{host}] => (item={label}) => {}\n", self.dump(result, module))
+                    format!(
+                        "{word}: [{host}] => (item={label}) => {}\n",
+                        self.dump(result, module)
+                    )
                 } else {
                     format!("{word}: [{host}] => (item={label})\n")
                 }
             }
             Outcome::Skipped => {
                 if self.verbosity > 0 {
-                    format!("skipping: [{host}] => (item={label}) => {}\n", self.dump(result, module))
+                    format!(
+                        "skipping: [{host}] => (item={label}) => {}\n",
+                        self.dump(result, module)
+                    )
                 } else {
                     format!("skipping: [{host}] => (item={label}) \n")
                 }
             }
             Outcome::Failed | Outcome::Unreachable => {
-                format!("failed: [{host}] (item={label}) => {}\n", self.dump(result, module))
+                format!(
+                    "failed: [{host}] (item={label}) => {}\n",
+                    self.dump(result, module)
+                )
             }
         };
         self.say(&line);
@@ -238,7 +285,10 @@ mod tests {
 
     #[test]
     fn repr_like_python() {
-        assert_eq!(py_repr(&json!({"a": 1, "b": [true, null, "x"]})), "{'a': 1, 'b': [True, None, 'x']}");
+        assert_eq!(
+            py_repr(&json!({"a": 1, "b": [true, null, "x"]})),
+            "{'a': 1, 'b': [True, None, 'x']}"
+        );
         assert_eq!(py_str(&json!("plain")), "plain");
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
     }

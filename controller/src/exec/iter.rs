@@ -108,7 +108,12 @@ impl HostCursor {
                 match &items[frame.idx] {
                     Item::Task(t) => {
                         let task = Arc::new(t.clone());
-                        let parents = self.frames.iter().skip(1).map(|f| f.block.clone()).collect();
+                        let parents = self
+                            .frames
+                            .iter()
+                            .skip(1)
+                            .map(|f| f.block.clone())
+                            .collect();
                         let in_rescue = self.frames.iter().any(|f| f.section == Section::Rescue);
                         return Some(Scheduled {
                             task,

@@ -31,7 +31,7 @@ pub struct RunConfig {
     pub diff: bool,
     pub verbosity: u8,
     pub extra_vars: Map<String, Value>,
-    pub limit: Option<rustle_inventory::pattern::Limit>,
+    pub limit: Option<rustle_inventory::Limit>,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub force_handlers: bool,
@@ -90,7 +90,13 @@ pub(crate) struct PlayRun {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(cfg: RunConfig, inventory: Inventory, cb: Callback, loader: &'a mut Loader, playbook_dir: PathBuf) -> Self {
+    pub fn new(
+        cfg: RunConfig,
+        inventory: Inventory,
+        cb: Callback,
+        loader: &'a mut Loader,
+        playbook_dir: PathBuf,
+    ) -> Self {
         let templar = Templar::new(TemplarOptions {
             search_paths: vec![playbook_dir.clone()],
             playbook_dir: Some(playbook_dir.clone()),
@@ -127,10 +133,13 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        let list: Vec<(String, HostStats)> = self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let list: Vec<(String, HostStats)> =
+            self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect();
         self.cb.recap(&list);
         self.cb.flush();
-        if self.stats.values().any(|s| s.unreachable > 0) && !self.stats.values().any(|s| s.failed > 0) {
+        if self.stats.values().any(|s| s.unreachable > 0)
+            && !self.stats.values().any(|s| s.failed > 0)
+        {
             RUN_UNREACHABLE_HOSTS
         } else if self.stats.values().any(|s| s.failed > 0) {
             RUN_FAILED_HOSTS
@@ -166,7 +175,7 @@ impl<'a> Runner<'a> {
             .attrs
             .get("order")
             .and_then(Value::as_str)
-            .and_then(|s| s.parse::<rustle_inventory::pattern::HostOrder>().ok())
+            .and_then(|s| s.parse::<rustle_inventory::HostOrder>().ok())
             .unwrap_or_default();
         let sel = self
             .inventory
@@ -186,7 +195,11 @@ impl<'a> Runner<'a> {
     }
 
     fn init_host(&mut self, host: &str) {
-        let exists = self.states.read().map(|s| s.contains_key(host)).unwrap_or(false);
+        let exists = self
+            .states
+            .read()
+            .map(|s| s.contains_key(host))
+            .unwrap_or(false);
         if exists {
             return;
         }
@@ -212,9 +225,16 @@ impl<'a> Runner<'a> {
         let play_name = {
             let vars = self.play_level_vars(play);
             match play.attrs.get("name") {
-                Some(n) => value_to_string(&self.templar.template(n, &vars).unwrap_or_else(|_| n.clone())),
+                Some(n) => value_to_string(
+                    &self
+                        .templar
+                        .template(n, &vars)
+                        .unwrap_or_else(|_| n.clone()),
+                ),
                 None => match play.attrs.get("hosts") {
-                    Some(Value::Array(a)) => a.iter().map(value_to_string).collect::<Vec<_>>().join(","),
+                    Some(Value::Array(a)) => {
+                        a.iter().map(value_to_string).collect::<Vec<_>>().join(",")
+                    }
                     Some(h) => value_to_string(h),
                     None => String::new(),
                 },
@@ -237,7 +257,14 @@ impl<'a> Runner<'a> {
         let mut role_vars = Map::new();
         let mut seen: Vec<(String, Value)> = Vec::new();
         for r in &play.roles {
-            flatten_role(r, &mut role_blocks, &mut role_handlers, &mut role_defaults, &mut role_vars, &mut seen);
+            flatten_role(
+                r,
+                &mut role_blocks,
+                &mut role_handlers,
+                &mut role_defaults,
+                &mut role_vars,
+                &mut seen,
+            );
         }
         let mut scope = PlayScope {
             role_defaults,
@@ -310,7 +337,9 @@ impl<'a> Runner<'a> {
 
         // Facts.
         let gather = match play.attrs.get("gather_facts") {
-            None => std::env::var("ANSIBLE_GATHERING").map(|g| g != "explicit").unwrap_or(true),
+            None => std::env::var("ANSIBLE_GATHERING")
+                .map(|g| g != "explicit")
+                .unwrap_or(true),
             Some(v) => truthy(v),
         };
         if gather {
@@ -318,7 +347,11 @@ impl<'a> Runner<'a> {
         }
         let mut tasks_section: Vec<Item> = role_blocks;
         tasks_section.extend(play.tasks.iter().cloned());
-        for section in [play.pre_tasks.clone(), tasks_section, play.post_tasks.clone()] {
+        for section in [
+            play.pre_tasks.clone(),
+            tasks_section,
+            play.post_tasks.clone(),
+        ] {
             if pr.ended {
                 break;
             }
@@ -337,20 +370,42 @@ impl<'a> Runner<'a> {
         m.insert("ansible_play_hosts_all".into(), hosts_v.clone());
         m.insert("ansible_play_batch".into(), hosts_v.clone());
         m.insert("play_hosts".into(), hosts_v);
-        m.insert("playbook_dir".into(), Value::from(play.basedir.display().to_string()));
+        m.insert(
+            "playbook_dir".into(),
+            Value::from(play.basedir.display().to_string()),
+        );
         m.insert("ansible_check_mode".into(), Value::Bool(self.cfg.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(self.cfg.diff));
         m.insert("ansible_verbosity".into(), Value::from(self.cfg.verbosity));
-        m.insert("ansible_run_tags".into(), Value::from(if self.cfg.tags.is_empty() { vec!["all".to_owned()] } else { self.cfg.tags.clone() }));
-        m.insert("ansible_skip_tags".into(), Value::from(self.cfg.skip_tags.clone()));
+        m.insert(
+            "ansible_run_tags".into(),
+            Value::from(if self.cfg.tags.is_empty() {
+                vec!["all".to_owned()]
+            } else {
+                self.cfg.tags.clone()
+            }),
+        );
+        m.insert(
+            "ansible_skip_tags".into(),
+            Value::from(self.cfg.skip_tags.clone()),
+        );
         m.insert("omit".into(), Value::from(self.templar.omit_token()));
-        m.insert("ansible_version".into(), serde_json::json!({
-            "full": "2.18.19", "major": 2, "minor": 18, "revision": 19, "string": "2.18.19"
-        }));
-        m.insert("ansible_playbook_python".into(), Value::from("/usr/bin/python3"));
+        m.insert(
+            "ansible_version".into(),
+            serde_json::json!({
+                "full": "2.18.19", "major": 2, "minor": 18, "revision": 19, "string": "2.18.19"
+            }),
+        );
+        m.insert(
+            "ansible_playbook_python".into(),
+            Value::from("/usr/bin/python3"),
+        );
         m.insert("ansible_config_file".into(), Value::Null);
         m.insert("groups".into(), self.groups_value());
-        m.insert("ansible_play_name".into(), play.attrs.get("name").cloned().unwrap_or(Value::Null));
+        m.insert(
+            "ansible_play_name".into(),
+            play.attrs.get("name").cloned().unwrap_or(Value::Null),
+        );
         m
     }
 
@@ -366,7 +421,9 @@ impl<'a> Runner<'a> {
             out.insert(g.name.clone(), Value::Array(hosts));
         }
         for (g, hs) in &self.dynamic_groups {
-            let entry = out.entry(g.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = out
+                .entry(g.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(a) = entry {
                 for h in hs {
                     if !a.iter().any(|x| x.as_str() == Some(h)) {
@@ -397,8 +454,17 @@ impl<'a> Runner<'a> {
                     }
                 }
             }
-            self.stats_mut(&h).count(rustle_runner::engine::Status::Ok, false);
-            self.cb.result(&h, callback::Outcome::Ok, &serde_json::json!({"changed": false}), "gather_facts", false, None, false);
+            self.stats_mut(&h)
+                .count(rustle_runner::engine::Status::Ok, false);
+            self.cb.result(
+                &h,
+                callback::Outcome::Ok,
+                &serde_json::json!({"changed": false}),
+                "gather_facts",
+                false,
+                None,
+                false,
+            );
         }
         let _ = play;
         Ok(())
@@ -432,8 +498,15 @@ impl<'a> Runner<'a> {
             if next.is_empty() {
                 break;
             }
-            let first_key = next.iter().map(|(_, s)| s.key.clone()).min().unwrap_or_default();
-            let batch: Vec<(String, iter::Scheduled)> = next.into_iter().filter(|(_, s)| s.key == first_key).collect();
+            let first_key = next
+                .iter()
+                .map(|(_, s)| s.key.clone())
+                .min()
+                .unwrap_or_default();
+            let batch: Vec<(String, iter::Scheduled)> = next
+                .into_iter()
+                .filter(|(_, s)| s.key == first_key)
+                .collect();
             task::run_batch(self, pr, play, &mut cursors, batch)?;
             // Hosts whose cursor failed are done for the play.
             for (h, c) in &cursors {
@@ -496,7 +569,13 @@ impl<'a> Runner<'a> {
     }
 
     /// Variables for a task on a host.
-    pub(crate) fn task_vars(&self, pr: &PlayRun, host: &str, sched: &iter::Scheduled, loop_vars: Map<String, Value>) -> Arc<dyn Vars> {
+    pub(crate) fn task_vars(
+        &self,
+        pr: &PlayRun,
+        host: &str,
+        sched: &iter::Scheduled,
+        loop_vars: Map<String, Value>,
+    ) -> Arc<dyn Vars> {
         let mut local = Vec::new();
         for b in &sched.parents {
             if let Some(Value::Object(v)) = b.attrs.get("vars") {
@@ -507,9 +586,17 @@ impl<'a> Runner<'a> {
             local.push(v.clone());
         }
         let mut magic = Map::new();
-        if let Some(r) = sched.task.role.as_ref().or_else(|| sched.parents.iter().rev().find_map(|b| b.role.as_ref())) {
+        if let Some(r) = sched
+            .task
+            .role
+            .as_ref()
+            .or_else(|| sched.parents.iter().rev().find_map(|b| b.role.as_ref()))
+        {
             magic.insert("role_name".into(), Value::from(r.name.clone()));
-            magic.insert("role_path".into(), Value::from(r.path.display().to_string()));
+            magic.insert(
+                "role_path".into(),
+                Value::from(r.path.display().to_string()),
+            );
             magic.insert("ansible_role_name".into(), Value::from(r.name.clone()));
         }
         local.insert(0, magic);
@@ -520,6 +607,28 @@ impl<'a> Runner<'a> {
             local,
             loop_vars,
         })
+    }
+}
+
+/// Adds a host (and its groups) to the inventory during a run, as
+/// add_host and group_by do.
+pub(crate) fn add_dynamic_host(
+    inv: &mut Inventory,
+    name: &str,
+    groups: &[String],
+    vars: &Map<String, Value>,
+) {
+    let mut w = rustle_inventory::Warnings::default();
+    let all = inv.data.add_group("all", &mut w);
+    let h = inv.data.add_host(name, None, None, &mut w);
+    inv.data.add_host_to_group(all, h);
+    for g in groups {
+        let gid = inv.data.add_group(g, &mut w);
+        let _ = inv.data.add_child("all", g);
+        inv.data.add_host_to_group(gid, h);
+    }
+    for (k, v) in vars {
+        inv.data.set_host_var(h, k, v.clone());
     }
 }
 
@@ -560,7 +669,10 @@ fn flatten_role(
     for d in &r.role.dependencies {
         flatten_role(d, blocks, handlers, defaults, vars, seen);
     }
-    let key = (r.path.display().to_string(), Value::Object(r.params.clone()));
+    let key = (
+        r.path.display().to_string(),
+        Value::Object(r.params.clone()),
+    );
     if !r.role.allow_duplicates && seen.contains(&key) {
         return;
     }
@@ -596,7 +708,9 @@ fn flatten_role(
 pub(crate) fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
-        Value::String(s) => rustle_runner::args::to_bool(&Value::String(s.clone())).unwrap_or(!s.is_empty()),
+        Value::String(s) => {
+            rustle_runner::args::to_bool(&Value::String(s.clone())).unwrap_or(!s.is_empty())
+        }
         Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
         Value::Null => false,
         Value::Array(a) => !a.is_empty(),
@@ -608,9 +722,11 @@ pub(crate) fn value_to_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
-        Value::Object(m) if m.len() == 1 && m.contains_key("__ansible_unsafe") => {
-            m["__ansible_unsafe"].as_str().unwrap_or_default().to_owned()
-        }
+        Value::Object(m) if m.len() == 1 && m.contains_key("__ansible_unsafe") => m
+            ["__ansible_unsafe"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         other => callback::py_str(other),
     }
 }

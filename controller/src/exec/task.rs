@@ -53,8 +53,18 @@ fn tags_of(s: &Scheduled) -> Vec<String> {
 
 /// Ansible's tag selection (`Taggable.evaluate_tags`).
 pub(crate) fn tags_allow(tags: &[String], only: &[String], skip: &[String]) -> bool {
-    let only: Vec<&str> = only.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()).collect();
-    let skip: Vec<&str> = skip.iter().flat_map(|t| t.split(',')).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let only: Vec<&str> = only
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let skip: Vec<&str> = skip
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
     let has = |t: &str| tags.iter().any(|x| x == t);
     let mut run = true;
     if !only.is_empty() {
@@ -176,10 +186,22 @@ pub(crate) fn run_batch(
     let mut included: Vec<(String, String, Block)> = Vec::new();
     for (host, sched) in batch {
         let done = run_host_task(r, pr, play, &host, &sched)?;
-        let changed = done.result.get("changed").and_then(Value::as_bool).unwrap_or(false);
+        let changed = done
+            .result
+            .get("changed")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
         if done.show {
-            r.cb.result(&host, done.outcome, &done.result, &sched.task.module, done.ignored, None, done.verbose_always);
+            r.cb.result(
+                &host,
+                done.outcome,
+                &done.result,
+                &sched.task.module,
+                done.ignored,
+                None,
+                done.verbose_always,
+            );
         }
         // Stats.
         if !is_meta && !is_include {
@@ -203,13 +225,16 @@ pub(crate) fn run_batch(
         if changed && !failed {
             notify(pr, &host, &sched);
         }
-        let Some(cursor) = cursors.get_mut(&host) else { continue };
+        let Some(cursor) = cursors.get_mut(&host) else {
+            continue;
+        };
         if failed && !done.ignored {
             if cursor.will_rescue() {
                 // ansible_failed_task / ansible_failed_result for the rescue.
                 if let Ok(mut s) = r.states.write() {
                     if let Some(st) = s.get_mut(&host) {
-                        st.set_facts.insert("ansible_failed_result".into(), done.result.clone());
+                        st.set_facts
+                            .insert("ansible_failed_result".into(), done.result.clone());
                         st.set_facts.insert(
                             "ansible_failed_task".into(),
                             json!({"name": sched.task.name().unwrap_or_default(), "action": sched.task.action}),
@@ -278,7 +303,9 @@ fn notify(pr: &mut PlayRun, host: &str, sched: &Scheduled) {
     for n in names {
         for (i, h) in pr.handlers.iter().enumerate() {
             let by_name = h.name.as_deref() == Some(n.as_str())
-                || h.role.as_ref().is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));
+                || h.role
+                    .as_ref()
+                    .is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));
             if by_name || h.listen.iter().any(|l| *l == n) {
                 let list = pr.notified.entry(host.to_owned()).or_default();
                 if !list.contains(&i) {
@@ -319,7 +346,11 @@ fn failed(msg: impl Into<String>) -> Value {
 
 /// Evaluates `when`; `Ok(None)` when all hold, `Ok(Some(cond))` with the
 /// first false one.
-fn check_when(r: &Runner<'_>, conds: &[Value], vars: &Arc<dyn Vars>) -> Result<Option<Value>, String> {
+fn check_when(
+    r: &Runner<'_>,
+    conds: &[Value],
+    vars: &Arc<dyn Vars>,
+) -> Result<Option<Value>, String> {
     for c in conds {
         match r.templar.evaluate_conditional(c, vars) {
             Ok(true) => {}
@@ -345,7 +376,13 @@ fn kw_bool(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Op
     Some(truthy(&t))
 }
 
-fn run_host_task(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Scheduled) -> Result<Done, u8> {
+fn run_host_task(
+    r: &mut Runner<'_>,
+    pr: &mut PlayRun,
+    play: &Play,
+    host: &str,
+    s: &Scheduled,
+) -> Result<Done, u8> {
     let base_vars = r.task_vars(pr, host, s, Map::new());
     let conds = conditions(s);
     let ignore_errors = kw_bool(r, s, "ignore_errors", &base_vars).unwrap_or(false);
@@ -386,10 +423,22 @@ fn run_host_task(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, 
             return Ok(d);
         }
     };
-    let lc = s.task.attrs.get("loop_control").cloned().unwrap_or(Value::Null);
+    let lc = s
+        .task
+        .attrs
+        .get("loop_control")
+        .cloned()
+        .unwrap_or(Value::Null);
     let lc = r.templar.template(&lc, &base_vars).unwrap_or(lc);
-    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_owned();
-    let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_owned);
+    let loop_var = lc
+        .get("loop_var")
+        .and_then(Value::as_str)
+        .unwrap_or("item")
+        .to_owned();
+    let index_var = lc
+        .get("index_var")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let extended = lc.get("extended").is_some_and(truthy);
     let label_t = lc.get("label").cloned();
     let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
@@ -410,10 +459,13 @@ fn run_host_task(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, 
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         if extended {
-            lv.insert("ansible_loop".into(), json!({
-                "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
-                "first": i == 0, "last": i + 1 == n, "length": n,
-            }));
+            lv.insert(
+                "ansible_loop".into(),
+                json!({
+                    "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+                    "first": i == 0, "last": i + 1 == n, "length": n,
+                }),
+            );
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
         let label = match &label_t {
@@ -439,8 +491,19 @@ fn run_host_task(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, 
                 }
             }
         }
-        let display = if no_log { censored(&d.result) } else { d.result.clone() };
-        r.cb.item(host, d.outcome, &display, &label, &s.task.module, d.verbose_always);
+        let display = if no_log {
+            censored(&d.result)
+        } else {
+            d.result.clone()
+        };
+        r.cb.item(
+            host,
+            d.outcome,
+            &display,
+            &label,
+            &s.task.module,
+            d.verbose_always,
+        );
         match d.outcome {
             Outcome::Skipped => {}
             Outcome::Failed => {
@@ -501,16 +564,27 @@ fn censored(result: &Value) -> Value {
     })
 }
 
-fn loop_items(r: &Runner<'_>, s: &Scheduled, loop_v: &Value, vars: &Arc<dyn Vars>) -> Result<Vec<Value>, String> {
+fn loop_items(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    loop_v: &Value,
+    vars: &Arc<dyn Vars>,
+) -> Result<Vec<Value>, String> {
     match &s.task.loop_with {
         Some(lookup) => {
-            let terms = r.templar.template(loop_v, vars).map_err(|e| e.to_string())?;
+            let terms = r
+                .templar
+                .template(loop_v, vars)
+                .map_err(|e| e.to_string())?;
             r.templar
                 .run_lookup(lookup, &terms, &Map::new(), vars)
                 .map_err(|e| e.to_string())
         }
         None => {
-            let v = r.templar.template(loop_v, vars).map_err(|e| e.to_string())?;
+            let v = r
+                .templar
+                .template(loop_v, vars)
+                .map_err(|e| e.to_string())?;
             match v {
                 Value::Array(a) => Ok(a),
                 other => Err(format!(
@@ -524,14 +598,27 @@ fn loop_items(r: &Runner<'_>, s: &Scheduled, loop_v: &Value, vars: &Arc<dyn Vars
 
 /// `register`, `changed_when`, `failed_when`, `until`, `ignore_errors`,
 /// `no_log` on a finished result.
-fn finish(r: &mut Runner<'_>, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, d: &mut Done, ignore_errors: bool, no_log: bool) {
+fn finish(
+    r: &mut Runner<'_>,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+    d: &mut Done,
+    ignore_errors: bool,
+    no_log: bool,
+) {
     if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
         if s.task.attrs.get("loop").is_none() {
             register(r, host, s, &d.result);
         }
         return;
     }
-    let reg = s.task.attrs.get("register").and_then(Value::as_str).map(str::to_owned);
+    let reg = s
+        .task
+        .attrs
+        .get("register")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let with_result = |res: &Value| -> Arc<dyn Vars> {
         let mut extra = Map::new();
         if let Some(name) = &reg {
@@ -548,7 +635,14 @@ fn finish(r: &mut Runner<'_>, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, d
             Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(&mut d.result, "msg", Value::from(format!("The conditional check '{}' failed. The error was: {e}", value_to_string(cw))));
+                set_key(
+                    &mut d.result,
+                    "msg",
+                    Value::from(format!(
+                        "The conditional check '{}' failed. The error was: {e}",
+                        value_to_string(cw)
+                    )),
+                );
             }
         }
     }
@@ -561,7 +655,14 @@ fn finish(r: &mut Runner<'_>, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, d
             }
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(&mut d.result, "msg", Value::from(format!("The conditional check '{}' failed. The error was: {e}", value_to_string(fw))));
+                set_key(
+                    &mut d.result,
+                    "msg",
+                    Value::from(format!(
+                        "The conditional check '{}' failed. The error was: {e}",
+                        value_to_string(fw)
+                    )),
+                );
             }
         }
     }
@@ -616,7 +717,15 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
 }
 
 /// Templates arguments and runs the action/module, with `until` retries.
-fn execute(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Scheduled, vars: &Arc<dyn Vars>, item: Option<&Value>) -> Result<Done, u8> {
+fn execute(
+    r: &mut Runner<'_>,
+    pr: &mut PlayRun,
+    play: &Play,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+    item: Option<&Value>,
+) -> Result<Done, u8> {
     let retries_v = s.task.attrs.get("retries").cloned();
     let until = s.task.attrs.get("until").cloned();
     let Some(until) = until else {
@@ -624,7 +733,10 @@ fn execute(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Sc
     };
     let retries = retries_v
         .and_then(|v| r.templar.template(&v, vars).ok())
-        .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(3)
         .max(0) as usize;
     let delay = s
@@ -632,9 +744,17 @@ fn execute(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Sc
         .attrs
         .get("delay")
         .and_then(|v| r.templar.template(v, vars).ok())
-        .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+        .and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
         .unwrap_or(5.0);
-    let reg = s.task.attrs.get("register").and_then(Value::as_str).map(str::to_owned);
+    let reg = s
+        .task
+        .attrs
+        .get("register")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let attempts = retries + 1;
     let mut last = None;
     for attempt in 1..=attempts {
@@ -644,14 +764,20 @@ fn execute(r: &mut Runner<'_>, pr: &mut PlayRun, play: &Play, host: &str, s: &Sc
         if let Some(name) = &reg {
             extra.insert(name.clone(), d.result.clone());
         }
-        let v: Arc<dyn Vars> = Arc::new(Overlay { base: vars.clone(), extra });
+        let v: Arc<dyn Vars> = Arc::new(Overlay {
+            base: vars.clone(),
+            extra,
+        });
         let ok = r.templar.evaluate_conditional(&until, &v).unwrap_or(false);
         if ok {
             return Ok(d);
         }
         if attempt < attempts {
             let name = s.task.name().unwrap_or(&s.task.action).to_owned();
-            r.cb.raw(&format!("FAILED - RETRYING: [{host}]: {name} ({} retries left).\n", attempts - attempt));
+            r.cb.raw(&format!(
+                "FAILED - RETRYING: [{host}]: {name} ({} retries left).\n",
+                attempts - attempt
+            ));
             if delay > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(delay));
             }

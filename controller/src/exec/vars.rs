@@ -69,7 +69,10 @@ impl TaskVars {
         if name == "ansible_facts" {
             return Some(Value::Object(st.facts.clone()));
         }
-        if let Some(v) = st.facts.get(name.strip_prefix("ansible_").unwrap_or("\u{0}")) {
+        if let Some(v) = st
+            .facts
+            .get(name.strip_prefix("ansible_").unwrap_or("\u{0}"))
+        {
             // Facts are injected as ansible_<name> (INJECT_FACTS_AS_VARS).
             return Some(v.clone());
         }
@@ -104,7 +107,11 @@ impl Vars for TaskVars {
         if let Some(v) = self.state_get(name) {
             return Some(v);
         }
-        for layer in [&self.play.role_vars, &self.play.vars_files, &self.play.play_vars] {
+        for layer in [
+            &self.play.role_vars,
+            &self.play.vars_files,
+            &self.play.play_vars,
+        ] {
             if let Some(v) = layer.get(name) {
                 return Some(v.clone());
             }

@@ -373,12 +373,14 @@ impl Loader {
                     }
                 }
             }
-            _ => return Err(ParseError::parser(
-                format!(
+            _ => {
+                return Err(ParseError::parser(
+                    format!(
                     "Vars in a {what} must be specified as a dictionary, or a list of dictionaries"
                 ),
-                Some(pos(file, v)),
-            )),
+                    Some(pos(file, v)),
+                ))
+            }
         }
         Ok(out)
     }
