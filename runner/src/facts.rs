@@ -79,7 +79,9 @@ fn cpu_counts() -> (usize, usize, usize, Vec<Value>) {
     let mut model = String::new();
     let mut vendor = String::new();
     for l in text.lines() {
-        let Some((k, v)) = l.split_once(':') else { continue };
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
         let (k, v) = (k.trim(), v.trim());
         match k {
             "processor" => {
@@ -109,7 +111,9 @@ fn cpu_counts() -> (usize, usize, usize, Vec<Value>) {
 }
 
 fn user_entry(uid: u32) -> Option<crate::fsutil::PasswdEntry> {
-    crate::fsutil::passwd_entries().into_iter().find(|e| e.uid == uid)
+    crate::fsutil::passwd_entries()
+        .into_iter()
+        .find(|e| e.uid == uid)
 }
 
 fn date_time() -> Value {
@@ -150,7 +154,10 @@ fn local_facts(dir: &str) -> Map<String, Value> {
         if p.extension().and_then(|e| e.to_str()) != Some("fact") {
             continue;
         }
-        let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = fs::read_to_string(&p).unwrap_or_default();
         let v = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| ini_facts(&text));
         out.insert(name, v);
@@ -168,7 +175,8 @@ fn ini_facts(text: &str) -> Value {
         }
         if l.starts_with('[') && l.ends_with(']') {
             let s = l[1..l.len() - 1].to_owned();
-            out.entry(s.clone()).or_insert_with(|| Value::Object(Map::new()));
+            out.entry(s.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
             section = Some(s);
         } else if let (Some(s), Some((k, v))) = (&section, l.split_once('=')) {
             if let Some(Value::Object(m)) = out.get_mut(s) {
@@ -223,7 +231,11 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
     let (sockets, cores, vcpus, processor) = cpu_counts();
     let env: Map<String, Value> = std::env::vars().map(|(k, v)| (k, Value::from(v))).collect();
     let uptime = read("/proc/uptime")
-        .and_then(|u| u.split_whitespace().next().and_then(|x| x.parse::<f64>().ok()))
+        .and_then(|u| {
+            u.split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<f64>().ok())
+        })
         .unwrap_or(0.0) as u64;
     let mut put = |k: &str, v: Value| {
         f.insert(k.to_owned(), v);
@@ -240,22 +252,37 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
     put("distribution", Value::from(dist));
     put("distribution_version", Value::from(version));
     put("distribution_major_version", Value::from(major));
-    put("distribution_release", Value::from(osr.get("VERSION_CODENAME").cloned().unwrap_or_default()));
+    put(
+        "distribution_release",
+        Value::from(osr.get("VERSION_CODENAME").cloned().unwrap_or_default()),
+    );
     put("distribution_file_variety", Value::from(family));
     put("os_family", Value::from(family));
     put("pkg_mgr", Value::from(pkg_mgr));
     put("service_mgr", Value::from(service_mgr));
-    put("user_id", Value::from(user.as_ref().map(|u| u.name.clone()).unwrap_or_default()));
+    put(
+        "user_id",
+        Value::from(user.as_ref().map(|u| u.name.clone()).unwrap_or_default()),
+    );
     put("user_uid", Value::from(uid));
     put("user_gid", Value::from(user.as_ref().map_or(0, |u| u.gid)));
-    put("user_dir", Value::from(user.as_ref().map(|u| u.home.clone()).unwrap_or_default()));
-    put("user_shell", Value::from(user.as_ref().map(|u| u.shell.clone()).unwrap_or_default()));
+    put(
+        "user_dir",
+        Value::from(user.as_ref().map(|u| u.home.clone()).unwrap_or_default()),
+    );
+    put(
+        "user_shell",
+        Value::from(user.as_ref().map(|u| u.shell.clone()).unwrap_or_default()),
+    );
     put("env", Value::Object(env));
     put("date_time", date_time());
     put("processor", Value::Array(processor));
     put("processor_count", Value::from(sockets));
     put("processor_cores", Value::from(cores));
-    put("processor_threads_per_core", Value::from((vcpus / (sockets * cores).max(1)).max(1)));
+    put(
+        "processor_threads_per_core",
+        Value::from((vcpus / (sockets * cores).max(1)).max(1)),
+    );
     put("processor_vcpus", Value::from(vcpus));
     put("processor_nproc", Value::from(vcpus));
     let mb = |k: &str| mem.get(k).copied().unwrap_or(0) / 1024;
@@ -263,20 +290,41 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
     put("memfree_mb", Value::from(mb("MemFree")));
     put("swaptotal_mb", Value::from(mb("SwapTotal")));
     put("swapfree_mb", Value::from(mb("SwapFree")));
-    put("memory_mb", json!({
-        "real": {"total": mb("MemTotal"), "free": mb("MemFree"), "used": mb("MemTotal").saturating_sub(mb("MemFree"))},
-        "nocache": {"free": mb("MemAvailable"), "used": mb("MemTotal").saturating_sub(mb("MemAvailable"))},
-        "swap": {"total": mb("SwapTotal"), "free": mb("SwapFree"), "used": mb("SwapTotal").saturating_sub(mb("SwapFree")), "cached": mb("SwapCached")},
-    }));
+    put(
+        "memory_mb",
+        json!({
+            "real": {"total": mb("MemTotal"), "free": mb("MemFree"), "used": mb("MemTotal").saturating_sub(mb("MemFree"))},
+            "nocache": {"free": mb("MemAvailable"), "used": mb("MemTotal").saturating_sub(mb("MemAvailable"))},
+            "swap": {"total": mb("SwapTotal"), "free": mb("SwapFree"), "used": mb("SwapTotal").saturating_sub(mb("SwapFree")), "cached": mb("SwapCached")},
+        }),
+    );
     put("uptime_seconds", Value::from(uptime));
     put("selinux", json!({"status": "disabled"}));
-    put("apparmor", json!({"status": if std::path::Path::new("/sys/kernel/security/apparmor").exists() { "enabled" } else { "disabled" }}));
+    put(
+        "apparmor",
+        json!({"status": if std::path::Path::new("/sys/kernel/security/apparmor").exists() { "enabled" } else { "disabled" }}),
+    );
     put("lsb", Value::Object(Map::new()));
-    put("virtualization_type", Value::from(if std::path::Path::new("/.dockerenv").exists() { "docker" } else { "" }));
+    put(
+        "virtualization_type",
+        Value::from(if std::path::Path::new("/.dockerenv").exists() {
+            "docker"
+        } else {
+            ""
+        }),
+    );
     put("virtualization_role", Value::from(""));
-    put("local", Value::Object(local_facts(opts.fact_path.as_deref().unwrap_or("/etc/ansible/facts.d"))));
+    put(
+        "local",
+        Value::Object(local_facts(
+            opts.fact_path.as_deref().unwrap_or("/etc/ansible/facts.d"),
+        )),
+    );
     put("gather_subset", json!(["all"]));
     put("module_setup", Value::Bool(true));
-    put("discovered_interpreter_python", Value::from("/usr/bin/python3"));
+    put(
+        "discovered_interpreter_python",
+        Value::from("/usr/bin/python3"),
+    );
     f
 }

@@ -237,7 +237,10 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
             }
             "directory" => fs::create_dir_all(&p).map_err(err)?,
             "link" => {
-                let t = m.get("target").and_then(Value::as_str).ok_or("link target")?;
+                let t = m
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .ok_or("link target")?;
                 let t = match env.subst_str(t) {
                     Value::String(s) => s,
                     o => o.to_string(),
@@ -245,7 +248,10 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
                 std::os::unix::fs::symlink(t, &p).map_err(err)?;
             }
             "hard" => {
-                let t = m.get("target").and_then(Value::as_str).ok_or("hard target")?;
+                let t = m
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .ok_or("hard target")?;
                 fs::hard_link(env.path(t), &p).map_err(err)?;
             }
             other => return Err(format!("unknown setup type {other}")),
@@ -358,8 +364,13 @@ fn value_matches(expected: &Value, actual: Option<&Value>) -> bool {
                 .and_then(Value::as_str)
                 .is_some_and(|a| a.starts_with(pre));
         }
-        if let Some(sub) = s.strip_prefix("<contains:").and_then(|x| x.strip_suffix('>')) {
-            return actual.and_then(Value::as_str).is_some_and(|a| a.contains(sub));
+        if let Some(sub) = s
+            .strip_prefix("<contains:")
+            .and_then(|x| x.strip_suffix('>'))
+        {
+            return actual
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.contains(sub));
         }
     }
     let Some(actual) = actual else {
@@ -633,7 +644,9 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     let expect = expect.as_object().cloned().unwrap_or_default();
     check_keys(
         &expect,
-        &["changed", "failed", "skipped", "msg", "result", "diff", "fs"],
+        &[
+            "changed", "failed", "skipped", "msg", "result", "diff", "fs",
+        ],
         "expect",
     )?;
     let mut check_expect = expect.clone();
@@ -747,7 +760,10 @@ fn load_cases() -> Vec<(String, String, Value)> {
             .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
         files.sort();
-        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        for f in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        {
             let name = f
                 .file_stem()
                 .map(|x| x.to_string_lossy().into_owned())
@@ -817,7 +833,10 @@ fn harness_detects_wrong_expectations() {
     let base = find("copy", "content_new_file");
     assert!(run_case("copy", &base).is_ok(), "base case must pass");
     let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("changed", Box::new(|v| v["expect"]["changed"] = false.into())),
+        (
+            "changed",
+            Box::new(|v| v["expect"]["changed"] = false.into()),
+        ),
         (
             "check changed",
             Box::new(|v| v["check_expect"] = serde_json::json!({"changed": false})),

@@ -26,16 +26,14 @@ fn profile_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target/debug"))
 }
 
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
+static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Path to a workspace binary, building it with cargo if it is missing.
+/// Path to a workspace binary, (re)built once per test process with cargo
+/// so that a test never runs a stale binary (a no-op when up to date).
 pub fn bin(name: &str) -> PathBuf {
     let path = profile_dir().join(name);
-    if path.exists() {
-        return path;
-    }
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.exists() {
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
         let release = profile_dir().file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.current_dir(workspace_root())
@@ -45,6 +43,7 @@ pub fn bin(name: &str) -> PathBuf {
         }
         let st = cmd.status().expect("run cargo build");
         assert!(st.success(), "cargo build --bin {name} failed");
+        built.push(name.to_owned());
     }
     path
 }

@@ -26,6 +26,7 @@ fn done(result: Value) -> Done {
         flow: Flow::Continue,
         show: true,
         verbose_always: false,
+        extra_ok: 0,
     }
 }
 
@@ -136,7 +137,7 @@ pub(crate) fn dispatch(
             done(json!({"changed": false, "ansible_facts": facts}))
         }
         "template" => template_module(r, s, &args, vars),
-        _ => module_call(r, s, args, vars, None),
+        _ => module_call(r, s, &s.task.module, args, vars, None),
     };
     let _ = play;
     Ok(d)
@@ -158,6 +159,7 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
             flow: Flow::Continue,
             show: true,
             verbose_always: false,
+            extra_ok: 0,
         };
     }
     if args.contains_key("msg") && args.contains_key("var") {
@@ -197,6 +199,7 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
         flow: Flow::Continue,
         show: true,
         verbose_always: true,
+        extra_ok: 0,
     }
 }
 
@@ -505,6 +508,19 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
 }
 
 fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
+    let mut args = args.clone();
+    if let Some(raw) = args.remove("_raw_params") {
+        match raw {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    args.entry(k).or_insert(v);
+                }
+            }
+            Value::String(s) if s.is_empty() => {}
+            other => return fail(format!("Invalid raw parameters passed, requires a dictionary/mapping got a {}", super::callback::py_repr(&other))),
+        }
+    }
+    let args = &args;
     let Some(name) = args
         .get("name")
         .or_else(|| args.get("hostname"))
@@ -652,30 +668,31 @@ fn template_module(
     ] {
         margs.remove(k);
     }
-    module_call(r, s, margs, vars, Some(rendered.into_bytes()))
+    module_call(r, s, "copy", margs, vars, Some(rendered.into_bytes()))
 }
 
 /// Runs a native module in-process, as the runner would on the host.
 fn module_call(
     r: &Runner<'_>,
     s: &Scheduled,
+    module: &str,
     mut args: Map<String, Value>,
     vars: &Arc<dyn Vars>,
     content: Option<Vec<u8>>,
 ) -> Done {
-    if rustle_runner::modules::lookup(&s.task.module).is_none() {
+    if rustle_runner::modules::lookup(module).is_none() {
         return fail(format!(
             "The module {} is not yet supported by rustle (no native implementation)",
             s.task.action
         ));
     }
     let mut assets = Vec::new();
-    let mut task = PlanTask::new(s.task.name().unwrap_or_default(), s.task.module.clone());
+    let mut task = PlanTask::new(s.task.name().unwrap_or_default(), module);
     if let Some(bytes) = content {
         let id = AssetId::of(&bytes);
         assets.push((id, bytes));
         task.assets.insert("src".into(), id);
-    } else if s.task.module == "copy" && !args.get("remote_src").is_some_and(truthy) {
+    } else if module == "copy" && !args.get("remote_src").is_some_and(truthy) {
         if let Some(src) = args.get("src").map(value_to_string) {
             let path = search_file(s, "files", &src, &r.playbook_dir);
             if path.is_dir() {

@@ -34,6 +34,8 @@ pub(crate) struct Done {
     /// Whether to show the result line (meta and includes show their own).
     pub show: bool,
     pub verbose_always: bool,
+    /// Extra `ok` counts (an include with a loop counts once per item).
+    pub extra_ok: u32,
 }
 
 fn tags_of(s: &Scheduled) -> Vec<String> {
@@ -178,7 +180,6 @@ pub(crate) fn run_batch(
         return Ok(());
     }
     let is_meta = first.task.module == "meta";
-    let is_include = matches!(first.task.module.as_str(), "include_tasks" | "include_role");
     if !is_meta {
         let title = task_title(r, pr, first);
         r.cb.task_start(&title, first.task.handler);
@@ -204,7 +205,7 @@ pub(crate) fn run_batch(
             );
         }
         // Stats.
-        if !is_meta && !is_include {
+        if !is_meta {
             let st = r.stats.entry(host.clone()).or_default();
             match done.outcome {
                 Outcome::Failed if done.ignored => st.count(Status::Ignored, changed),
@@ -220,6 +221,7 @@ pub(crate) fn run_batch(
                 Outcome::Unreachable => st.unreachable += 1,
                 Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
             }
+            st.ok += done.extra_ok;
         }
         // Notify handlers.
         if changed && !failed {
@@ -394,6 +396,7 @@ fn run_host_task(
         flow: Flow::Continue,
         show: true,
         verbose_always: false,
+        extra_ok: 0,
     };
     let loop_v = s.task.attrs.get("loop").cloned();
     let Some(loop_v) = loop_v else {
@@ -423,6 +426,9 @@ fn run_host_task(
             return Ok(d);
         }
     };
+    if matches!(s.task.module.as_str(), "include_tasks" | "include_role") {
+        return include_loop(r, pr, play, host, s, items, &conds, ignore_errors);
+    }
     let lc = s
         .task
         .attrs
@@ -554,6 +560,94 @@ fn run_host_task(
         flow: Flow::Continue,
         show: false,
         verbose_always: false,
+        extra_ok: 0,
+    })
+}
+
+/// An include in a loop: one inclusion per item, each seeing its item.
+#[allow(clippy::too_many_arguments)]
+fn include_loop(
+    r: &mut Runner<'_>,
+    pr: &mut PlayRun,
+    play: &Play,
+    host: &str,
+    s: &Scheduled,
+    items: Vec<Value>,
+    conds: &[Value],
+    ignore_errors: bool,
+) -> Result<Done, u8> {
+    let lc = s.task.attrs.get("loop_control").cloned().unwrap_or(Value::Null);
+    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_owned();
+    let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_owned);
+    let mut blocks = Vec::new();
+    let mut count = 0u32;
+    let mut any_skipped = false;
+    for (i, item) in items.iter().enumerate() {
+        let mut lv = Map::new();
+        lv.insert(loop_var.clone(), item.clone());
+        lv.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+        if let Some(iv) = &index_var {
+            lv.insert(iv.clone(), Value::from(i));
+        }
+        let vars = r.task_vars(pr, host, s, lv.clone());
+        match check_when(r, conds, &vars) {
+            Ok(Some(_)) => {
+                any_skipped = true;
+                r.cb.item(host, Outcome::Skipped, &json!({"skipped": true}), item, &s.task.module, false);
+                continue;
+            }
+            Ok(None) => {}
+            Err(msg) => {
+                let mut d = Done { result: failed(msg), outcome: Outcome::Failed, ignored: ignore_errors, flow: Flow::Continue, show: true, verbose_always: false, extra_ok: 0 };
+                d.ignored = ignore_errors;
+                return Ok(d);
+            }
+        }
+        let d = actions::dispatch(r, pr, play, host, s, &vars, Some(item))?;
+        match d.flow {
+            Flow::Include(mut b) => {
+                let file = b.attrs.get("_included_file").and_then(Value::as_str).unwrap_or_default().to_owned();
+                r.cb.included(&file, &[host.to_owned()], Some(item));
+                let mut vars = match b.attrs.get("vars") {
+                    Some(Value::Object(m)) => m.clone(),
+                    _ => Map::new(),
+                };
+                for (k, v) in lv {
+                    vars.insert(k, v);
+                }
+                b.attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+                b.attrs.0.remove("_included_file");
+                blocks.push(crate::playbook::Item::Block(b));
+                count += 1;
+            }
+            _ => {
+                let mut d = d;
+                d.ignored = d.outcome == Outcome::Failed && ignore_errors;
+                return Ok(d);
+            }
+        }
+    }
+    if count == 0 {
+        let _ = any_skipped;
+        r.cb.loop_skipped(host);
+        return Ok(Done { result: json!({"changed": false, "skipped": true}), outcome: Outcome::Skipped, ignored: false, flow: Flow::Continue, show: false, verbose_always: false, extra_ok: 0 });
+    }
+    Ok(Done {
+        result: json!({"changed": false}),
+        outcome: Outcome::Ok,
+        ignored: false,
+        flow: Flow::Include(Block {
+            pos: s.task.pos.clone(),
+            attrs: Default::default(),
+            block: blocks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            implicit: true,
+            role: None,
+        }),
+        show: false,
+        verbose_always: false,
+        extra_ok: count - 1,
     })
 }
 
@@ -794,6 +888,7 @@ fn execute(
         flow: Flow::Continue,
         show: true,
         verbose_always: false,
+        extra_ok: 0,
     }))
 }
 

@@ -137,7 +137,10 @@ impl Module for Copy {
         let content = a.get("content");
         let dest = a.str("dest").filter(|s| !s.is_empty());
         let fail = |m: &str| Err(ModuleError::failed(m));
-        if src.is_none() && content.is_none() {
+        // A bundled `src` asset stands for `src` when the controller has
+        // shipped the content without the original path.
+        let has_asset = ctx.assets.contains_key("src");
+        if src.is_none() && content.is_none() && !has_asset {
             return fail("src (or content) is required");
         }
         let Some(dest) = dest else {
@@ -166,7 +169,15 @@ impl Module for Copy {
             src_mode: a.get("_src_mode").cloned(),
             diff: ctx.diff,
         };
-        let source = if let Some(content) = content {
+        let source = if let (None, None, true) = (src, content, has_asset) {
+            match ctx.asset("src")? {
+                Some(data) => Source::File {
+                    src: String::new(),
+                    data,
+                },
+                None => return fail("src (or content) is required"),
+            }
+        } else if let Some(content) = content {
             match ctx.asset("src")? {
                 Some(data) => Source::Content(data),
                 None => Source::Content(content_bytes(content)),
