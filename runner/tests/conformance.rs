@@ -237,7 +237,10 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
             }
             "directory" => fs::create_dir_all(&p).map_err(err)?,
             "link" => {
-                let t = m.get("target").and_then(Value::as_str).ok_or("link target")?;
+                let t = m
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .ok_or("link target")?;
                 let t = match env.subst_str(t) {
                     Value::String(s) => s,
                     o => o.to_string(),
@@ -245,7 +248,10 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
                 std::os::unix::fs::symlink(t, &p).map_err(err)?;
             }
             "hard" => {
-                let t = m.get("target").and_then(Value::as_str).ok_or("hard target")?;
+                let t = m
+                    .get("target")
+                    .and_then(Value::as_str)
+                    .ok_or("hard target")?;
                 fs::hard_link(env.path(t), &p).map_err(err)?;
             }
             other => return Err(format!("unknown setup type {other}")),
@@ -358,8 +364,13 @@ fn value_matches(expected: &Value, actual: Option<&Value>) -> bool {
                 .and_then(Value::as_str)
                 .is_some_and(|a| a.starts_with(pre));
         }
-        if let Some(sub) = s.strip_prefix("<contains:").and_then(|x| x.strip_suffix('>')) {
-            return actual.and_then(Value::as_str).is_some_and(|a| a.contains(sub));
+        if let Some(sub) = s
+            .strip_prefix("<contains:")
+            .and_then(|x| x.strip_suffix('>'))
+        {
+            return actual
+                .and_then(Value::as_str)
+                .is_some_and(|a| a.contains(sub));
         }
     }
     let Some(actual) = actual else {
@@ -633,7 +644,9 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     let expect = expect.as_object().cloned().unwrap_or_default();
     check_keys(
         &expect,
-        &["changed", "failed", "skipped", "msg", "result", "diff", "fs"],
+        &[
+            "changed", "failed", "skipped", "msg", "result", "diff", "fs",
+        ],
         "expect",
     )?;
     let mut check_expect = expect.clone();
@@ -747,7 +760,10 @@ fn load_cases() -> Vec<(String, String, Value)> {
             .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
         files.sort();
-        for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")) {
+        for f in files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        {
             let name = f
                 .file_stem()
                 .map(|x| x.to_string_lossy().into_owned())
@@ -802,6 +818,9 @@ fn enough_cases_per_module() {
     }
 }
 
+/// Corrupts one expectation of a case.
+type Mutation = fn(&mut Value);
+
 /// The harness itself must be able to fail: corrupting any one
 /// expectation of a passing case makes it fail.
 #[test]
@@ -816,34 +835,32 @@ fn harness_detects_wrong_expectations() {
     };
     let base = find("copy", "content_new_file");
     assert!(run_case("copy", &base).is_ok(), "base case must pass");
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("changed", Box::new(|v| v["expect"]["changed"] = false.into())),
-        (
-            "check changed",
-            Box::new(|v| v["check_expect"] = serde_json::json!({"changed": false})),
-        ),
-        ("failed", Box::new(|v| v["expect"]["failed"] = true.into())),
-        (
-            "result key",
-            Box::new(|v| v["expect"]["result"]["checksum"] = "0000".into()),
-        ),
-        (
-            "fs content",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["content"] = "other".into()),
-        ),
-        (
-            "fs mode",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["mode"] = "0600".into()),
-        ),
-        (
-            "fs type",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["type"] = "directory".into()),
-        ),
-        (
-            "not idempotent",
-            Box::new(|v| v["idempotent"] = false.into()),
-        ),
-        ("no diff", Box::new(|v| v["expect"]["diff"] = false.into())),
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("changed", |v| v["expect"]["changed"] = false.into()),
+        ("check changed", |v| {
+            v["check_expect"] = serde_json::json!({"changed": false})
+        }),
+        ("failed", |v| v["expect"]["failed"] = true.into()),
+        ("result key", |v| {
+            v["expect"]["result"]["checksum"] = "0000".into()
+        }),
+        ("fs content", |v| {
+            v["expect"]["fs"]["a.txt"]["content"] = "other".into()
+        }),
+        ("fs mode", |v| {
+            v["expect"]["fs"]["a.txt"]["mode"] = "0600".into()
+        }),
+        ("fs type", |v| {
+            v["expect"]["fs"]["a.txt"]["type"] = "directory".into()
+        }),
+        ("not idempotent", |v| v["idempotent"] = false.into()),
+        ("no diff", |v| v["expect"]["diff"] = false.into()),
+        ("fs entries", |v| {
+            v["expect"]["fs"]["."]["entries"] = serde_json::json!(["a.txt", "b"])
+        }),
+        ("diff content", |v| {
+            v["expect"]["result"]["diff"][0]["after"] = "hello".into()
+        }),
     ];
     for (what, mutate) in mutations {
         let mut c = base.clone();
@@ -853,7 +870,13 @@ fn harness_detects_wrong_expectations() {
             "corrupting {what} went unnoticed"
         );
     }
-    // A check mode that writes is caught.
+    // A failing case with the wrong message is caught.
+    let fail = find("file", "file_absent_fails");
+    assert!(run_case("file", &fail).is_ok(), "failing case must pass");
+    let mut f = fail.clone();
+    f["expect"]["msg"] = "something else".into();
+    assert!(run_case("file", &f).is_err(), "wrong msg went unnoticed");
+    // Touch is never idempotent; claiming it is must fail.
     let touch = find("file", "touch_new");
     assert!(run_case("file", &touch).is_ok(), "touch case must pass");
     let mut t = touch.clone();
