@@ -215,6 +215,8 @@ def run_case(module, case):
             src = args.get("src", "")
             if name == "src":
                 if "content" in args:
+                    # Content shipped as an asset: Ansible gets it inline.
+                    args["content"] = content_of(content).decode()
                     continue
                 path = os.path.join(ctrl, src)
             else:
