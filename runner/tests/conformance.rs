@@ -818,6 +818,9 @@ fn enough_cases_per_module() {
     }
 }
 
+/// Corrupts one expectation of a case.
+type Mutation = fn(&mut Value);
+
 /// The harness itself must be able to fail: corrupting any one
 /// expectation of a passing case makes it fail.
 #[test]
@@ -832,37 +835,32 @@ fn harness_detects_wrong_expectations() {
     };
     let base = find("copy", "content_new_file");
     assert!(run_case("copy", &base).is_ok(), "base case must pass");
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        (
-            "changed",
-            Box::new(|v| v["expect"]["changed"] = false.into()),
-        ),
-        (
-            "check changed",
-            Box::new(|v| v["check_expect"] = serde_json::json!({"changed": false})),
-        ),
-        ("failed", Box::new(|v| v["expect"]["failed"] = true.into())),
-        (
-            "result key",
-            Box::new(|v| v["expect"]["result"]["checksum"] = "0000".into()),
-        ),
-        (
-            "fs content",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["content"] = "other".into()),
-        ),
-        (
-            "fs mode",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["mode"] = "0600".into()),
-        ),
-        (
-            "fs type",
-            Box::new(|v| v["expect"]["fs"]["a.txt"]["type"] = "directory".into()),
-        ),
-        (
-            "not idempotent",
-            Box::new(|v| v["idempotent"] = false.into()),
-        ),
-        ("no diff", Box::new(|v| v["expect"]["diff"] = false.into())),
+    let mutations: Vec<(&str, Mutation)> = vec![
+        ("changed", |v| v["expect"]["changed"] = false.into()),
+        ("check changed", |v| {
+            v["check_expect"] = serde_json::json!({"changed": false})
+        }),
+        ("failed", |v| v["expect"]["failed"] = true.into()),
+        ("result key", |v| {
+            v["expect"]["result"]["checksum"] = "0000".into()
+        }),
+        ("fs content", |v| {
+            v["expect"]["fs"]["a.txt"]["content"] = "other".into()
+        }),
+        ("fs mode", |v| {
+            v["expect"]["fs"]["a.txt"]["mode"] = "0600".into()
+        }),
+        ("fs type", |v| {
+            v["expect"]["fs"]["a.txt"]["type"] = "directory".into()
+        }),
+        ("not idempotent", |v| v["idempotent"] = false.into()),
+        ("no diff", |v| v["expect"]["diff"] = false.into()),
+        ("fs entries", |v| {
+            v["expect"]["fs"]["."]["entries"] = serde_json::json!(["a.txt", "b"])
+        }),
+        ("diff content", |v| {
+            v["expect"]["result"]["diff"][0]["after"] = "hello".into()
+        }),
     ];
     for (what, mutate) in mutations {
         let mut c = base.clone();
@@ -872,7 +870,13 @@ fn harness_detects_wrong_expectations() {
             "corrupting {what} went unnoticed"
         );
     }
-    // A check mode that writes is caught.
+    // A failing case with the wrong message is caught.
+    let fail = find("file", "file_absent_fails");
+    assert!(run_case("file", &fail).is_ok(), "failing case must pass");
+    let mut f = fail.clone();
+    f["expect"]["msg"] = "something else".into();
+    assert!(run_case("file", &f).is_err(), "wrong msg went unnoticed");
+    // Touch is never idempotent; claiming it is must fail.
     let touch = find("file", "touch_new");
     assert!(run_case("file", &touch).is_ok(), "touch case must pass");
     let mut t = touch.clone();

@@ -211,11 +211,12 @@ fn now_f64() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn to_system_time(t: f64) -> SystemTime {
+fn to_system_time(t: f64) -> Option<SystemTime> {
+    let d = Duration::try_from_secs_f64(t.abs()).ok()?;
     if t >= 0.0 {
-        UNIX_EPOCH + Duration::from_secs_f64(t)
+        UNIX_EPOCH.checked_add(d)
     } else {
-        UNIX_EPOCH - Duration::from_secs_f64(-t)
+        UNIX_EPOCH.checked_sub(d)
     }
 }
 
@@ -317,9 +318,10 @@ fn update_timestamp(
         (m, a)
     };
     if !dry {
-        let times = fs::FileTimes::new()
-            .set_accessed(to_system_time(a))
-            .set_modified(to_system_time(m));
+        let (Some(at), Some(mt)) = (to_system_time(a), to_system_time(m)) else {
+            return Err(err("timestamp out of range".into()));
+        };
+        let times = fs::FileTimes::new().set_accessed(at).set_modified(mt);
         let f = fs::File::open(path)
             .or_else(|_| fs::OpenOptions::new().write(true).open(path))
             .map_err(|e| err(c::py_oserror(&e, Some(path), None)))?;
