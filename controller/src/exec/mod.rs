@@ -72,6 +72,8 @@ pub struct Runner<'a> {
     pub added_hosts: Vec<(String, Vec<String>, Map<String, Value>)>,
     /// Groups created by group_by / add_host: group → hosts.
     pub dynamic_groups: BTreeMap<String, Vec<String>>,
+    /// Templars by lookup search path (role and task directories first).
+    templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
 }
 
 /// Per-play runtime state.
@@ -116,7 +118,38 @@ impl<'a> Runner<'a> {
             playbook_dir,
             added_hosts: Vec::new(),
             dynamic_groups: BTreeMap::new(),
+            templars: std::collections::HashMap::new(),
         }
+    }
+
+    /// Makes `self.templar` search `task`'s role and directory first, as
+    /// Ansible's lookups (`file`, `template`, `first_found`...) do.
+    pub(crate) fn use_search_path(&mut self, s: &iter::Scheduled) {
+        let mut paths = Vec::new();
+        let role = s
+            .task
+            .role
+            .as_ref()
+            .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+        if let Some(r) = role {
+            paths.push(r.path.clone());
+        }
+        paths.push(s.task.basedir.clone());
+        paths.push(self.playbook_dir.clone());
+        paths.dedup();
+        if let Some(t) = self.templars.get(&paths) {
+            self.templar = t.clone();
+            return;
+        }
+        let t = Templar::new(TemplarOptions {
+            search_paths: paths.clone(),
+            playbook_dir: Some(self.playbook_dir.clone()),
+            check_mode: self.cfg.check,
+            omit_token: Some(self.templar.omit_token().to_owned()),
+            ..Default::default()
+        });
+        self.templars.insert(paths, t.clone());
+        self.templar = t;
     }
 
     fn stats_mut(&mut self, host: &str) -> &mut HostStats {
