@@ -412,6 +412,10 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
         Ok(role) => role,
         Err(e) => return fail(e.msg),
     };
+    // The role's handlers (and those of roles it imports) join the play's.
+    let mut handler_items = role.handlers.clone();
+    handler_items.append(&mut r.loader.imported_handlers);
+    r.pending_handlers.extend(handler_items);
     let mut vars = role.defaults.clone();
     for (k, v) in &role.vars {
         vars.insert(k.clone(), v.clone());
@@ -423,6 +427,7 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     }
     let mut attrs = crate::playbook::Attrs::default();
     attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+    attrs.insert("_included_file", Value::from(name.clone()), s.task.pos.clone());
     if let Some(Value::Object(apply)) = args.get("apply") {
         for (k, v) in apply {
             attrs.insert(k, v.clone(), s.task.pos.clone());

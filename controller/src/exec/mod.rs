@@ -72,6 +72,8 @@ pub struct Runner<'a> {
     pub added_hosts: Vec<(String, Vec<String>, Map<String, Value>)>,
     /// Groups created by group_by / add_host: group → hosts.
     pub dynamic_groups: BTreeMap<String, Vec<String>>,
+    /// Handlers of roles included at run time, to add to the play's.
+    pub(crate) pending_handlers: Vec<Item>,
     /// Templars by lookup search path (role and task directories first).
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
 }
@@ -119,6 +121,7 @@ impl<'a> Runner<'a> {
             added_hosts: Vec::new(),
             dynamic_groups: BTreeMap::new(),
             templars: std::collections::HashMap::new(),
+            pending_handlers: Vec::new(),
         }
     }
 
@@ -541,6 +544,7 @@ impl<'a> Runner<'a> {
                 .filter(|(_, s)| s.key == first_key)
                 .collect();
             task::run_batch(self, pr, play, &mut cursors, batch)?;
+            self.adopt_pending_handlers(pr);
             // Hosts whose cursor failed are done for the play.
             for (h, c) in &cursors {
                 if c.failed {
@@ -549,6 +553,25 @@ impl<'a> Runner<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Adds handlers of roles included at run time (once each).
+    pub(crate) fn adopt_pending_handlers(&mut self, pr: &mut PlayRun) {
+        if self.pending_handlers.is_empty() {
+            return;
+        }
+        let items = std::mem::take(&mut self.pending_handlers);
+        let mut defs = Vec::new();
+        collect_handlers(&items, &[], &mut defs);
+        for d in defs {
+            let dup = pr
+                .handlers
+                .iter()
+                .any(|h| h.task.pos == d.task.pos && h.role == d.role);
+            if !dup {
+                pr.handlers.push(d);
+            }
+        }
     }
 
     pub(crate) fn flush_handlers(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {

@@ -133,6 +133,10 @@ pub(crate) fn tags_allow(tags: &[String], only: &[String], skip: &[String]) -> b
 fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
     let raw = s.task.name().map(str::to_owned);
     let name = match raw {
+        None if s.task.module == "include_role" => {
+            let role = s.task.args.get("name").map(value_to_string).unwrap_or_default();
+            return format!("{} : {}", s.task.action, role);
+        }
         Some(n) if n.contains("{{") || n.contains("{%") => {
             // Templated with play-level variables only; left raw if that
             // is not enough (as Ansible does).
@@ -171,7 +175,8 @@ pub(crate) fn run_batch(
         return Ok(());
     };
     let tags = tags_of(first);
-    if !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
+    // Notified handlers run whatever the tags.
+    if !first.task.handler && !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
         for (h, _) in &batch {
             if let Some(c) = cursors.get_mut(h) {
                 c.advance();
@@ -225,7 +230,8 @@ pub(crate) fn run_batch(
         }
         // Notify handlers.
         if changed && !failed {
-            notify(pr, &host, &sched);
+            r.adopt_pending_handlers(pr);
+            notify(r, pr, &host, &sched);
         }
         let Some(cursor) = cursors.get_mut(&host) else {
             continue;
@@ -287,7 +293,7 @@ pub(crate) fn run_batch(
     Ok(())
 }
 
-fn notify(pr: &mut PlayRun, host: &str, sched: &Scheduled) {
+fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
     let mut names: Vec<String> = match sched.task.attrs.get("notify") {
         Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -302,9 +308,31 @@ fn notify(pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
         }
     }
+    // Handler names may be templated (with play-level variables).
+    let vars: Arc<dyn Vars> = Arc::new(Overlay {
+        base: Arc::new(pr.scope.play_vars.clone()),
+        extra: pr.scope.extra_vars.clone(),
+    });
+    let handler_names: Vec<Option<String>> = pr
+        .handlers
+        .iter()
+        .map(|h| {
+            h.name.as_ref().map(|n| {
+                if n.contains("{{") {
+                    r.templar
+                        .template(&Value::String(n.clone()), &vars)
+                        .map(|v| value_to_string(&v))
+                        .unwrap_or_else(|_| n.clone())
+                } else {
+                    n.clone()
+                }
+            })
+        })
+        .collect();
     for n in names {
         for (i, h) in pr.handlers.iter().enumerate() {
-            let by_name = h.name.as_deref() == Some(n.as_str())
+            let hname = &handler_names[i];
+            let by_name = hname.as_deref() == Some(n.as_str())
                 || h.role
                     .as_ref()
                     .is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));

@@ -30,6 +30,9 @@ pub struct Loader {
     pub warnings: Vec<Warning>,
     /// Files being loaded, to refuse import cycles.
     stack: Vec<PathBuf>,
+    /// Handlers of roles imported with `import_role` while loading a play;
+    /// they join the play's handlers.
+    pub imported_handlers: Vec<Item>,
 }
 
 fn pos(file: &Arc<str>, n: &Node) -> SrcPos {
@@ -56,6 +59,7 @@ impl Loader {
             playbook_dir: None,
             warnings: Vec::new(),
             stack: Vec::new(),
+            imported_handlers: Vec::new(),
         }
     }
 
@@ -328,6 +332,7 @@ impl Loader {
                 Some(p),
             ));
         }
+        play.handlers.append(&mut self.imported_handlers);
         if !play.attrs.contains("hosts") {
             return Err(ParseError::parser(
                 "the field 'hosts' is required but was not set",
@@ -877,6 +882,7 @@ impl Loader {
             from("handlers_from").as_deref(),
             &mut Vec::new(),
         )?;
+        self.imported_handlers.extend(role.handlers.iter().cloned());
         let mut attrs = task.attrs.clone();
         attrs.0.remove("name");
         Ok(Block {
