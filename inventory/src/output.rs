@@ -23,7 +23,10 @@ pub struct OutputOptions {
 
 impl OutputOptions {
     fn basedirs(&self) -> Vec<PathBuf> {
-        vec![self.playbook_dir.clone().unwrap_or_else(|| self.cwd.clone())]
+        vec![self
+            .playbook_dir
+            .clone()
+            .unwrap_or_else(|| self.cwd.clone())]
     }
 }
 
@@ -161,7 +164,10 @@ fn show_vars(vars: &Vars, depth: usize, lines: &mut Vec<String>) {
     let mut keys: Vec<&String> = vars.keys().collect();
     keys.sort();
     for k in keys {
-        lines.push(graph_name(&format!("{{{k} = {}}}", py_str(&vars[k])), depth));
+        lines.push(graph_name(
+            &format!("{{{k} = {}}}", py_str(&vars[k])),
+            depth,
+        ));
     }
 }
 

@@ -43,6 +43,12 @@ impl Renderer {
 
     /// `_dump_results`: drop internal keys, sort, indent when verbose.
     pub fn dump_result(&self, result: &Value, module: &str) -> String {
+        self.dump_result_with(result, module, false)
+    }
+
+    /// As [`Renderer::dump_result`], for a result marked
+    /// `_ansible_verbose_always` (indented, like debug's).
+    pub fn dump_result_with(&self, result: &Value, module: &str, always: bool) -> String {
         let skipped = result.get("skipped").and_then(Value::as_bool) == Some(true);
         let mut m = match result {
             Value::Object(m) => m.clone(),
@@ -61,7 +67,7 @@ impl Renderer {
             // _clean_results for debug: the registered `changed` is noise.
             m.remove("changed");
         }
-        let indent = if self.verbosity > 2 || (verbose_always(module) && !skipped) {
+        let indent = if self.verbosity > 2 || ((always || verbose_always(module)) && !skipped) {
             Some(4)
         } else {
             None

@@ -238,7 +238,11 @@ impl Ctx {
                 let uns = std::mem::take(&mut self.st().unsafe_seen);
                 Ok(if uns { wrap_unsafe(j) } else { j })
             }
-            JV::Array(a) => a.iter().map(|x| self.template_top(x)).collect::<Result<Vec<_>, _>>().map(JV::Array),
+            JV::Array(a) => a
+                .iter()
+                .map(|x| self.template_top(x))
+                .collect::<Result<Vec<_>, _>>()
+                .map(JV::Array),
             JV::Object(m) => {
                 if m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY)) {
                     return Ok(v.clone());
@@ -331,7 +335,9 @@ impl Ctx {
             .env
             .compile_expression_owned(expr.to_string())
             .map_err(|e| self.map_error(&e, orig, expr))?;
-        let v = e.eval(self.value()).map_err(|e| self.map_error(&e, orig, expr));
+        let v = e
+            .eval(self.value())
+            .map_err(|e| self.map_error(&e, orig, expr));
         if let Some(p) = self.take_pending() {
             return Err(p);
         }
@@ -340,7 +346,10 @@ impl Ctx {
 
     /// Renders a template file (template module/lookup): a string, no type
     /// conversion, no backslash escaping, trailing newlines kept.
-    pub(crate) fn render_template_file(self: &Arc<Self>, src: &str) -> Result<String, TemplateError> {
+    pub(crate) fn render_template_file(
+        self: &Arc<Self>,
+        src: &str,
+    ) -> Result<String, TemplateError> {
         let v = self.do_template(src, false, false)?;
         Ok(match v.as_str() {
             Some(s) => s.to_string(),
@@ -365,32 +374,48 @@ impl Ctx {
     fn undefined_message(self: &Arc<Self>, expr: &str) -> Option<String> {
         let parts = parse_chain(expr.trim())?;
         let (first, rest) = parts.split_first()?;
-        let ChainPart::Attr(name) = first else { return None };
+        let ChainPart::Attr(name) = first else {
+            return None;
+        };
         if let Some(h) = self.st().hints.get(name) {
             return Some(h.clone());
         }
         if !self.vars.contains(name) && self.env.globals().all(|(g, _)| g != name) {
             return Some(format!("'{name}' is undefined"));
         }
-        let mut cur = self.lookup_var(name).or_else(|| {
-            self.env.globals().find(|(g, _)| g == name).map(|(_, v)| v)
-        })?;
+        let mut cur = self
+            .lookup_var(name)
+            .or_else(|| self.env.globals().find(|(g, _)| g == name).map(|(_, v)| v))?;
         if cur.is_undefined() {
             return Some(format!("'{name}' is undefined"));
         }
         for p in rest {
             let next = match p {
-                ChainPart::Attr(a) => cur.get_attr(a).ok().filter(|v| !v.is_undefined()).or_else(|| {
-                    cur.get_item(&MV::from(a.as_str())).ok().filter(|v| !v.is_undefined())
-                }),
-                ChainPart::Index(i) => cur.get_item(&MV::from(*i)).ok().filter(|v| !v.is_undefined()),
+                ChainPart::Attr(a) => {
+                    cur.get_attr(a)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .or_else(|| {
+                            cur.get_item(&MV::from(a.as_str()))
+                                .ok()
+                                .filter(|v| !v.is_undefined())
+                        })
+                }
+                ChainPart::Index(i) => cur
+                    .get_item(&MV::from(*i))
+                    .ok()
+                    .filter(|v| !v.is_undefined()),
             };
             match next {
                 Some(n) => cur = n,
                 None => {
                     return Some(match p {
-                        ChainPart::Attr(a) => format!("'{} object' has no attribute '{a}'", type_name(&cur)),
-                        ChainPart::Index(i) => format!("{} object has no element {i}", type_name(&cur)),
+                        ChainPart::Attr(a) => {
+                            format!("'{} object' has no attribute '{a}'", type_name(&cur))
+                        }
+                        ChainPart::Index(i) => {
+                            format!("{} object has no element {i}", type_name(&cur))
+                        }
                     })
                 }
             }
@@ -399,7 +424,12 @@ impl Ctx {
     }
 
     /// Maps an engine error to Ansible's wording.
-    pub(crate) fn map_error(self: &Arc<Self>, e: &minijinja::Error, orig: &str, src: &str) -> TemplateError {
+    pub(crate) fn map_error(
+        self: &Arc<Self>,
+        e: &minijinja::Error,
+        orig: &str,
+        src: &str,
+    ) -> TemplateError {
         if let Some(p) = self.take_pending() {
             return p;
         }
@@ -421,7 +451,11 @@ impl Ctx {
                     .unwrap_or_default()
                     .to_string();
                 let name = extract_unknown_name(&detail).unwrap_or(name);
-                let kind = if e.kind() == minijinja::ErrorKind::UnknownFilter { "filter" } else { "test" };
+                let kind = if e.kind() == minijinja::ErrorKind::UnknownFilter {
+                    "filter"
+                } else {
+                    "test"
+                };
                 let _ = kind;
                 let m = format!("Could not load \"{name}\": '{name}'");
                 TemplateError::new(
@@ -429,10 +463,12 @@ impl Ctx {
                     format!("template error while templating string: {m}. String: {orig}. {m}"),
                 )
             }
-            minijinja::ErrorKind::SyntaxError | minijinja::ErrorKind::BadEscape => TemplateError::new(
-                ErrorKind::Syntax,
-                format!("template error while templating string: {detail}. String: {orig}"),
-            ),
+            minijinja::ErrorKind::SyntaxError | minijinja::ErrorKind::BadEscape => {
+                TemplateError::new(
+                    ErrorKind::Syntax,
+                    format!("template error while templating string: {detail}. String: {orig}"),
+                )
+            }
             _ => {
                 let missing = self.st().last_missing.clone();
                 if let Some(name) = missing {
@@ -448,7 +484,10 @@ impl Ctx {
     }
 
     /// `evaluate_conditional` for a `when:` value.
-    pub(crate) fn evaluate_conditional(self: &Arc<Self>, cond: &JV) -> Result<ConditionalOutcome, TemplateError> {
+    pub(crate) fn evaluate_conditional(
+        self: &Arc<Self>,
+        cond: &JV,
+    ) -> Result<ConditionalOutcome, TemplateError> {
         let mut warnings = Vec::new();
         let items: Vec<&JV> = match cond {
             JV::Array(a) => a.iter().collect(),
@@ -462,7 +501,10 @@ impl Ctx {
                 JV::String(s) => self.check_conditional(s, &mut warnings).map_err(|e| {
                     TemplateError::new(
                         ErrorKind::Conditional,
-                        format!("The conditional check '{s}' failed. The error was: {}", e.message),
+                        format!(
+                            "The conditional check '{s}' failed. The error was: {}",
+                            e.message
+                        ),
                     )
                 })?,
                 JV::Number(n) => self.check_conditional(&n.to_string(), &mut warnings)?,
@@ -478,18 +520,31 @@ impl Ctx {
                 }
             };
             if !res {
-                return Ok(ConditionalOutcome { value: false, warnings });
+                return Ok(ConditionalOutcome {
+                    value: false,
+                    warnings,
+                });
             }
         }
-        Ok(ConditionalOutcome { value: true, warnings })
+        Ok(ConditionalOutcome {
+            value: true,
+            warnings,
+        })
     }
 
-    fn check_conditional(self: &Arc<Self>, cond: &str, warnings: &mut Vec<String>) -> Result<bool, TemplateError> {
+    fn check_conditional(
+        self: &Arc<Self>,
+        cond: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<bool, TemplateError> {
         let original = cond.to_string();
         let mut cond = cond.to_string();
         let undef = |e: TemplateError| {
             if e.is_undefined() {
-                TemplateError::undefined(format!("error while evaluating conditional ({original}): {}", e.message))
+                TemplateError::undefined(format!(
+                    "error while evaluating conditional ({original}): {}",
+                    e.message
+                ))
             } else {
                 e
             }
@@ -516,7 +571,9 @@ impl Ctx {
             cond = text;
         }
         let expr = lex::preprocess_expr(&cond);
-        let v = self.eval_expr(&expr, &format!("{{% if {cond} %}}")).map_err(undef)?;
+        let v = self
+            .eval_expr(&expr, &format!("{{% if {cond} %}}"))
+            .map_err(undef)?;
         if v.is_undefined() {
             return Err(undef(self.undefined_error(Some(&expr))));
         }
@@ -545,7 +602,10 @@ impl Ctx {
             ValueKind::Seq => terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default(),
             _ => vec![terms_mj],
         };
-        let kw: Vec<(String, MV)> = kwargs.iter().map(|(k, v)| (k.clone(), json_to_mj(v))).collect();
+        let kw: Vec<(String, MV)> = kwargs
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_mj(v)))
+            .collect();
         let res = crate::lookups::run(self, name, &terms_list, &kw, true)?;
         let j = mj_to_json(&res)?;
         Ok(match j {
@@ -560,7 +620,8 @@ fn needs_work(raw: &JV) -> bool {
         JV::String(s) => lex::is_possibly_template(s),
         JV::Array(a) => a.iter().any(needs_work),
         JV::Object(m) => {
-            (m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY))) || m.values().any(needs_work)
+            (m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY)))
+                || m.values().any(needs_work)
         }
         _ => false,
     }
@@ -595,7 +656,8 @@ fn strip_delims(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_prefix("{{").unwrap_or(t);
     let t = t.strip_suffix("}}").unwrap_or(t);
-    t.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()).to_string()
+    t.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace())
+        .to_string()
 }
 
 fn extract_unknown_name(detail: &str) -> Option<String> {
@@ -633,7 +695,9 @@ fn parse_chain(expr: &str) -> Option<Vec<ChainPart>> {
                 i += 1;
                 let id = ident(&mut i)?;
                 match id.parse::<i64>() {
-                    Ok(n) if id.bytes().all(|c| c.is_ascii_digit()) => out.push(ChainPart::Index(n)),
+                    Ok(n) if id.bytes().all(|c| c.is_ascii_digit()) => {
+                        out.push(ChainPart::Index(n))
+                    }
                     _ => out.push(ChainPart::Attr(id)),
                 }
             }
@@ -659,7 +723,10 @@ fn parse_chain(expr: &str) -> Option<Vec<ChainPart>> {
 /// Builds the engine with Ansible's settings, filters, tests and lookups.
 pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
     let mut env = Environment::new();
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).build() {
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .build()
+    {
         env.set_syntax(syntax);
     }
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
@@ -675,7 +742,11 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
             return Ok(());
         }
         let s = match value.as_str() {
-            Some(s) => return out.write_str(s).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")),
+            Some(s) => {
+                return out.write_str(s).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+                })
+            }
             None => py_str(value),
         };
         out.write_str(&s)

@@ -141,6 +141,10 @@ impl Callback {
         self.renderer.dump_result(result, module)
     }
 
+    fn dump_always(&self, result: &Value, module: &str, always: bool) -> String {
+        self.renderer.dump_result_with(result, module, always)
+    }
+
     fn diffs(&mut self, result: &Value) {
         if !self.diff {
             return;
@@ -183,7 +187,7 @@ impl Callback {
                     "ok"
                 };
                 if verbose {
-                    format!("{word}: {who} => {}\n", self.dump(result, module))
+                    format!("{word}: {who} => {}\n", self.dump_always(result, module, verbose_always))
                 } else {
                     format!("{word}: {who}\n")
                 }
@@ -195,7 +199,10 @@ impl Callback {
                     format!("skipping: {who}\n")
                 }
             }
-            Outcome::Failed => format!("fatal: {who}: FAILED! => {}\n", self.dump(result, module)),
+            Outcome::Failed => format!(
+                "fatal: {who}: FAILED! => {}\n",
+                self.dump_always(result, module, verbose_always)
+            ),
             Outcome::Unreachable => {
                 format!(
                     "fatal: {who}: UNREACHABLE! => {}\n",
