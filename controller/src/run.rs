@@ -84,6 +84,9 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     for w in inventory.warnings().iter() {
         eprintln!("[WARNING]: {w}");
     }
+    if inventory.data.hosts.iter().all(|h| h.implicit) {
+        eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
+    }
     let limit = if args.limit.is_empty() {
         None
     } else {

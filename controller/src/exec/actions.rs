@@ -572,9 +572,9 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
             .added_hosts
             .push((name.clone(), groups.clone(), hv.clone())),
     }
-    super::add_dynamic_host(&mut r.inventory, &name, &groups, &hv);
+    let changed = super::add_dynamic_host(&mut r.inventory, &name, &groups, &hv);
     done(
-        json!({"changed": false, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}),
+        json!({"changed": changed, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}),
     )
 }
 
@@ -592,13 +592,14 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
     if !list.iter().any(|h| h == host) {
         list.push(host.to_owned());
     }
-    super::add_dynamic_host(
+    let changed = super::add_dynamic_host(
         &mut r.inventory,
         host,
         std::slice::from_ref(&group),
         &Map::new(),
     );
-    done(json!({"changed": false, "add_group": group, "parent_groups": parents}))
+    done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
+
 }
 
 fn pause(args: &Map<String, Value>) -> Done {

@@ -239,8 +239,9 @@ impl Callback {
                 if verbose {
                     format!(
                         "{word}: [{host}] => (item={label}) => {}\n",
-                        self.dump(result, module)
+                        self.dump_always(result, module, verbose_always)
                     )
+
                 } else {
                     format!("{word}: [{host}] => (item={label})\n")
                 }

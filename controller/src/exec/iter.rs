@@ -224,9 +224,12 @@ impl HostCursor {
     /// Whether the innermost block with a rescue section is in its block
     /// section, i.e. a failure now would be rescued.
     pub fn will_rescue(&self) -> bool {
+        // A failure climbs through blocks (after their always) until one in
+        // its block section has a rescue.
         self.frames
-            .last()
-            .is_some_and(|f| f.section == Section::Block && !f.block.rescue.is_empty())
+            .iter()
+            .rev()
+            .any(|f| f.section == Section::Block && !f.block.rescue.is_empty())
     }
 
     /// Runs `block` (dynamically included tasks) next, in place of the

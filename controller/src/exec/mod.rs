@@ -673,20 +673,26 @@ pub(crate) fn add_dynamic_host(
     name: &str,
     groups: &[String],
     vars: &Map<String, Value>,
-) {
+) -> bool {
+    // Changed when anything is new: the host, a group, a membership (as
+    // Ansible's inventory manager reports it for add_host and group_by).
     let mut w = rustle_inventory::Warnings::default();
+    let mut changed = inv.data.host_id(name).is_none();
     let all = inv.data.add_group("all", &mut w);
     let h = inv.data.add_host(name, None, None, &mut w);
     inv.data.add_host_to_group(all, h);
     for g in groups {
+        changed |= inv.data.group_id(g).is_none();
         let gid = inv.data.add_group(g, &mut w);
         let _ = inv.data.add_child("all", g);
-        inv.data.add_host_to_group(gid, h);
+        changed |= inv.data.add_host_to_group(gid, h);
     }
     for (k, v) in vars {
         inv.data.set_host_var(h, k, v.clone());
     }
+    changed
 }
+
 
 fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<HandlerDef>) {
     for it in items {

@@ -385,12 +385,8 @@ fn check_when(
         match r.templar.evaluate_conditional(c, vars) {
             Ok(true) => {}
             Ok(false) => return Ok(Some(c.clone())),
-            Err(e) => {
-                return Err(format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    value_to_string(c)
-                ))
-            }
+            Err(e) => return Err(cond_error(c, &e)),
+
         }
     }
     Ok(None)
@@ -757,14 +753,7 @@ fn finish(
             Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "msg",
-                    Value::from(format!(
-                        "The conditional check '{}' failed. The error was: {e}",
-                        value_to_string(cw)
-                    )),
-                );
+                set_key(&mut d.result, "changed_when_result", Value::from(cond_error(cw, &e)));
             }
         }
     }
@@ -777,14 +766,7 @@ fn finish(
             }
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "msg",
-                    Value::from(format!(
-                        "The conditional check '{}' failed. The error was: {e}",
-                        value_to_string(fw)
-                    )),
-                );
+                set_key(&mut d.result, "failed_when_result", Value::from(cond_error(fw, &e)));
             }
         }
     }
@@ -811,7 +793,21 @@ fn finish(
     }
 }
 
+/// The message of a conditional that could not be evaluated.
+fn cond_error(cond: &Value, e: &rustle_template::TemplateError) -> String {
+    let msg = e.to_string();
+    if msg.starts_with("The conditional check") {
+        msg
+    } else {
+        format!(
+            "The conditional check '{}' failed. The error was: {msg}",
+            value_to_string(cond)
+        )
+    }
+}
+
 fn set_key(v: &mut Value, k: &str, val: Value) {
+
     if let Value::Object(m) = v {
         m.insert(k.to_owned(), val);
     }
