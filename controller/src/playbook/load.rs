@@ -831,13 +831,8 @@ impl Loader {
             let (node, file) = self.read_yaml(&path)?;
             let basedir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             match &node.value {
-                Y::Null => {
-                    self.warnings.push(Warning(format!(
-                        "file {} is empty and had no tasks to include",
-                        path.display()
-                    )));
-                    Ok(Vec::new())
-                }
+                Y::Null => Ok(Vec::new()),
+
                 Y::Seq(_) => self.load_list(&node, &file, &basedir, handler, role),
                 _ => Err(ParseError::parser(
                     "included task files must contain a list of tasks",
