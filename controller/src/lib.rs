@@ -2,4 +2,5 @@
 //! bundles and drives runners. This crate grows with the playbook language
 //! (parsing, inventory, templating, planning, transport).
 
+pub mod inventory_cmd;
 pub mod keygen;

@@ -20,6 +20,8 @@ enum Cmd {
         #[arg(short = 'o', long, default_value = "rustle")]
         output: PathBuf,
     },
+    /// Show the inventory as ansible-inventory does (--list, --graph, --host).
+    Inventory(rustle::inventory_cmd::InventoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         }
     };
     let result: anyhow::Result<()> = match cli.cmd {
+        Cmd::Inventory(args) => return rustle::inventory_cmd::run(args),
         Cmd::Keygen { output } => rustle::keygen::generate(&output)
             .map(|(sk, pk, id)| {
                 println!(
