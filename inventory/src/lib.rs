@@ -315,7 +315,10 @@ impl Inventory {
             if p.is_dir() {
                 out.push(p.to_path_buf());
             } else {
-                out.push(p.parent().map_or_else(|| PathBuf::from("/"), Path::to_path_buf));
+                out.push(
+                    p.parent()
+                        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf),
+                );
             }
         }
         out
@@ -347,10 +350,12 @@ impl Inventory {
         host: &str,
         playbook_dirs: &[PathBuf],
     ) -> Result<Vec<(VarsLayer, Vars)>, InventoryError> {
-        let h = self.resolve_host(host).ok_or_else(|| InventoryError::NotFound {
-            what: "host",
-            got: host.to_owned(),
-        })?;
+        let h = self
+            .resolve_host(host)
+            .ok_or_else(|| InventoryError::NotFound {
+                what: "host",
+                got: host.to_owned(),
+            })?;
         let d = &self.data;
         let (groups, own_vars, name) = match &h {
             HostRef::Inventory(id) => {
@@ -359,7 +364,11 @@ impl Inventory {
                     .into_iter()
                     .filter(|&g| g != data::ALL)
                     .collect();
-                (d.sort_groups(gs), d.hosts[*id].vars.clone(), d.hosts[*id].name.clone())
+                (
+                    d.sort_groups(gs),
+                    d.hosts[*id].vars.clone(),
+                    d.hosts[*id].name.clone(),
+                )
             }
             HostRef::Implicit(n) => {
                 let mut v = Vars::new();
@@ -374,7 +383,10 @@ impl Inventory {
         let group_names: Vec<&str> = groups.iter().map(|&g| d.groups[g].name.as_str()).collect();
         let src = self.source_dirs();
         let mut layers = Vec::new();
-        layers.push((VarsLayer::InventoryFileAll, d.groups[data::ALL].vars.clone()));
+        layers.push((
+            VarsLayer::InventoryFileAll,
+            d.groups[data::ALL].vars.clone(),
+        ));
         let mut gv = Vars::new();
         for &g in &groups {
             for (k, v) in &d.groups[g].vars {
@@ -451,10 +463,13 @@ impl Inventory {
         group: &str,
         playbook_dir: Option<&Path>,
     ) -> Result<Vars, InventoryError> {
-        let g = self.data.group(group).ok_or_else(|| InventoryError::NotFound {
-            what: "group",
-            got: group.to_owned(),
-        })?;
+        let g = self
+            .data
+            .group(group)
+            .ok_or_else(|| InventoryError::NotFound {
+                what: "group",
+                got: group.to_owned(),
+            })?;
         let mut out = g.vars.clone();
         for (k, v) in self.dirs_vars(&self.source_dirs(), EntityKind::Group, &[group])? {
             out.insert(k, v);
@@ -480,7 +495,10 @@ impl Inventory {
         let layers = self.host_vars_layers(host, &[])?;
         let mut out = Vars::new();
         for (layer, vars) in layers {
-            if matches!(layer, VarsLayer::InventoryFileHost | VarsLayer::InventoryHostVars) {
+            if matches!(
+                layer,
+                VarsLayer::InventoryFileHost | VarsLayer::InventoryHostVars
+            ) {
                 for (k, v) in vars {
                     out.insert(k, v);
                 }

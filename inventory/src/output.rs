@@ -23,7 +23,10 @@ pub struct OutputOptions {
 
 impl OutputOptions {
     fn basedirs(&self) -> Vec<PathBuf> {
-        vec![self.playbook_dir.clone().unwrap_or_else(|| self.cwd.clone())]
+        vec![self
+            .playbook_dir
+            .clone()
+            .unwrap_or_else(|| self.cwd.clone())]
     }
 }
 
@@ -33,6 +36,10 @@ pub enum OutputError {
     /// Bad use of the options (Ansible exits 5).
     #[error("{0}")]
     Options(String),
+    /// `--host` did not select exactly one host (Ansible exits 5); the
+    /// warnings of the pattern come along.
+    #[error("You must pass a single valid host to --host parameter")]
+    HostCount { got: usize, warnings: Warnings },
     #[error(transparent)]
     Inventory(#[from] InventoryError),
 }
@@ -161,7 +168,10 @@ fn show_vars(vars: &Vars, depth: usize, lines: &mut Vec<String>) {
     let mut keys: Vec<&String> = vars.keys().collect();
     keys.sort();
     for k in keys {
-        lines.push(graph_name(&format!("{{{k} = {}}}", py_str(&vars[k])), depth));
+        lines.push(graph_name(
+            &format!("{{{k} = {}}}", py_str(&vars[k])),
+            depth,
+        ));
     }
 }
 
@@ -203,9 +213,10 @@ pub fn host(
 ) -> Result<(Json, Warnings), OutputError> {
     let sel = inv.get_hosts(&[pattern], None, HostOrder::Inventory)?;
     if sel.hosts.len() != 1 {
-        return Err(OutputError::Options(
-            "You must pass a single valid host to --host parameter".into(),
-        ));
+        return Err(OutputError::HostCount {
+            got: sel.hosts.len(),
+            warnings: sel.warnings,
+        });
     }
     let v = host_variables(inv, &sel.hosts[0], opts)?;
     Ok((Json::Object(v), sel.warnings))

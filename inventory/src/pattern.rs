@@ -135,7 +135,11 @@ pub fn split_host_pattern<S: AsRef<str>>(patterns: &[S]) -> Vec<String> {
         } else if parse_address(p, true).is_some() {
             vec![p.to_owned()]
         } else {
-            res().0.find_iter(p).map(|m| m.as_str().to_owned()).collect()
+            res()
+                .0
+                .find_iter(p)
+                .map(|m| m.as_str().to_owned())
+                .collect()
         };
         out.extend(
             parts
@@ -271,10 +275,7 @@ impl Inventory {
                 }
             }
         }
-        if groups.is_empty()
-            || pattern.starts_with('~')
-            || pattern.contains(['.', '?', '*', '['])
-        {
+        if groups.is_empty() || pattern.starts_with('~') || pattern.contains(['.', '?', '*', '[']) {
             for h in self.match_list(d.hosts.iter().map(|h| h.name.as_str()), pattern)? {
                 if let Some(id) = d.host_id(h) {
                     results.push(HostRef::Inventory(id));
@@ -308,13 +309,11 @@ impl Inventory {
                 (parse_i(idx.as_str())?, None)
             } else {
                 if &c[4] == "-" {
-                    warnings.push("Use [x:y] inclusive subscripts instead of [x-y] which has been removed");
+                    warnings.push(
+                        "Use [x:y] inclusive subscripts instead of [x-y] which has been removed",
+                    );
                 }
-                let end = if c[5].is_empty() {
-                    -1
-                } else {
-                    parse_i(&c[5])?
-                };
+                let end = if c[5].is_empty() { -1 } else { parse_i(&c[5])? };
                 (parse_i(&c[3])?, Some(end))
             };
             (expr, Some(sub))
@@ -414,7 +413,11 @@ impl Inventory {
     /// `InventoryManager.list_hosts` (ad-hoc `--list-hosts`): as
     /// [`Inventory::get_hosts`], but a localhost name that matched nothing
     /// is returned as itself.
-    pub fn list_hosts(&self, pattern: &str, limit: Option<&Limit>) -> Result<Selection, InventoryError> {
+    pub fn list_hosts(
+        &self,
+        pattern: &str,
+        limit: Option<&Limit>,
+    ) -> Result<Selection, InventoryError> {
         let mut sel = self.get_hosts(&[pattern], limit, HostOrder::Inventory)?;
         if sel.hosts.is_empty() && LOCALHOST.contains(&pattern) {
             sel.hosts.push(pattern.to_owned());

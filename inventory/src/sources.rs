@@ -272,7 +272,12 @@ impl InventoryData {
         }
     }
 
-    fn parse_yaml(&mut self, path: &str, text: &str, warnings: &mut Warnings) -> Result<(), String> {
+    fn parse_yaml(
+        &mut self,
+        path: &str,
+        text: &str,
+        warnings: &mut Warnings,
+    ) -> Result<(), String> {
         let data = load_data(text, path, warnings)?;
         if py_falsy(&data) {
             return Err("Parsed empty YAML file".into());

@@ -1,7 +1,7 @@
 """Records what ansible-core's own CLIs print for the inventory test cases,
 the reference `tests/parity.rs` and `tests/patterns.rs` compare against.
 
-    .venv/bin/python inventory/tests/gen_expected.py inventory/tests/data --write
+    .venv/bin/python inventory/tests/gen_expected.py inventory/tests/data --write [CASE...]
 
 Without --write, prints one JSON document with every recording (the tests
 use that to check the files are current).
@@ -103,13 +103,17 @@ def record_pattern(d, item):
 def main():
     root = sys.argv[1]
     write = "--write" in sys.argv
+    only = [a for a in sys.argv[2:] if not a.startswith("--")]
     cases = sorted(n for n in os.listdir(root)
-                   if os.path.isfile(os.path.join(root, n, "case.json")))
+                   if os.path.isfile(os.path.join(root, n, "case.json"))
+                   and (not only or n in only))
     results = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as ex:
         futs = {n: ex.submit(record_case, os.path.join(root, n)) for n in cases}
         pdir = os.path.join(root, "patterns")
         items = json.load(open(os.path.join(pdir, "patterns.json")))
+        if only and "patterns" not in only:
+            items = []
         pfuts = [ex.submit(record_pattern, pdir, it) for it in items]
         for n in cases:
             results[n] = futs[n].result()
@@ -118,7 +122,8 @@ def main():
             key = it["pattern"] + ("  -l " + it["limit"] if it.get("limit") else "") + \
                 ("  order=" + it["order"] if it.get("order") else "")
             pres[key] = f.result()
-        results["patterns"] = pres
+        if items:
+            results["patterns"] = pres
     os.unlink(_CFG.name)
     if write:
         for n, r in results.items():

@@ -28,6 +28,13 @@ fn patterns_match_ansible() {
     let mut failures = Vec::new();
     let items = items.as_array().unwrap();
     assert!(items.len() >= 25);
+    // the recording keeps Ansible's "Could not match" warnings only
+    let recorded = |w: &rustle_inventory::Warnings| -> Vec<String> {
+        w.iter()
+            .filter(|m| m.starts_with("Could not match supplied host pattern"))
+            .cloned()
+            .collect()
+    };
     for it in items {
         let pattern = it["pattern"].as_str().unwrap();
         let limit = it["limit"].as_str();
@@ -43,10 +50,10 @@ fn patterns_match_ansible() {
             Some(o) => {
                 let order: HostOrder = o.parse().unwrap();
                 let sel = inv.get_hosts(&[pattern], limit.as_ref(), order).unwrap();
-                json!({"hosts": sel.hosts, "warnings": sel.warnings.0})
+                json!({"hosts": sel.hosts, "warnings": recorded(&sel.warnings)})
             }
             None => match inv.list_hosts(pattern, limit.as_ref()) {
-                Ok(sel) => json!({"hosts": sel.hosts, "warnings": sel.warnings.0}),
+                Ok(sel) => json!({"hosts": sel.hosts, "warnings": recorded(&sel.warnings)}),
                 // ad-hoc turns a pattern error into "No hosts matched"
                 Err(_) if limit.is_none() => json!({"hosts": [], "warnings": []}),
                 Err(e) => json!({"error": e.to_string()}),
