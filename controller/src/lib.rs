@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod exec;
+pub mod inventory_cmd;
 pub mod keygen;
 pub mod playbook;
 pub mod run;

@@ -23,6 +23,8 @@ enum Cmd {
         #[arg(short = 'o', long, default_value = "rustle")]
         output: PathBuf,
     },
+    /// Show the inventory as ansible-inventory does (--list, --graph, --host).
+    Inventory(rustle::inventory_cmd::InventoryArgs),
 }
 
 /// Parses arguments; a binary invoked as `ansible-playbook` or
@@ -51,6 +53,8 @@ fn main() -> ExitCode {
     };
     match cli.cmd {
         Cmd::Playbook(args) => ExitCode::from(rustle::run::playbook(&args)),
+        Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
+
         Cmd::Keygen { output } => match rustle::keygen::generate(&output) {
             Ok((sk, pk, id)) => {
                 println!(

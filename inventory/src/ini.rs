@@ -145,7 +145,8 @@ pub fn parse(
                     // fails on tokens[0]
                     return Err("list index out of range".into());
                 };
-                let (hosts, port) = expand_hostpattern(first)?;
+                // Ansible's text has no position here; we add file:line
+                let (hosts, port) = expand_hostpattern(first).map_err(|e| err(lineno, e))?;
                 if first.trim().ends_with(':') && port.is_none() {
                     return Err(format!("Invalid host pattern '{first}' supplied, ending in ':' is not allowed, this character is reserved to provide a port."));
                 }

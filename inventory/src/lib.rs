@@ -263,11 +263,15 @@ impl Inventory {
         }
     }
 
-    /// Warnings raised while loading, and since then by vars files.
-    pub fn warnings(&self) -> Warnings {
-        let mut w = self.warnings.clone();
-        w.extend(self.cache.take_warnings());
-        w
+    /// Warnings raised while loading the sources.
+    pub fn warnings(&self) -> &Warnings {
+        &self.warnings
+    }
+
+    /// Warnings raised by vars files since the last call (duplicate keys,
+    /// a `group_vars` that is not a directory).
+    pub fn take_vars_warnings(&self) -> Warnings {
+        self.cache.take_warnings()
     }
 
     /// The sources as used (paths made absolute).

@@ -36,6 +36,10 @@ pub enum OutputError {
     /// Bad use of the options (Ansible exits 5).
     #[error("{0}")]
     Options(String),
+    /// `--host` did not select exactly one host (Ansible exits 5); the
+    /// warnings of the pattern come along.
+    #[error("You must pass a single valid host to --host parameter")]
+    HostCount { got: usize, warnings: Warnings },
     #[error(transparent)]
     Inventory(#[from] InventoryError),
 }
@@ -209,9 +213,10 @@ pub fn host(
 ) -> Result<(Json, Warnings), OutputError> {
     let sel = inv.get_hosts(&[pattern], None, HostOrder::Inventory)?;
     if sel.hosts.len() != 1 {
-        return Err(OutputError::Options(
-            "You must pass a single valid host to --host parameter".into(),
-        ));
+        return Err(OutputError::HostCount {
+            got: sel.hosts.len(),
+            warnings: sel.warnings,
+        });
     }
     let v = host_variables(inv, &sel.hosts[0], opts)?;
     Ok((Json::Object(v), sel.warnings))

@@ -397,9 +397,8 @@ fn number(cs: &[char]) -> Option<(Tok, usize)> {
         // digits with single underscores between them
         let start = i;
         while i < cs.len() {
-            if ok(cs[i]) {
-                i += 1;
-            } else if cs[i] == '_' && i > start && cs.get(i + 1).is_some_and(|&c| ok(c)) {
+            let underscore = cs[i] == '_' && i > start && cs.get(i + 1).is_some_and(|&c| ok(c));
+            if ok(cs[i]) || underscore {
                 i += 1;
             } else {
                 break;

@@ -27,11 +27,14 @@ impl EntityKind {
     }
 }
 
+/// A loaded vars file: its mapping (`None` when empty) or why not.
+type FileVars = Result<Option<Vars>, String>;
+
 /// Loaded vars files, kept for the life of the inventory (Ansible caches
 /// them too).
 #[derive(Debug, Default)]
 pub struct VarsCache {
-    files: Mutex<HashMap<PathBuf, Arc<Result<Option<Vars>, String>>>>,
+    files: Mutex<HashMap<PathBuf, Arc<FileVars>>>,
     warnings: Mutex<Warnings>,
 }
 

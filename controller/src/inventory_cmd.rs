@@ -1,0 +1,201 @@
+//! `rustle inventory`: `ansible-inventory` (`--list`, `--graph`, `--host`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use rustle_inventory::output::{self, OutputError, OutputOptions};
+use rustle_inventory::pyfmt::json_dumps;
+use rustle_inventory::{Inventory, Limit, LoadOptions, Warnings};
+
+/// Options of `rustle inventory`, as `ansible-inventory`'s.
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Inventory source: a file, a directory or a comma-separated host list
+    /// (repeatable).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Output all hosts info, works as inventory script.
+    #[arg(long)]
+    pub list: bool,
+    /// Output specific host info, works as inventory script.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Create inventory graph; a GROUP argument must be a group name.
+    #[arg(long)]
+    pub graph: bool,
+    /// Add vars to graph display, ignored unless used with --graph.
+    #[arg(long)]
+    pub vars: bool,
+    /// Represent in a way that is optimized for export (with --list).
+    #[arg(long)]
+    pub export: bool,
+    /// Further limit selected hosts to an additional pattern.
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+    /// Substitute playbook directory (for its group_vars/ and host_vars/).
+    #[arg(long = "playbook-dir", value_name = "BASEDIR")]
+    pub playbook_dir: Option<PathBuf>,
+    /// The group to start --graph at.
+    #[arg(value_name = "group")]
+    pub group: Option<String>,
+}
+
+/// `ansible_python_interpreter` for the implicit localhost: the first
+/// `python3` on PATH (Ansible uses its own interpreter).
+fn local_python() -> String {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join("python3");
+            if p.is_file() {
+                return p.to_string_lossy().into_owned();
+            }
+        }
+    }
+    "/usr/bin/python3".into()
+}
+
+fn print_warnings(w: &Warnings) {
+    for m in w.iter() {
+        eprintln!("{}", wrap(&format!("[WARNING]: {m}"), 79));
+    }
+}
+
+/// Python's `textwrap.wrap` as Ansible's display uses it for warnings
+/// (whitespace made spaces, greedy fill, long words broken), joined.
+fn wrap(text: &str, width: usize) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_ascii_whitespace() { ' ' } else { c })
+        .collect();
+    // chunks: runs of spaces and runs of other characters
+    let mut chunks: Vec<String> = Vec::new();
+    for c in text.chars() {
+        match chunks.last_mut() {
+            Some(last) if (last.starts_with(' ')) == (c == ' ') => last.push(c),
+            _ => chunks.push(c.to_string()),
+        }
+    }
+    chunks.reverse();
+    let mut lines: Vec<String> = Vec::new();
+    while !chunks.is_empty() {
+        let mut cur: Vec<String> = Vec::new();
+        let mut len = 0;
+        if !lines.is_empty() && chunks.last().is_some_and(|c| c.trim().is_empty()) {
+            chunks.pop();
+        }
+        while let Some(c) = chunks.last() {
+            let l = c.chars().count();
+            if len + l <= width {
+                len += l;
+                cur.push(chunks.pop().unwrap_or_default());
+            } else {
+                break;
+            }
+        }
+        if let Some(c) = chunks.last() {
+            let room = width.saturating_sub(len);
+            if c.chars().count() > width && room > 0 {
+                let word = chunks.pop().unwrap_or_default();
+                let head: String = word.chars().take(room).collect();
+                let tail: String = word.chars().skip(room).collect();
+                cur.push(head);
+                chunks.push(tail);
+            }
+        }
+        if cur.last().is_some_and(|c| c.trim().is_empty()) {
+            cur.pop();
+        }
+        if !cur.is_empty() {
+            lines.push(cur.concat());
+        }
+    }
+    lines.join("\n")
+}
+
+/// Runs the command; exit codes as `ansible-inventory` (5 for bad options).
+pub fn run(args: InventoryArgs) -> ExitCode {
+    let used = [args.list, args.host.is_some(), args.graph]
+        .iter()
+        .filter(|&&x| x)
+        .count();
+    if used == 0 {
+        eprintln!("ERROR! No action selected, at least one of --host, --graph or --list needs to be specified.");
+        return ExitCode::from(5);
+    }
+    if used > 1 {
+        eprintln!("ERROR! Conflicting options used, only one of --host, --graph or --list can be used at the same time.");
+        return ExitCode::from(5);
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let sources = if args.inventory.is_empty() {
+        vec!["/etc/ansible/hosts".to_owned()]
+    } else {
+        args.inventory.clone()
+    };
+    let inv = Inventory::load(
+        &sources,
+        &LoadOptions {
+            cwd: cwd.clone(),
+            python_interpreter: local_python(),
+        },
+    );
+    print_warnings(inv.warnings());
+    let playbook_dir = args.playbook_dir.as_deref().map(|p| abs(p, &cwd));
+    let opts = OutputOptions {
+        playbook_dir,
+        cwd: cwd.clone(),
+        export: args.export,
+    };
+    let result: Result<(String, Warnings), OutputError> = if let Some(h) = &args.host {
+        output::host(&inv, h, &opts).map(|(v, w)| (json_dumps(&v), w))
+    } else {
+        let limit = match args.limit.as_deref().map(|l| Limit::parse(l, &cwd)) {
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
+                eprintln!("ERROR! {e}");
+                return ExitCode::from(1);
+            }
+            None => None,
+        };
+        if args.graph {
+            let group = args.group.as_deref().unwrap_or("all");
+            output::graph(&inv, group, args.vars, &opts).map(|s| (s, Warnings::default()))
+        } else {
+            output::list(&inv, limit.as_ref(), &opts)
+                .map(|(v, w)| (json_dumps(&v), w))
+                .map_err(Into::into)
+        }
+    };
+    match result {
+        Ok((text, warnings)) => {
+            print_warnings(&warnings);
+            print_warnings(&inv.take_vars_warnings());
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ OutputError::HostCount { .. }) => {
+            if let OutputError::HostCount { warnings, .. } = &e {
+                print_warnings(warnings);
+            }
+            eprintln!("ERROR! {e}");
+            ExitCode::from(5)
+        }
+        Err(OutputError::Options(m)) => {
+            eprintln!("ERROR! {m}");
+            ExitCode::from(5)
+        }
+        Err(e) => {
+            eprintln!("ERROR! {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn abs(p: &Path, cwd: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
+}
