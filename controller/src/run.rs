@@ -37,6 +37,22 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     let mut loader = Loader::new(LoadOptions {
         roles_path: roles_path(),
     });
+    let extra_vars = match parse_extra_vars(&args.extra_vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("ERROR! {e}");
+            return 1;
+        }
+    };
+    loader.extra_vars = extra_vars.clone();
+    let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
+    loader.renderer = Some(Box::new(move |s, vars| {
+        let vars: std::sync::Arc<dyn rustle_template::Vars> = std::sync::Arc::new(vars.clone());
+        render_templar
+            .template_str(s, &vars)
+            .map(|v| crate::exec::value_to_string(&v))
+            .map_err(|e| e.to_string())
+    }));
     let mut books = Vec::new();
     for p in &args.playbooks {
         if !p.is_file() {
@@ -58,14 +74,8 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
         return 0;
     }
-    let extra_vars = match parse_extra_vars(&args.extra_vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("ERROR! {e}");
-            return 1;
-        }
-    };
-    let cwd = std::env::current_dir().unwrap_or_default();
+    let cwd
+ = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
         if let Ok(inv) = std::env::var("ANSIBLE_INVENTORY") {

@@ -175,8 +175,8 @@ impl Callback {
     ) {
         let verbose = self.verbosity > 0 || verbose_always;
         let who = match delegated {
-            Some(d) if d != host => format!("[{host} -> {d}]"),
-            _ => format!("[{host}]"),
+            Some(d) => format!("[{host} -> {d}]"),
+            None => format!("[{host}]"),
         };
         let line = match outcome {
             Outcome::Ok | Outcome::Changed => {

@@ -289,8 +289,9 @@ impl<'a> Runner<'a> {
         // Roles: dependencies first, deduplicated.
         let mut role_blocks: Vec<Item> = Vec::new();
         let mut role_handlers: Vec<Item> = Vec::new();
-        let mut role_defaults = Map::new();
-        let mut role_vars = Map::new();
+        let mut role_defaults = play.role_defaults.clone();
+        let mut role_vars = play.role_vars.clone();
+
         let mut seen: Vec<(String, Value)> = Vec::new();
         for r in &play.roles {
             flatten_role(
@@ -624,7 +625,37 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
+    /// The host a task is delegated to (`delegate_to`, `local_action`),
+    /// templated with the host's variables.
+    pub(crate) fn delegate_of(&self, pr: &PlayRun, host: &str, sched: &iter::Scheduled) -> Option<String> {
+        let raw = sched
+            .task
+            .attrs
+            .get("delegate_to")
+            .or_else(|| sched.parents.iter().rev().find_map(|b| b.attrs.get("delegate_to")))?;
+        let s = value_to_string(raw);
+        if s.is_empty() {
+            return None;
+        }
+        if !s.contains("{{") {
+            return Some(s);
+        }
+        let vars: Arc<dyn Vars> = Arc::new(TaskVars {
+            host: host.to_owned(),
+            states: self.states.clone(),
+            play: pr.scope.clone(),
+            local: Vec::new(),
+            loop_vars: Map::new(),
+        });
+        self.templar
+            .template_str(&s, &vars)
+            .ok()
+            .map(|v| value_to_string(&v))
+            .filter(|d| !d.is_empty())
+    }
+
     /// Variables for a task on a host.
+
     pub(crate) fn task_vars(
         &self,
         pr: &PlayRun,
@@ -654,6 +685,12 @@ impl<'a> Runner<'a> {
                 Value::from(r.path.display().to_string()),
             );
             magic.insert("ansible_role_name".into(), Value::from(r.name.clone()));
+        }
+        if let Some(d) = self.delegate_of(pr, host, sched) {
+            magic.insert(
+                "ansible_delegated_vars".into(),
+                serde_json::json!({ d.clone(): {"ansible_host": d, "inventory_hostname": d, "ansible_connection": "local"} }),
+            );
         }
         local.insert(0, magic);
         Arc::new(TaskVars {
@@ -780,7 +817,7 @@ pub(crate) fn truthy(v: &Value) -> bool {
     }
 }
 
-pub(crate) fn value_to_string(v: &Value) -> String {
+pub fn value_to_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),

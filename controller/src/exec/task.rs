@@ -199,15 +199,17 @@ pub(crate) fn run_batch(
             .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
         if done.show {
+            let delegated = r.delegate_of(pr, &host, &sched);
             r.cb.result(
                 &host,
                 done.outcome,
                 &done.result,
                 &sched.task.module,
                 done.ignored,
-                None,
+                delegated.as_deref(),
                 done.verbose_always,
             );
+
         }
         // Stats.
         if !is_meta {

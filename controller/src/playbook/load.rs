@@ -33,7 +33,18 @@ pub struct Loader {
     /// Handlers of roles imported with `import_role` while loading a play;
     /// they join the play's handlers.
     pub imported_handlers: Vec<Item>,
+    /// Defaults and vars of roles imported while loading a play.
+    pub imported_defaults: Map<String, Value>,
+    pub imported_vars: Map<String, Value>,
+    /// Templates static import names with play vars and extra vars.
+    pub renderer: Option<Box<Renderer>>,
+    /// Extra vars (`-e`), visible to static imports.
+    pub extra_vars: Map<String, Value>,
+    play_vars: Map<String, Value>,
 }
+
+/// Renders a template string with the given variables.
+pub type Renderer = dyn Fn(&str, &Map<String, Value>) -> Result<String, String>;
 
 fn pos(file: &Arc<str>, n: &Node) -> SrcPos {
     SrcPos {
@@ -60,10 +71,32 @@ impl Loader {
             warnings: Vec::new(),
             stack: Vec::new(),
             imported_handlers: Vec::new(),
+            renderer: None,
+            imported_defaults: Map::new(),
+            imported_vars: Map::new(),
+            extra_vars: Map::new(),
+            play_vars: Map::new(),
         }
     }
 
+    /// Templates a static import name (`import_tasks: "{{ f }}"`) with the
+    /// play's vars and the extra vars, as Ansible does at parse time.
+    fn render(&self, s: &str, pos: &SrcPos) -> Result<String, ParseError> {
+        if !s.contains("{{") && !s.contains("{%") {
+            return Ok(s.to_owned());
+        }
+        let Some(r) = &self.renderer else {
+            return Ok(s.to_owned());
+        };
+        let mut vars = self.play_vars.clone();
+        for (k, v) in &self.extra_vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        r(s, &vars).map_err(|e| ParseError::general(e, Some(pos.clone())))
+    }
+
     /// Reads and parses a YAML file.
+
     pub fn read_yaml(&mut self, path: &Path) -> Result<(Node, Arc<str>), ParseError> {
         let shown = path.display().to_string();
         let text = std::fs::read(path).map_err(|e| {
@@ -188,9 +221,10 @@ impl Loader {
                 match &v.value {
                     Y::Str(s) => {
                         // `import_playbook: other.yml var=value` (old form)
-                        let mut parts = s.splitn(2, ' ');
-                        target = parts.next().map(str::to_owned);
-                        if let Some(rest) = parts.next() {
+                        let (first, rest) = split_first_arg(s);
+                        target = Some(first);
+                        if let Some(rest) = rest {
+                            let rest = rest.as_str();
                             let kv = parse_kv(rest, false)
                                 .map_err(|e| ParseError::parser(e, Some(p.clone())))?;
                             attrs.insert("vars", Value::Object(kv), pos(file, v));
@@ -235,6 +269,18 @@ impl Loader {
                 Some(p),
             ));
         };
+        // The import's own `vars:` are visible when templating its name.
+        let saved = std::mem::replace(
+            &mut self.play_vars,
+            match attrs.get("vars") {
+                Some(Value::Object(m)) => m.clone(),
+                _ => Map::new(),
+            },
+        );
+        let target = self.render(&target, &p);
+        self.play_vars = saved;
+        let target = target?;
+
         let path = resolve_path(basedir, &target);
         let pb = self.load_playbook(&path)?;
         Ok(pb
@@ -266,8 +312,15 @@ impl Loader {
             post_tasks: Vec::new(),
             handlers: Vec::new(),
             import_attrs: Vec::new(),
+            role_defaults: Map::new(),
+            role_vars: Map::new(),
         };
         let mut user = None;
+        // Play vars first: static imports are templated with them.
+        self.play_vars = match map.iter().find(|(k, _)| k.as_str() == Some("vars")) {
+            Some((_, v)) => self.load_vars(v, file, "Play")?,
+            None => Map::new(),
+        };
         for (k, v) in map {
             let Some(key) = k.as_str() else {
                 return Err(ParseError::parser(
@@ -333,6 +386,9 @@ impl Loader {
             ));
         }
         play.handlers.append(&mut self.imported_handlers);
+        play.role_defaults = std::mem::take(&mut self.imported_defaults);
+        play.role_vars = std::mem::take(&mut self.imported_vars);
+
         if !play.attrs.contains("hosts") {
             return Err(ParseError::parser(
                 "the field 'hosts' is required but was not set",
@@ -618,8 +674,10 @@ impl Loader {
                 Some(p),
             ));
         }
+        // A templated action name is resolved when the task runs.
         let module = resolve_action(&action_name)
             .map(str::to_owned)
+            .or_else(|| action_name.contains("{{").then(|| action_name.clone()))
             .ok_or_else(|| {
                 ParseError::parser(
                     format!("couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path."),
@@ -722,7 +780,9 @@ impl Loader {
         match &v.value {
             Y::Str(s) => {
                 let s = s.trim_start();
-                let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+                let (name, rest) = split_first_arg(s);
+                let (name, rest) = (name.as_str(), rest.unwrap_or_default());
+                let rest = rest.as_str();
                 let module = resolve_action(name).unwrap_or(name).to_owned();
                 let args = parse_kv(rest, keywords::FREEFORM.contains(&module.as_str()))
                     .map_err(|e| ParseError::parser(e, Some(p.clone())))?;
@@ -739,7 +799,9 @@ impl Loader {
                     ));
                 };
                 let spec = spec.trim_start().to_owned();
-                let (name, rest) = spec.split_once(char::is_whitespace).unwrap_or((&spec, ""));
+                let (name, rest) = split_first_arg(&spec);
+                let (name, rest) = (name.as_str(), rest.unwrap_or_default());
+                let rest = rest.as_str();
                 let module = resolve_action(name).unwrap_or(name).to_owned();
                 let kv = parse_kv(rest, keywords::FREEFORM.contains(&module.as_str()))
                     .map_err(|e| ParseError::parser(e, Some(p.clone())))?;
@@ -781,12 +843,7 @@ impl Loader {
                 Some(task.pos.clone()),
             ));
         };
-        if target.contains("{{") {
-            return Err(ParseError::parser(
-                format!("Rustle cannot yet resolve the templated import path '{target}'; use include_tasks"),
-                Some(task.pos.clone()),
-            ));
-        }
+        let target = self.render(&target, &task.pos)?;
         let path = match role {
             Some(r) if Path::new(&target).is_relative() => {
                 let in_tasks = task.basedir.join(&target);
@@ -868,7 +925,14 @@ impl Loader {
                 Some(task.pos.clone()),
             ));
         };
-        let from = |k: &str| task.args.get(k).and_then(Value::as_str).map(str::to_owned);
+        let name = self.render(&name, &task.pos)?;
+        let mut from_args = std::collections::BTreeMap::new();
+        for k in ["tasks_from", "handlers_from", "vars_from", "defaults_from"] {
+            if let Some(v) = task.args.get(k).and_then(Value::as_str) {
+                from_args.insert(k, self.render(v, &task.pos)?);
+            }
+        }
+        let from = |k: &str| from_args.get(k).cloned();
         let dir = self.find_role(&name, &task.basedir, &task.pos)?;
         let role = self.load_role(
             &name,
@@ -877,9 +941,49 @@ impl Loader {
             from("handlers_from").as_deref(),
             &mut Vec::new(),
         )?;
-        self.imported_handlers.extend(role.handlers.iter().cloned());
+        let mut role = role;
+        if let Some(vf) = from("vars_from") {
+            role.vars = self.load_role_vars_named(&dir, "vars", &vf, &name)?;
+        }
+        if let Some(df) = from("defaults_from") {
+            role.defaults = self.load_role_vars_named(&dir, "defaults", &df, &name)?;
+        }
+        // Imported roles are public: their defaults and vars are visible to
+        // the whole play.
+        for (k, v) in &role.defaults {
+            self.imported_defaults.insert(k.clone(), v.clone());
+        }
+        for (k, v) in &role.vars {
+            self.imported_vars.insert(k.clone(), v.clone());
+        }
+        // The role's handlers join the play's, with the import's keywords
+        // (delegate_to, become, ...) but not its conditions or tags.
+        let mut hattrs = task.attrs.clone();
+        for k in ["name", "when", "tags", "notify", "register", "loop", "vars"] {
+            hattrs.0.remove(k);
+        }
+        self.imported_handlers.push(Item::Block(Block {
+            pos: task.pos.clone(),
+            attrs: hattrs,
+            block: role.handlers.clone(),
+            rescue: Vec::new(),
+            always: Vec::new(),
+            implicit: true,
+            role: Some(role.info.clone()),
+        }));
         let mut attrs = task.attrs.clone();
         attrs.0.remove("name");
+        // Role defaults and vars, under the import's own vars.
+        let mut vars = role.defaults.clone();
+        for (k, v) in &role.vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        if let Some(Value::Object(tv)) = attrs.get("vars") {
+            for (k, v) in tv {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        attrs.insert("vars", Value::Object(vars), task.pos.clone());
         Ok(Block {
             pos: task.pos.clone(),
             attrs,
@@ -1041,7 +1145,19 @@ impl Loader {
         sub: &str,
         name: &str,
     ) -> Result<Map<String, Value>, ParseError> {
-        match Self::role_file(dir, sub, "main") {
+        self.load_role_vars_named(dir, sub, "main", name)
+    }
+
+    /// Loads `<role>/<sub>/<base>[.yml|.yaml|.json]` as variables.
+    pub fn load_role_vars_named(
+        &mut self,
+        dir: &Path,
+        sub: &str,
+        base: &str,
+        name: &str,
+    ) -> Result<Map<String, Value>, ParseError> {
+        match Self::role_file(dir, sub, base) {
+
             None => Ok(Map::new()),
             Some(p) => {
                 let (node, _) = self.read_yaml(&p)?;
@@ -1137,7 +1253,25 @@ fn old_style_action_name(kind: &str, map: &[(Node, Node)]) -> String {
         .unwrap_or_default()
 }
 
+/// Splits `module arg...` (or `file.yml var=x`) after the first argument,
+/// keeping Jinja2 expressions and quotes whole.
+fn split_first_arg(s: &str) -> (String, Option<String>) {
+    match super::splitter::split_args(s) {
+        Ok(parts) if !parts.is_empty() => {
+            let first = parts[0].trim_start_matches('\n').to_owned();
+            let rest_start = s.find(&parts[0]).map_or(s.len(), |i| i + parts[0].len());
+            let rest = s[rest_start..].trim();
+            (first, (!rest.is_empty()).then(|| rest.to_owned()))
+        }
+        _ => {
+            let (a, b) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            (a.to_owned(), (!b.trim().is_empty()).then(|| b.trim().to_owned()))
+        }
+    }
+}
+
 fn raw_param_list() -> String {
+
     let mut names: Vec<String> = keywords::RAW_PARAM
         .iter()
         .flat_map(|n| {

@@ -59,7 +59,11 @@ pub struct Play {
     pub handlers: Vec<Item>,
     /// Keywords inherited from `import_playbook` (when, tags, vars).
     pub import_attrs: Vec<Attrs>,
+    /// Defaults and vars of roles imported with `import_role` (public).
+    pub role_defaults: Map<String, Value>,
+    pub role_vars: Map<String, Value>,
 }
+
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
