@@ -411,8 +411,10 @@ fn run_host_task(
     host: &str,
     s: &Scheduled,
 ) -> Result<Done, u8> {
+    r.use_search_path(s);
     let base_vars = r.task_vars(pr, host, s, Map::new());
     let conds = conditions(s);
+
     let ignore_errors = kw_bool(r, s, "ignore_errors", &base_vars).unwrap_or(false);
     let no_log = kw_bool(r, s, "no_log", &base_vars).unwrap_or(false);
     let done = |result: Value, outcome: Outcome| Done {
