@@ -328,3 +328,23 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
     );
     f
 }
+
+/// `python` facts from the host's `python3`, when there is one.
+fn python_facts() -> Option<(Value, Value)> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys,json;v=sys.version_info;print(json.dumps({'executable':sys.executable,'has_sslcontext':True,'type':'cpython','version':{'major':v.major,'minor':v.minor,'micro':v.micro,'releaselevel':v.releaselevel,'serial':v.serial},'version_info':list(v)}))",
+        ])
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let ver = v.get("version")?;
+    let s = format!(
+        "{}.{}.{}",
+        ver.get("major")?,
+        ver.get("minor")?,
+        ver.get("micro")?
+    );
+    Some((v, Value::from(s)))
+}

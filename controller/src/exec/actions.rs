@@ -77,6 +77,26 @@ fn template_args(
         raw = Value::Object(m);
     }
     let t = r.templar.template(&raw, vars).map_err(|e| e.to_string())?;
+    // Keys are templated too (`set_fact: {"{{ name }}": value}`).
+    let t = match t {
+        Value::Object(m) if m.keys().any(|k| k.contains("{{")) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = if k.contains("{{") {
+                    r.templar
+                        .template_str(&k, vars)
+                        .map(|v| value_to_string(&v))
+                        .map_err(|e| e.to_string())?
+                } else {
+                    k
+                };
+                out.insert(key, v);
+            }
+            Value::Object(out)
+        }
+        other => other,
+    };
+
     let t = r.templar.remove_omit(&t);
     match strip_unsafe(&t) {
         Value::Object(m) => Ok(m),
@@ -362,6 +382,9 @@ fn include_tasks(
         .load_task_file(&path, s.task.handler, role.as_ref())
     {
         Ok(items) => {
+            // Roles imported by the included file bring their handlers.
+            let mut imported = std::mem::take(&mut r.loader.imported_handlers);
+            r.pending_handlers.append(&mut imported);
             let mut attrs = crate::playbook::Attrs::default();
             attrs.insert(
                 "_included_file",
