@@ -74,8 +74,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
         return 0;
     }
-    let cwd
- = std::env::current_dir().unwrap_or_default();
+    let cwd = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
         if let Ok(inv) = std::env::var("ANSIBLE_INVENTORY") {

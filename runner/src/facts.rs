@@ -326,6 +326,11 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
         "discovered_interpreter_python",
         Value::from("/usr/bin/python3"),
     );
+    if let Some((py, version)) = python_facts() {
+        put("python", py);
+        put("python_version", version);
+    }
+
     f
 }
 

@@ -450,7 +450,11 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     }
     let mut attrs = crate::playbook::Attrs::default();
     attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
-    attrs.insert("_included_file", Value::from(name.clone()), s.task.pos.clone());
+    attrs.insert(
+        "_included_file",
+        Value::from(name.clone()),
+        s.task.pos.clone(),
+    );
     if let Some(Value::Object(apply)) = args.get("apply") {
         for (k, v) in apply {
             attrs.insert(k, v.clone(), s.task.pos.clone());
@@ -545,7 +549,12 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
                 }
             }
             Value::String(s) if s.is_empty() => {}
-            other => return fail(format!("Invalid raw parameters passed, requires a dictionary/mapping got a {}", super::callback::py_repr(&other))),
+            other => {
+                return fail(format!(
+                    "Invalid raw parameters passed, requires a dictionary/mapping got a {}",
+                    super::callback::py_repr(&other)
+                ))
+            }
         }
     }
     let args = &args;
@@ -622,7 +631,6 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         &Map::new(),
     );
     done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
-
 }
 
 fn pause(args: &Map<String, Value>) -> Done {

@@ -187,7 +187,10 @@ impl Callback {
                     "ok"
                 };
                 if verbose {
-                    format!("{word}: {who} => {}\n", self.dump_always(result, module, verbose_always))
+                    format!(
+                        "{word}: {who} => {}\n",
+                        self.dump_always(result, module, verbose_always)
+                    )
                 } else {
                     format!("{word}: {who}\n")
                 }
@@ -241,7 +244,6 @@ impl Callback {
                         "{word}: [{host}] => (item={label}) => {}\n",
                         self.dump_always(result, module, verbose_always)
                     )
-
                 } else {
                     format!("{word}: [{host}] => (item={label})\n")
                 }

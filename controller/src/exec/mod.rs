@@ -627,12 +627,19 @@ impl<'a> Runner<'a> {
 
     /// The host a task is delegated to (`delegate_to`, `local_action`),
     /// templated with the host's variables.
-    pub(crate) fn delegate_of(&self, pr: &PlayRun, host: &str, sched: &iter::Scheduled) -> Option<String> {
-        let raw = sched
-            .task
-            .attrs
-            .get("delegate_to")
-            .or_else(|| sched.parents.iter().rev().find_map(|b| b.attrs.get("delegate_to")))?;
+    pub(crate) fn delegate_of(
+        &self,
+        pr: &PlayRun,
+        host: &str,
+        sched: &iter::Scheduled,
+    ) -> Option<String> {
+        let raw = sched.task.attrs.get("delegate_to").or_else(|| {
+            sched
+                .parents
+                .iter()
+                .rev()
+                .find_map(|b| b.attrs.get("delegate_to"))
+        })?;
         let s = value_to_string(raw);
         if s.is_empty() {
             return None;
@@ -729,7 +736,6 @@ pub(crate) fn add_dynamic_host(
     }
     changed
 }
-
 
 fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<HandlerDef>) {
     for it in items {

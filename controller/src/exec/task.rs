@@ -134,7 +134,12 @@ fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
     let raw = s.task.name().map(str::to_owned);
     let name = match raw {
         None if s.task.module == "include_role" => {
-            let role = s.task.args.get("name").map(value_to_string).unwrap_or_default();
+            let role = s
+                .task
+                .args
+                .get("name")
+                .map(value_to_string)
+                .unwrap_or_default();
             return format!("{} : {}", s.task.action, role);
         }
         Some(n) if n.contains("{{") || n.contains("{%") => {
@@ -209,7 +214,6 @@ pub(crate) fn run_batch(
                 delegated.as_deref(),
                 done.verbose_always,
             );
-
         }
         // Stats.
         if !is_meta {
@@ -388,7 +392,6 @@ fn check_when(
             Ok(true) => {}
             Ok(false) => return Ok(Some(c.clone())),
             Err(e) => return Err(cond_error(c, &e)),
-
         }
     }
     Ok(None)
@@ -604,9 +607,21 @@ fn include_loop(
     conds: &[Value],
     ignore_errors: bool,
 ) -> Result<Done, u8> {
-    let lc = s.task.attrs.get("loop_control").cloned().unwrap_or(Value::Null);
-    let loop_var = lc.get("loop_var").and_then(Value::as_str).unwrap_or("item").to_owned();
-    let index_var = lc.get("index_var").and_then(Value::as_str).map(str::to_owned);
+    let lc = s
+        .task
+        .attrs
+        .get("loop_control")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let loop_var = lc
+        .get("loop_var")
+        .and_then(Value::as_str)
+        .unwrap_or("item")
+        .to_owned();
+    let index_var = lc
+        .get("index_var")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let mut blocks = Vec::new();
     let mut count = 0u32;
     let mut any_skipped = false;
@@ -621,12 +636,27 @@ fn include_loop(
         match check_when(r, conds, &vars) {
             Ok(Some(_)) => {
                 any_skipped = true;
-                r.cb.item(host, Outcome::Skipped, &json!({"skipped": true}), item, &s.task.module, false);
+                r.cb.item(
+                    host,
+                    Outcome::Skipped,
+                    &json!({"skipped": true}),
+                    item,
+                    &s.task.module,
+                    false,
+                );
                 continue;
             }
             Ok(None) => {}
             Err(msg) => {
-                let mut d = Done { result: failed(msg), outcome: Outcome::Failed, ignored: ignore_errors, flow: Flow::Continue, show: true, verbose_always: false, extra_ok: 0 };
+                let mut d = Done {
+                    result: failed(msg),
+                    outcome: Outcome::Failed,
+                    ignored: ignore_errors,
+                    flow: Flow::Continue,
+                    show: true,
+                    verbose_always: false,
+                    extra_ok: 0,
+                };
                 d.ignored = ignore_errors;
                 return Ok(d);
             }
@@ -634,7 +664,12 @@ fn include_loop(
         let d = actions::dispatch(r, pr, play, host, s, &vars, Some(item))?;
         match d.flow {
             Flow::Include(mut b) => {
-                let file = b.attrs.get("_included_file").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let file = b
+                    .attrs
+                    .get("_included_file")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 r.cb.included(&file, &[host.to_owned()], Some(item));
                 let mut vars = match b.attrs.get("vars") {
                     Some(Value::Object(m)) => m.clone(),
@@ -643,7 +678,8 @@ fn include_loop(
                 for (k, v) in lv {
                     vars.insert(k, v);
                 }
-                b.attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+                b.attrs
+                    .insert("vars", Value::Object(vars), s.task.pos.clone());
                 b.attrs.0.remove("_included_file");
                 blocks.push(crate::playbook::Item::Block(b));
                 count += 1;
@@ -658,7 +694,15 @@ fn include_loop(
     if count == 0 {
         let _ = any_skipped;
         r.cb.loop_skipped(host);
-        return Ok(Done { result: json!({"changed": false, "skipped": true}), outcome: Outcome::Skipped, ignored: false, flow: Flow::Continue, show: false, verbose_always: false, extra_ok: 0 });
+        return Ok(Done {
+            result: json!({"changed": false, "skipped": true}),
+            outcome: Outcome::Skipped,
+            ignored: false,
+            flow: Flow::Continue,
+            show: false,
+            verbose_always: false,
+            extra_ok: 0,
+        });
     }
     Ok(Done {
         result: json!({"changed": false}),
@@ -757,7 +801,11 @@ fn finish(
             Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(&mut d.result, "changed_when_result", Value::from(cond_error(cw, &e)));
+                set_key(
+                    &mut d.result,
+                    "changed_when_result",
+                    Value::from(cond_error(cw, &e)),
+                );
             }
         }
     }
@@ -770,7 +818,11 @@ fn finish(
             }
             Err(e) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(&mut d.result, "failed_when_result", Value::from(cond_error(fw, &e)));
+                set_key(
+                    &mut d.result,
+                    "failed_when_result",
+                    Value::from(cond_error(fw, &e)),
+                );
             }
         }
     }
@@ -811,7 +863,6 @@ fn cond_error(cond: &Value, e: &rustle_template::TemplateError) -> String {
 }
 
 fn set_key(v: &mut Value, k: &str, val: Value) {
-
     if let Value::Object(m) = v {
         m.insert(k.to_owned(), val);
     }

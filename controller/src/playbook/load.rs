@@ -1157,7 +1157,6 @@ impl Loader {
         name: &str,
     ) -> Result<Map<String, Value>, ParseError> {
         match Self::role_file(dir, sub, base) {
-
             None => Ok(Map::new()),
             Some(p) => {
                 let (node, _) = self.read_yaml(&p)?;
@@ -1265,13 +1264,15 @@ fn split_first_arg(s: &str) -> (String, Option<String>) {
         }
         _ => {
             let (a, b) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
-            (a.to_owned(), (!b.trim().is_empty()).then(|| b.trim().to_owned()))
+            (
+                a.to_owned(),
+                (!b.trim().is_empty()).then(|| b.trim().to_owned()),
+            )
         }
     }
 }
 
 fn raw_param_list() -> String {
-
     let mut names: Vec<String> = keywords::RAW_PARAM
         .iter()
         .flat_map(|n| {

@@ -64,7 +64,6 @@ pub struct Play {
     pub role_vars: Map<String, Value>,
 }
 
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Item {

@@ -29,6 +29,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::copy::Copy,
     &files::file::File,
     &files::stat::Stat,
+    &files::tempfile::Tempfile,
     &utilities::debug::Debug,
 ];
 
