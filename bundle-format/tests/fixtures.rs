@@ -9,8 +9,8 @@ mod support;
 use std::path::PathBuf;
 
 use rustle_bundle::{
-    AssetId, BundleError, Limits, ParsedBundle, Plan, SecretKey, TrustStore, Verification,
-    MAGIC, TRAILER_LEN,
+    AssetId, BundleError, Limits, ParsedBundle, Plan, SecretKey, TrustStore, Verification, MAGIC,
+    TRAILER_LEN,
 };
 use support::fixtures::{self as fx, Outcome, Stage};
 
@@ -41,9 +41,7 @@ fn load(bytes: &[u8], mode: Verification) -> Result<Plan, (Stage, BundleError)> 
         .verify(&trust(), mode)
         .map_err(|e| (Stage::Verify, e))?;
     let plan = verified.plan().map_err(|e| (Stage::Plan, e))?;
-    verified
-        .validate_assets()
-        .map_err(|e| (Stage::Assets, e))?;
+    verified.validate_assets().map_err(|e| (Stage::Assets, e))?;
     Ok(plan)
 }
 
@@ -204,7 +202,10 @@ fn good_verifies_and_decodes_to_the_expected_plan() {
         ["command", "stat", "debug", "debug", "copy", "copy", "copy"]
     );
     assert_eq!(tasks[4].assets["src"], motd);
-    assert_eq!(tasks[5].assets["src"], motd, "two copy tasks share one asset");
+    assert_eq!(
+        tasks[5].assets["src"], motd,
+        "two copy tasks share one asset"
+    );
     assert_eq!(tasks[6].assets["src"], script);
     assert_eq!(tasks[1].register.as_deref(), Some("hostname_stat"));
     assert_eq!(host.plays[0].handlers[0].name, "motd changed");
@@ -264,11 +265,23 @@ fn truncation() {
 
     let (stage, e) = refuse("empty.rsl");
     assert_eq!(stage, Stage::Parse);
-    assert!(matches!(e, BundleError::Truncated { got: 0, need: 160 }), "{e:?}");
+    assert!(
+        matches!(e, BundleError::Truncated { got: 0, need: 160 }),
+        "{e:?}"
+    );
     mentions(&e, &[0, 160]);
 
     let (_, e) = refuse("truncated-trailer.rsl");
-    assert!(matches!(e, BundleError::Truncated { got: 100, need: 160 }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            BundleError::Truncated {
+                got: 100,
+                need: 160
+            }
+        ),
+        "{e:?}"
+    );
     mentions(&e, &[100, 160]);
 
     let good = read("good.rsl");
@@ -309,21 +322,39 @@ fn trailer_fields() {
 
     let (_, e) = refuse("bad-version.rsl");
     assert!(
-        matches!(e, BundleError::UnsupportedVersion { got: 2, supported: 1 }),
+        matches!(
+            e,
+            BundleError::UnsupportedVersion {
+                got: 2,
+                supported: 1
+            }
+        ),
         "{e:?}"
     );
     mentions(&e, &[2, 1]);
 
     let (_, e) = refuse("flip-trailer-len.rsl");
     assert!(
-        matches!(e, BundleError::BadTrailerLength { got: 161, expected: 160 }),
+        matches!(
+            e,
+            BundleError::BadTrailerLength {
+                got: 161,
+                expected: 160
+            }
+        ),
         "{e:?}"
     );
     mentions(&e, &[161, 160]);
 
     let (_, e) = refuse("unknown-flags.rsl");
     assert!(
-        matches!(e, BundleError::UnknownFlags { got: 0x0101, known: 0x0001 }),
+        matches!(
+            e,
+            BundleError::UnknownFlags {
+                got: 0x0101,
+                known: 0x0001
+            }
+        ),
         "{e:?}"
     );
     assert!(e.to_string().contains("0x0101"), "{e}");
@@ -379,7 +410,10 @@ fn signatures() {
         assert!(matches!(e, BundleError::Unsigned), "{name}: {e:?}");
     }
 
-    let untrusted = SecretKey::from_seed(fx::UNTRUSTED_SEED).public().id.to_string();
+    let untrusted = SecretKey::from_seed(fx::UNTRUSTED_SEED)
+        .public()
+        .id
+        .to_string();
     let (_, e) = refuse("untrusted-key.rsl");
     assert!(
         matches!(&e, BundleError::UntrustedKey { key_id, trusted } if *key_id == untrusted && *trusted == test_id),
@@ -414,10 +448,7 @@ fn signatures() {
 #[test]
 fn signed_but_bad_index() {
     let stored = fx::good_stored();
-    let (len0, len1) = (
-        stored[0].frame.len() as u64,
-        stored[1].frame.len() as u64,
-    );
+    let (len0, len1) = (stored[0].frame.len() as u64, stored[1].frame.len() as u64);
 
     let (stage, e) = refuse("index-not-msgpack.rsl");
     assert_eq!(stage, Stage::Verify);
@@ -474,14 +505,26 @@ fn signed_but_bad_plan() {
     let (stage, e) = refuse("plan-schema-version.rsl");
     assert_eq!(stage, Stage::Plan);
     assert!(
-        matches!(e, BundleError::PlanSchemaVersion { got: 2, supported: 1 }),
+        matches!(
+            e,
+            BundleError::PlanSchemaVersion {
+                got: 2,
+                supported: 1
+            }
+        ),
         "{e:?}"
     );
     mentions(&e, &[2, 1]);
 
     let (_, e) = refuse("plan-schema-v2-reshaped.rsl");
     assert!(
-        matches!(e, BundleError::PlanSchemaVersion { got: 2, supported: 1 }),
+        matches!(
+            e,
+            BundleError::PlanSchemaVersion {
+                got: 2,
+                supported: 1
+            }
+        ),
         "{e:?}"
     );
 
@@ -578,10 +621,7 @@ fn files_on_disk_are_what_the_generator_makes_now() {
 fn the_spec_writer_and_the_builder_agree_byte_for_byte() {
     let from_spec = fx::assemble(&fx::good_parts(), Some(&fx::TEST_SEED), |_| {});
     assert_eq!(from_spec, fx::good_bundle());
-    assert_eq!(
-        fx::key_id_of(&fx::TEST_SEED),
-        fx::test_key().public().id.0
-    );
+    assert_eq!(fx::key_id_of(&fx::TEST_SEED), fx::test_key().public().id.0);
 }
 
 #[test]

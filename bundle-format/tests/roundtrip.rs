@@ -98,7 +98,13 @@ fn task() -> impl Strategy<Value = TaskSpec> {
     )
 }
 
-type PlaySpec = (String, Vec<TaskSpec>, Vec<TaskSpec>, Option<bool>, Option<bool>);
+type PlaySpec = (
+    String,
+    Vec<TaskSpec>,
+    Vec<TaskSpec>,
+    Option<bool>,
+    Option<bool>,
+);
 
 fn plan_spec() -> impl Strategy<Value = (String, Vec<(String, Vec<PlaySpec>)>)> {
     let play = (

@@ -301,7 +301,11 @@ pub fn signed_message(trailer: &[u8; TRAILER_LEN], body: &[u8]) -> Vec<u8> {
 
 /// Body + trailer. With a seed, sets the signed flag and key id, applies
 /// `tweak`, then signs (so trailer tweaks are covered by the signature).
-pub fn assemble(parts: &Parts, seed: Option<&[u8; 32]>, tweak: impl FnOnce(&mut Trailer)) -> Vec<u8> {
+pub fn assemble(
+    parts: &Parts,
+    seed: Option<&[u8; 32]>,
+    tweak: impl FnOnce(&mut Trailer),
+) -> Vec<u8> {
     let body = parts.body();
     let mut t = parts.trailer();
     if let Some(seed) = seed {
@@ -381,8 +385,13 @@ pub fn fixtures() -> Vec<Fixture> {
         "good.rsl appended to a fake runner executable (`cat rustle-runner good.rsl`): offsets are relative to the body, so it still verifies.");
 
     // Truncation.
-    add("empty.rsl", Vec::new(), E(Parse, "Truncated"), E(Parse, "Truncated"),
-        "Zero bytes: shorter than the trailer.");
+    add(
+        "empty.rsl",
+        Vec::new(),
+        E(Parse, "Truncated"),
+        E(Parse, "Truncated"),
+        "Zero bytes: shorter than the trailer.",
+    );
     add("truncated-trailer.rsl", good[n - 100..].to_vec(), E(Parse, "Truncated"), E(Parse, "Truncated"),
         "The last 100 bytes of good.rsl: magic, version and trailer length are fine, but the file is shorter than the 160-byte trailer.");
     add("truncated-end.rsl", good[..n - 1].to_vec(), E(Parse, "BadMagic"), E(Parse, "BadMagic"),
@@ -391,90 +400,160 @@ pub fn fixtures() -> Vec<Fixture> {
         "good.rsl without its first byte: the trailer is intact but the body it declares no longer fits before it.");
 
     // Trailer fields.
-    add("bad-magic.rsl", signed_with(&good_parts(), |t| t.magic = Magic(*b"RUSTLE00")),
-        E(Parse, "BadMagic"), E(Parse, "BadMagic"),
-        "Signed, but the magic is `RUSTLE00` instead of `RUSTLE01`.");
-    add("bad-version.rsl", signed_with(&good_parts(), |t| t.version = 2),
-        E(Parse, "UnsupportedVersion"), E(Parse, "UnsupportedVersion"),
-        "Signed, format version 2: readers refuse versions they do not know.");
-    add("flip-trailer-len.rsl", flip(good.clone(), tr + 144, 0x01),
-        E(Parse, "BadTrailerLength"), E(Parse, "BadTrailerLength"),
-        "good.rsl with the trailer length field flipped from 160 to 161.");
+    add(
+        "bad-magic.rsl",
+        signed_with(&good_parts(), |t| t.magic = Magic(*b"RUSTLE00")),
+        E(Parse, "BadMagic"),
+        E(Parse, "BadMagic"),
+        "Signed, but the magic is `RUSTLE00` instead of `RUSTLE01`.",
+    );
+    add(
+        "bad-version.rsl",
+        signed_with(&good_parts(), |t| t.version = 2),
+        E(Parse, "UnsupportedVersion"),
+        E(Parse, "UnsupportedVersion"),
+        "Signed, format version 2: readers refuse versions they do not know.",
+    );
+    add(
+        "flip-trailer-len.rsl",
+        flip(good.clone(), tr + 144, 0x01),
+        E(Parse, "BadTrailerLength"),
+        E(Parse, "BadTrailerLength"),
+        "good.rsl with the trailer length field flipped from 160 to 161.",
+    );
     add("unknown-flags.rsl", signed_with(&good_parts(), |t| t.flags |= 0x0100),
         E(Parse, "UnknownFlags"), E(Parse, "UnknownFlags"),
         "Signed, flags 0x0101: bit 8 means nothing in version 1, and readers refuse flags they do not know.");
-    add("body-past-end.rsl", signed_with(&good_parts(), |t| t.body_len += 1),
-        E(Parse, "BodyPastEnd"), E(Parse, "BodyPastEnd"),
-        "Signed, body_len one byte larger than the bytes before the trailer.");
-    add("section-past-end.rsl", signed_with(&good_parts(), |t| t.assets_len += 1000),
-        E(Parse, "SectionsLengthMismatch"), E(Parse, "SectionsLengthMismatch"),
-        "Signed, the asset section claims 1000 bytes more than the body has.");
-    add("misplaced-section.rsl", signed_with(&good_parts(), |t| t.index_offset += 1),
-        E(Parse, "SectionMisplaced"), E(Parse, "SectionMisplaced"),
-        "Signed, index_offset one past the end of the plan section: sections must be contiguous.");
+    add(
+        "body-past-end.rsl",
+        signed_with(&good_parts(), |t| t.body_len += 1),
+        E(Parse, "BodyPastEnd"),
+        E(Parse, "BodyPastEnd"),
+        "Signed, body_len one byte larger than the bytes before the trailer.",
+    );
+    add(
+        "section-past-end.rsl",
+        signed_with(&good_parts(), |t| t.assets_len += 1000),
+        E(Parse, "SectionsLengthMismatch"),
+        E(Parse, "SectionsLengthMismatch"),
+        "Signed, the asset section claims 1000 bytes more than the body has.",
+    );
+    add(
+        "misplaced-section.rsl",
+        signed_with(&good_parts(), |t| t.index_offset += 1),
+        E(Parse, "SectionMisplaced"),
+        E(Parse, "SectionMisplaced"),
+        "Signed, index_offset one past the end of the plan section: sections must be contiguous.",
+    );
     let mut gap = good_parts();
     gap.tail = b"hidden bytes....".to_vec();
     add("trailing-body-bytes.rsl", signed(&gap),
         E(Parse, "SectionsLengthMismatch"), E(Parse, "SectionsLengthMismatch"),
         "Signed, 16 bytes after the asset section that no section accounts for: sections must fill the body exactly.");
-    add("limit-plan-raw.rsl", signed_with(&good_parts(), |t| t.plan_raw_len = 1 << 40),
-        E(Parse, "LimitExceeded"), E(Parse, "LimitExceeded"),
-        "Signed, declares a 1 TiB plan: refused before anything is decompressed.");
+    add(
+        "limit-plan-raw.rsl",
+        signed_with(&good_parts(), |t| t.plan_raw_len = 1 << 40),
+        E(Parse, "LimitExceeded"),
+        E(Parse, "LimitExceeded"),
+        "Signed, declares a 1 TiB plan: refused before anything is decompressed.",
+    );
 
     // Signature.
-    add("unsigned.rsl", good_builder().build(None).expect("unsigned"),
-        E(Verify, "Unsigned"), Ok,
-        "good.rsl's content without a signature (flags 0).");
+    add(
+        "unsigned.rsl",
+        good_builder().build(None).expect("unsigned"),
+        E(Verify, "Unsigned"),
+        Ok,
+        "good.rsl's content without a signature (flags 0).",
+    );
     add("flip-signed-flag.rsl", flip(good.clone(), tr + 150, 0x01),
         E(Verify, "Unsigned"), Ok,
         "good.rsl with the signed flag cleared: stripping the signature is no way around verification.");
-    add("untrusted-key.rsl", good_builder().build(Some(&SecretKey::from_seed(UNTRUSTED_SEED))).expect("untrusted"),
-        E(Verify, "UntrustedKey"), Ok,
-        "good.rsl's content, validly signed by a key that is not in the trust store.");
-    add("flip-key-id.rsl", flip(good.clone(), tr + 72, 0x01),
-        E(Verify, "UntrustedKey"), Ok,
-        "good.rsl with one bit of the key id flipped: no trusted key has that id.");
-    add("flip-signature.rsl", flip(good.clone(), tr + 80 + 17, 0x01),
-        E(Verify, "BadSignature"), Ok,
-        "good.rsl with one bit of the signature flipped.");
+    add(
+        "untrusted-key.rsl",
+        good_builder()
+            .build(Some(&SecretKey::from_seed(UNTRUSTED_SEED)))
+            .expect("untrusted"),
+        E(Verify, "UntrustedKey"),
+        Ok,
+        "good.rsl's content, validly signed by a key that is not in the trust store.",
+    );
+    add(
+        "flip-key-id.rsl",
+        flip(good.clone(), tr + 72, 0x01),
+        E(Verify, "UntrustedKey"),
+        Ok,
+        "good.rsl with one bit of the key id flipped: no trusted key has that id.",
+    );
+    add(
+        "flip-signature.rsl",
+        flip(good.clone(), tr + 80 + 17, 0x01),
+        E(Verify, "BadSignature"),
+        Ok,
+        "good.rsl with one bit of the signature flipped.",
+    );
     add("flip-plan-raw-len.rsl", flip(good.clone(), tr + 24, 0x01),
         E(Verify, "BadSignature"), E(Plan, "DecompressedTooLarge"),
         "good.rsl with the declared plan size changed by one: every trailer field but the signature is signed.");
     let plan_mid = (t.plan_offset + t.plan_len / 2) as usize;
-    add("flip-plan.rsl", flip(good.clone(), plan_mid, 0x01),
-        E(Verify, "BadSignature"), E(Plan, "PlanDecode"),
-        "good.rsl with one bit flipped in the middle of the compressed plan.");
+    add(
+        "flip-plan.rsl",
+        flip(good.clone(), plan_mid, 0x01),
+        E(Verify, "BadSignature"),
+        E(Plan, "PlanDecode"),
+        "good.rsl with one bit flipped in the middle of the compressed plan.",
+    );
     // The index starts with an array header (0x92), the first entry's map
     // header (0x84), the key "id" (0xa2 'i' 'd') and a bin 8 header
     // (0xc4 0x20), then the 32 id bytes: flip the last of them.
     let id_last = (t.index_offset + 1 + 1 + 3 + 2 + 31) as usize;
-    add("flip-index.rsl", flip(good.clone(), id_last, 0x01),
-        E(Verify, "BadSignature"), E(Plan, "MissingAsset"),
-        "good.rsl with one bit of the first asset id in the index flipped.");
+    add(
+        "flip-index.rsl",
+        flip(good.clone(), id_last, 0x01),
+        E(Verify, "BadSignature"),
+        E(Plan, "MissingAsset"),
+        "good.rsl with one bit of the first asset id in the index flipped.",
+    );
     let asset_mid = (t.assets_offset + t.assets_len - 10) as usize;
-    add("flip-asset.rsl", flip(good.clone(), asset_mid, 0x01),
-        E(Verify, "BadSignature"), E(Assets, "AssetHashMismatch"),
-        "good.rsl with one bit flipped near the end of the last asset's compressed frame.");
+    add(
+        "flip-asset.rsl",
+        flip(good.clone(), asset_mid, 0x01),
+        E(Verify, "BadSignature"),
+        E(Assets, "AssetHashMismatch"),
+        "good.rsl with one bit flipped near the end of the last asset's compressed frame.",
+    );
 
     // Signed, but the index is wrong (the builder cannot produce these).
     let garbage_index = Parts {
         index: b"not msgpack".to_vec(),
         ..good_parts()
     };
-    add("index-not-msgpack.rsl", signed(&garbage_index),
-        E(Verify, "BadIndex"), E(Verify, "BadIndex"),
-        "Signed, the index section is not a MessagePack array of entries.");
+    add(
+        "index-not-msgpack.rsl",
+        signed(&garbage_index),
+        E(Verify, "BadIndex"),
+        E(Verify, "BadIndex"),
+        "Signed, the index section is not a MessagePack array of entries.",
+    );
     let mut dup = good_stored();
     let first = dup[0].clone();
     dup.insert(1, first);
-    add("duplicate-asset.rsl", signed(&Parts::new(&plan_raw, &dup)),
-        E(Verify, "DuplicateAsset"), E(Verify, "DuplicateAsset"),
-        "Signed, the index lists the first asset twice (entries 0 and 1, each with its own frame).");
+    add(
+        "duplicate-asset.rsl",
+        signed(&Parts::new(&plan_raw, &dup)),
+        E(Verify, "DuplicateAsset"),
+        E(Verify, "DuplicateAsset"),
+        "Signed, the index lists the first asset twice (entries 0 and 1, each with its own frame).",
+    );
     let mut desc = good_stored();
     desc.reverse();
-    add("index-not-sorted.rsl", signed(&Parts::new(&plan_raw, &desc)),
-        E(Verify, "IndexNotSorted"), E(Verify, "IndexNotSorted"),
-        "Signed, the two index entries in descending id order.");
+    add(
+        "index-not-sorted.rsl",
+        signed(&Parts::new(&plan_raw, &desc)),
+        E(Verify, "IndexNotSorted"),
+        E(Verify, "IndexNotSorted"),
+        "Signed, the two index entries in descending id order.",
+    );
     let e0 = IndexEntry {
         id: stored[0].id,
         offset: 0,
@@ -497,12 +576,20 @@ pub fn fixtures() -> Vec<Fixture> {
         ..gapped
     };
     let section = [&stored[0].frame[..], &stored[1].frame[..]].concat();
-    add("asset-out-of-bounds.rsl", signed(&Parts::custom(&plan_raw, &[e0, long], section)),
-        E(Verify, "AssetOutOfBounds"), E(Verify, "AssetOutOfBounds"),
-        "Signed, the last index entry's range ends 100 bytes past the asset section.");
-    add("raw-len-sum-mismatch.rsl", signed_with(&good_parts(), |t| t.assets_raw_len += 1),
-        E(Verify, "AssetsRawLenMismatch"), E(Verify, "AssetsRawLenMismatch"),
-        "Signed, the trailer's total raw asset size is one more than the index entries add up to.");
+    add(
+        "asset-out-of-bounds.rsl",
+        signed(&Parts::custom(&plan_raw, &[e0, long], section)),
+        E(Verify, "AssetOutOfBounds"),
+        E(Verify, "AssetOutOfBounds"),
+        "Signed, the last index entry's range ends 100 bytes past the asset section.",
+    );
+    add(
+        "raw-len-sum-mismatch.rsl",
+        signed_with(&good_parts(), |t| t.assets_raw_len += 1),
+        E(Verify, "AssetsRawLenMismatch"),
+        E(Verify, "AssetsRawLenMismatch"),
+        "Signed, the trailer's total raw asset size is one more than the index entries add up to.",
+    );
     let mut huge = good_stored();
     huge[0].raw_len = 5 << 30;
     add("limit-asset-raw.rsl", signed(&Parts::new(&plan_raw, &huge)),
@@ -523,9 +610,13 @@ pub fn fixtures() -> Vec<Fixture> {
         E(Plan, "PlanSchemaVersion"), E(Plan, "PlanSchemaVersion"),
         "Signed, a schema 2 plan shaped differently (`hosts` is a map): the schema version is read and checked before the rest of the plan is decoded.");
     let json_plan = serde_json::to_vec(&good_plan(motd, script)).expect("json");
-    add("plan-not-msgpack.rsl", signed(&Parts::new(&json_plan, &good_stored())),
-        E(Plan, "PlanDecode"), E(Plan, "PlanDecode"),
-        "Signed, the plan section is zstd-compressed JSON, not MessagePack.");
+    add(
+        "plan-not-msgpack.rsl",
+        signed(&Parts::new(&json_plan, &good_stored())),
+        E(Plan, "PlanDecode"),
+        E(Plan, "PlanDecode"),
+        "Signed, the plan section is zstd-compressed JSON, not MessagePack.",
+    );
     let mut deep = serde_json::Value::Null;
     for _ in 0..1000 {
         deep = serde_json::Value::Array(vec![deep]);
@@ -538,9 +629,13 @@ pub fn fixtures() -> Vec<Fixture> {
         E(Plan, "PlanDecode"), E(Plan, "PlanDecode"),
         "Signed, a task argument nested 1000 arrays deep: plans nest at most 128 levels, so decoding cannot exhaust the stack.");
     let only_motd = [Stored::of(MOTD)];
-    add("missing-asset.rsl", signed(&Parts::new(&plan_raw, &only_motd)),
-        E(Plan, "MissingAsset"), E(Plan, "MissingAsset"),
-        "Signed, the plan copies hello.sh but the bundle only holds motd.");
+    add(
+        "missing-asset.rsl",
+        signed(&Parts::new(&plan_raw, &only_motd)),
+        E(Plan, "MissingAsset"),
+        E(Plan, "MissingAsset"),
+        "Signed, the plan copies hello.sh but the bundle only holds motd.",
+    );
 
     // Signed, but an asset is wrong.
     let bomb_claim = vec![0u8; 1024];
@@ -584,18 +679,26 @@ pub fn fixtures() -> Vec<Fixture> {
             s.raw_len += 10;
         }
     }
-    add("asset-size-mismatch.rsl", signed(&Parts::new(&plan_raw, &short)),
-        E(Assets, "DecompressedSizeMismatch"), E(Assets, "DecompressedSizeMismatch"),
-        "Signed, motd's entry declares 10 raw bytes more than its frame decompresses to.");
+    add(
+        "asset-size-mismatch.rsl",
+        signed(&Parts::new(&plan_raw, &short)),
+        E(Assets, "DecompressedSizeMismatch"),
+        E(Assets, "DecompressedSizeMismatch"),
+        "Signed, motd's entry declares 10 raw bytes more than its frame decompresses to.",
+    );
     let mut corrupt = good_stored();
     for s in &mut corrupt {
         if s.id == motd {
             s.frame = b"this is not a zstd frame".to_vec();
         }
     }
-    add("asset-corrupt-zstd.rsl", signed(&Parts::new(&plan_raw, &corrupt)),
-        E(Assets, "Decompress"), E(Assets, "Decompress"),
-        "Signed, motd's frame is not zstd data.");
+    add(
+        "asset-corrupt-zstd.rsl",
+        signed(&Parts::new(&plan_raw, &corrupt)),
+        E(Assets, "Decompress"),
+        E(Assets, "Decompress"),
+        "Signed, motd's frame is not zstd data.",
+    );
     out
 }
 
