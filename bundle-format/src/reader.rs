@@ -461,7 +461,7 @@ struct SchemaProbe {
     schema_version: u32,
 }
 
-/// Decodes the plan's MessagePack as `T`, nesting at most `MAX_PLAN_DEPTH`.
+/// Decodes the plan's MessagePack as `T` under the `MAX_PLAN_DEPTH` nesting limit.
 fn decode_plan_part<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, BundleError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(raw);
     de.set_max_depth(MAX_PLAN_DEPTH);
