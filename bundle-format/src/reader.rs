@@ -18,8 +18,9 @@ use crate::{AssetId, Plan, PLAN_SCHEMA_VERSION};
 /// Domain separation for the signed message.
 const SIG_DOMAIN: &[u8] = b"rustle-bundle-v1-signature\0";
 
-/// Deepest MessagePack nesting accepted in a plan (the plan's own structure
-/// takes 8 levels, leaving 120 for task arguments; serde_json's default
+/// MessagePack nesting limit of a plan, as rmp-serde counts it: at most 127
+/// nested containers are accepted (the plan's own structure takes 8 levels
+/// down to a task's `args` map, leaving 119 for argument values; serde_json's
 /// recursion limit is 128 too). Decoding recurses once per level: rmp-serde's
 /// own default of 1024 overflows a 2 MiB thread stack in a debug build.
 const MAX_PLAN_DEPTH: usize = 128;
@@ -460,7 +461,7 @@ struct SchemaProbe {
     schema_version: u32,
 }
 
-/// Decodes the plan's MessagePack as `T`, nesting at most `MAX_PLAN_DEPTH`.
+/// Decodes the plan's MessagePack as `T` under the `MAX_PLAN_DEPTH` nesting limit.
 fn decode_plan_part<'de, T: Deserialize<'de>>(raw: &'de [u8]) -> Result<T, BundleError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(raw);
     de.set_max_depth(MAX_PLAN_DEPTH);
