@@ -8,3 +8,4 @@ pub mod inventory_cmd;
 pub mod keygen;
 pub mod playbook;
 pub mod run;
+pub mod runners;

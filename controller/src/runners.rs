@@ -1,0 +1,70 @@
+//! Finding the prebuilt `rustle-runner` for a host's target triple.
+//!
+//! Searched in order: `$RUSTLE_RUNNER_DIR/<triple>/rustle-runner`, then
+//! next to the `rustle` executable: `runners/<triple>/rustle-runner` and
+//! `rustle-runner-<triple>`, then the `dist/runners/<triple>/` directory that
+//! `release/build.sh` fills (found from a cargo `target/<profile>/` binary).
+
+use std::path::{Path, PathBuf};
+
+/// Candidate paths for `triple`, in search order.
+pub fn candidates(triple: &str, runner_dir: Option<&Path>, exe: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(d) = runner_dir {
+        out.push(d.join(triple).join("rustle-runner"));
+    }
+    if let Some(dir) = exe.and_then(Path::parent) {
+        out.push(dir.join("runners").join(triple).join("rustle-runner"));
+        out.push(dir.join(format!("rustle-runner-{triple}")));
+        // target/<profile>/rustle -> <workspace>/dist/runners/<triple>/
+        if let Some(ws) = dir.parent().and_then(Path::parent) {
+            out.push(ws.join("dist/runners").join(triple).join("rustle-runner"));
+        }
+    }
+    out
+}
+
+/// The runner for `triple`, if one is installed.
+pub fn find(triple: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("RUSTLE_RUNNER_DIR").map(PathBuf::from);
+    let exe = std::env::current_exe().ok();
+    candidates(triple, dir.as_deref(), exe.as_deref())
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_order() {
+        let c = candidates(
+            "x86_64-unknown-linux-musl",
+            Some(Path::new("/opt/r")),
+            Some(Path::new("/ws/target/release/rustle")),
+        );
+        assert_eq!(c[0], Path::new("/opt/r/x86_64-unknown-linux-musl/rustle-runner"));
+        assert_eq!(
+            c[1],
+            Path::new("/ws/target/release/runners/x86_64-unknown-linux-musl/rustle-runner")
+        );
+        assert_eq!(c[3], Path::new("/ws/dist/runners/x86_64-unknown-linux-musl/rustle-runner"));
+    }
+
+    #[test]
+    fn finds_an_installed_runner() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("aarch64-unknown-linux-musl");
+        std::fs::create_dir(&p).expect("mkdir");
+        std::fs::write(p.join("rustle-runner"), b"x").expect("write");
+        let found = candidates("aarch64-unknown-linux-musl", Some(d.path()), None)
+            .into_iter()
+            .find(|c| c.is_file());
+        assert_eq!(found, Some(p.join("rustle-runner")));
+        let none = candidates("riscv64gc-unknown-linux-gnu", Some(d.path()), None)
+            .into_iter()
+            .find(|c| c.is_file());
+        assert!(none.is_none());
+    }
+}
