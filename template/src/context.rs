@@ -50,7 +50,9 @@ impl Object for Ctx {
             if name == "vars" {
                 return Some(MV::from_object(VarsView { ctx: self.clone() }));
             }
-            self.st().last_missing = Some(name.to_string());
+            if self.env.globals().all(|(g, _)| g != name) {
+                self.st().last_missing = Some(name.to_string());
+            }
             return None;
         };
         Some(self.resolve(name, &raw))
@@ -69,9 +71,9 @@ struct VarsView {
 
 impl Object for VarsView {
     fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
-        let name = key.as_str()?;
-        let raw = self.ctx.vars.get(name)?;
-        Some(self.ctx.resolve(name, &raw))
+        // Ansible returns `vars` entries untemplated
+        let raw = self.ctx.vars.get(key.as_str()?)?;
+        Some(json_to_mj(&raw))
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.ctx.vars.names().into_iter().map(MV::from).collect())
@@ -113,6 +115,10 @@ impl Ctx {
             vars,
             st: Mutex::new(St::default()),
         })
+    }
+
+    pub(crate) fn last_missing(&self) -> Option<String> {
+        self.st().last_missing.clone()
     }
 
     pub(crate) fn mark_unsafe(&self) {
@@ -163,13 +169,20 @@ impl Ctx {
             }
             st.stack.push(name.to_string());
         }
+        let saved_missing = self.st().last_missing.take();
         let res = self.template_raw(raw);
         let mut st = self.st();
         st.stack.pop();
+        st.last_missing = saved_missing;
         match res {
             Ok(v) => v,
             Err(e) if e.is_undefined() => {
-                st.hints.insert(name.to_string(), e.message);
+                let shown = match raw {
+                    JV::String(s) => s.clone(),
+                    other => py_str(&json_to_mj(other)),
+                };
+                st.hints
+                    .insert(name.to_string(), format!("{shown}: {}", e.message));
                 MV::UNDEFINED
             }
             Err(e) => {
@@ -238,7 +251,11 @@ impl Ctx {
                 let uns = std::mem::take(&mut self.st().unsafe_seen);
                 Ok(if uns { wrap_unsafe(j) } else { j })
             }
-            JV::Array(a) => a.iter().map(|x| self.template_top(x)).collect::<Result<Vec<_>, _>>().map(JV::Array),
+            JV::Array(a) => a
+                .iter()
+                .map(|x| self.template_top(x))
+                .collect::<Result<Vec<_>, _>>()
+                .map(JV::Array),
             JV::Object(m) => {
                 if m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY)) {
                     return Ok(v.clone());
@@ -282,11 +299,13 @@ impl Ctx {
         convert: bool,
     ) -> Result<MV, TemplateError> {
         let pre = lex::preprocess_opts(s, escape_backslashes);
+        self.st().last_missing = None;
         let res: MV = if let Some(expr) = lex::single_expression(&pre) {
             let v = self.eval_expr(&expr, s)?;
             if v.is_undefined() {
                 return Err(self.undefined_error(Some(&expr)));
             }
+            self.check_unguarded(&expr)?;
             if v.is_safe() && v.kind() == ValueKind::String {
                 v
             } else if v.is_none() {
@@ -307,6 +326,7 @@ impl Ctx {
             if let Some(e) = self.take_pending() {
                 return Err(e);
             }
+            self.check_unguarded(&pre)?;
             if convert {
                 convert_text(out)
             } else {
@@ -331,7 +351,9 @@ impl Ctx {
             .env
             .compile_expression_owned(expr.to_string())
             .map_err(|e| self.map_error(&e, orig, expr))?;
-        let v = e.eval(self.value()).map_err(|e| self.map_error(&e, orig, expr));
+        let v = e
+            .eval(self.value())
+            .map_err(|e| self.map_error(&e, orig, expr));
         if let Some(p) = self.take_pending() {
             return Err(p);
         }
@@ -340,12 +362,32 @@ impl Ctx {
 
     /// Renders a template file (template module/lookup): a string, no type
     /// conversion, no backslash escaping, trailing newlines kept.
-    pub(crate) fn render_template_file(self: &Arc<Self>, src: &str) -> Result<String, TemplateError> {
+    pub(crate) fn render_template_file(
+        self: &Arc<Self>,
+        src: &str,
+    ) -> Result<String, TemplateError> {
         let v = self.do_template(src, false, false)?;
         Ok(match v.as_str() {
             Some(s) => s.to_string(),
             None => py_str(&v),
         })
+    }
+
+    /// Ansible's undefined values fail on any use but `is defined`,
+    /// `default` & co; the engine's are lenient in comparisons, tests of
+    /// truth and iteration. A missing top-level variable read by a source
+    /// that has no such guard is therefore reported as undefined.
+    fn check_unguarded(self: &Arc<Self>, src: &str) -> Result<(), TemplateError> {
+        let missing = self.st().last_missing.clone();
+        let Some(name) = missing else { return Ok(()) };
+        const GUARDS: &[&str] = &["defined", "default", "d(", "mandatory", "omit"];
+        if GUARDS.iter().any(|g| src.contains(g)) {
+            return Ok(());
+        }
+        if let Some(h) = self.st().hints.get(&name) {
+            return Err(TemplateError::undefined(h.clone()));
+        }
+        Err(TemplateError::undefined(format!("'{name}' is undefined")))
     }
 
     fn undefined_error(self: &Arc<Self>, expr: Option<&str>) -> TemplateError {
@@ -365,32 +407,48 @@ impl Ctx {
     fn undefined_message(self: &Arc<Self>, expr: &str) -> Option<String> {
         let parts = parse_chain(expr.trim())?;
         let (first, rest) = parts.split_first()?;
-        let ChainPart::Attr(name) = first else { return None };
+        let ChainPart::Attr(name) = first else {
+            return None;
+        };
         if let Some(h) = self.st().hints.get(name) {
             return Some(h.clone());
         }
         if !self.vars.contains(name) && self.env.globals().all(|(g, _)| g != name) {
             return Some(format!("'{name}' is undefined"));
         }
-        let mut cur = self.lookup_var(name).or_else(|| {
-            self.env.globals().find(|(g, _)| g == name).map(|(_, v)| v)
-        })?;
+        let mut cur = self
+            .lookup_var(name)
+            .or_else(|| self.env.globals().find(|(g, _)| g == name).map(|(_, v)| v))?;
         if cur.is_undefined() {
             return Some(format!("'{name}' is undefined"));
         }
         for p in rest {
             let next = match p {
-                ChainPart::Attr(a) => cur.get_attr(a).ok().filter(|v| !v.is_undefined()).or_else(|| {
-                    cur.get_item(&MV::from(a.as_str())).ok().filter(|v| !v.is_undefined())
-                }),
-                ChainPart::Index(i) => cur.get_item(&MV::from(*i)).ok().filter(|v| !v.is_undefined()),
+                ChainPart::Attr(a) => {
+                    cur.get_attr(a)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .or_else(|| {
+                            cur.get_item(&MV::from(a.as_str()))
+                                .ok()
+                                .filter(|v| !v.is_undefined())
+                        })
+                }
+                ChainPart::Index(i) => cur
+                    .get_item(&MV::from(*i))
+                    .ok()
+                    .filter(|v| !v.is_undefined()),
             };
             match next {
                 Some(n) => cur = n,
                 None => {
                     return Some(match p {
-                        ChainPart::Attr(a) => format!("'{} object' has no attribute '{a}'", type_name(&cur)),
-                        ChainPart::Index(i) => format!("{} object has no element {i}", type_name(&cur)),
+                        ChainPart::Attr(a) => {
+                            format!("'{} object' has no attribute '{a}'", type_name(&cur))
+                        }
+                        ChainPart::Index(i) => {
+                            format!("{} object has no element {i}", type_name(&cur))
+                        }
                     })
                 }
             }
@@ -399,7 +457,12 @@ impl Ctx {
     }
 
     /// Maps an engine error to Ansible's wording.
-    pub(crate) fn map_error(self: &Arc<Self>, e: &minijinja::Error, orig: &str, src: &str) -> TemplateError {
+    pub(crate) fn map_error(
+        self: &Arc<Self>,
+        e: &minijinja::Error,
+        orig: &str,
+        src: &str,
+    ) -> TemplateError {
         if let Some(p) = self.take_pending() {
             return p;
         }
@@ -409,8 +472,9 @@ impl Ctx {
         let detail = e.detail().unwrap_or_default().to_string();
         match e.kind() {
             minijinja::ErrorKind::UndefinedError => {
-                let span_text = e.range().and_then(|r| src.get(r)).map(str::to_string);
-                let expr = span_text.map(|t| strip_delims(&t));
+                let expr = e.range().and_then(|r| {
+                    filter_operand(src, r.start).or_else(|| src.get(r).map(strip_delims))
+                });
                 self.undefined_error(expr.as_deref())
             }
             minijinja::ErrorKind::UnknownFilter | minijinja::ErrorKind::UnknownTest => {
@@ -421,7 +485,11 @@ impl Ctx {
                     .unwrap_or_default()
                     .to_string();
                 let name = extract_unknown_name(&detail).unwrap_or(name);
-                let kind = if e.kind() == minijinja::ErrorKind::UnknownFilter { "filter" } else { "test" };
+                let kind = if e.kind() == minijinja::ErrorKind::UnknownFilter {
+                    "filter"
+                } else {
+                    "test"
+                };
                 let _ = kind;
                 let m = format!("Could not load \"{name}\": '{name}'");
                 TemplateError::new(
@@ -429,10 +497,12 @@ impl Ctx {
                     format!("template error while templating string: {m}. String: {orig}. {m}"),
                 )
             }
-            minijinja::ErrorKind::SyntaxError | minijinja::ErrorKind::BadEscape => TemplateError::new(
-                ErrorKind::Syntax,
-                format!("template error while templating string: {detail}. String: {orig}"),
-            ),
+            minijinja::ErrorKind::SyntaxError | minijinja::ErrorKind::BadEscape => {
+                TemplateError::new(
+                    ErrorKind::Syntax,
+                    format!("template error while templating string: {detail}. String: {orig}"),
+                )
+            }
             _ => {
                 let missing = self.st().last_missing.clone();
                 if let Some(name) = missing {
@@ -448,7 +518,10 @@ impl Ctx {
     }
 
     /// `evaluate_conditional` for a `when:` value.
-    pub(crate) fn evaluate_conditional(self: &Arc<Self>, cond: &JV) -> Result<ConditionalOutcome, TemplateError> {
+    pub(crate) fn evaluate_conditional(
+        self: &Arc<Self>,
+        cond: &JV,
+    ) -> Result<ConditionalOutcome, TemplateError> {
         let mut warnings = Vec::new();
         let items: Vec<&JV> = match cond {
             JV::Array(a) => a.iter().collect(),
@@ -462,7 +535,10 @@ impl Ctx {
                 JV::String(s) => self.check_conditional(s, &mut warnings).map_err(|e| {
                     TemplateError::new(
                         ErrorKind::Conditional,
-                        format!("The conditional check '{s}' failed. The error was: {}", e.message),
+                        format!(
+                            "The conditional check '{s}' failed. The error was: {}",
+                            e.message
+                        ),
                     )
                 })?,
                 JV::Number(n) => self.check_conditional(&n.to_string(), &mut warnings)?,
@@ -478,18 +554,31 @@ impl Ctx {
                 }
             };
             if !res {
-                return Ok(ConditionalOutcome { value: false, warnings });
+                return Ok(ConditionalOutcome {
+                    value: false,
+                    warnings,
+                });
             }
         }
-        Ok(ConditionalOutcome { value: true, warnings })
+        Ok(ConditionalOutcome {
+            value: true,
+            warnings,
+        })
     }
 
-    fn check_conditional(self: &Arc<Self>, cond: &str, warnings: &mut Vec<String>) -> Result<bool, TemplateError> {
+    fn check_conditional(
+        self: &Arc<Self>,
+        cond: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<bool, TemplateError> {
         let original = cond.to_string();
         let mut cond = cond.to_string();
         let undef = |e: TemplateError| {
             if e.is_undefined() {
-                TemplateError::undefined(format!("error while evaluating conditional ({original}): {}", e.message))
+                TemplateError::undefined(format!(
+                    "error while evaluating conditional ({original}): {}",
+                    e.message
+                ))
             } else {
                 e
             }
@@ -516,10 +605,14 @@ impl Ctx {
             cond = text;
         }
         let expr = lex::preprocess_expr(&cond);
-        let v = self.eval_expr(&expr, &format!("{{% if {cond} %}}")).map_err(undef)?;
+        self.st().last_missing = None;
+        let v = self
+            .eval_expr(&expr, &format!("{{% if {cond} %}}"))
+            .map_err(undef)?;
         if v.is_undefined() {
             return Err(undef(self.undefined_error(Some(&expr))));
         }
+        self.check_unguarded(&expr).map_err(undef)?;
         let truth = v.is_true();
         if v.kind() != ValueKind::Bool {
             let tn = match v.kind() {
@@ -545,7 +638,10 @@ impl Ctx {
             ValueKind::Seq => terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default(),
             _ => vec![terms_mj],
         };
-        let kw: Vec<(String, MV)> = kwargs.iter().map(|(k, v)| (k.clone(), json_to_mj(v))).collect();
+        let kw: Vec<(String, MV)> = kwargs
+            .iter()
+            .map(|(k, v)| (k.clone(), json_to_mj(v)))
+            .collect();
         let res = crate::lookups::run(self, name, &terms_list, &kw, true)?;
         let j = mj_to_json(&res)?;
         Ok(match j {
@@ -560,7 +656,8 @@ fn needs_work(raw: &JV) -> bool {
         JV::String(s) => lex::is_possibly_template(s),
         JV::Array(a) => a.iter().any(needs_work),
         JV::Object(m) => {
-            (m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY))) || m.values().any(needs_work)
+            (m.len() == 1 && (m.contains_key(UNSAFE_KEY) || m.contains_key(VAULT_KEY)))
+                || m.values().any(needs_work)
         }
         _ => false,
     }
@@ -582,6 +679,8 @@ fn trailing_newlines(s: &str) -> usize {
 
 /// `^{{\s*(\w*)\s*}}$`
 fn single_var(s: &str) -> Option<&str> {
+    // Python's `$` also matches before one trailing newline
+    let s = s.strip_suffix('\n').unwrap_or(s);
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let t = inner.trim_matches(|c: char| c.is_whitespace());
     if t.chars().all(|c| c.is_alphanumeric() || c == '_') && !t.is_empty() {
@@ -591,11 +690,27 @@ fn single_var(s: &str) -> Option<&str> {
     }
 }
 
+/// When `start` is a filter name (`x | upper`), the text of its operand.
+fn filter_operand(src: &str, start: usize) -> Option<String> {
+    let before = src.get(..start)?.trim_end();
+    let before = before.strip_suffix('|')?;
+    let open = ["{{", "{%", "(", ",", "["]
+        .iter()
+        .filter_map(|d| before.rfind(d).map(|i| i + d.len()))
+        .max()
+        .unwrap_or(0);
+    let text = before[open..].trim();
+    let text = text.strip_prefix('-').unwrap_or(text).trim();
+    let text = text.strip_prefix("if ").unwrap_or(text).trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
 fn strip_delims(t: &str) -> String {
     let t = t.trim();
     let t = t.strip_prefix("{{").unwrap_or(t);
     let t = t.strip_suffix("}}").unwrap_or(t);
-    t.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()).to_string()
+    t.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace())
+        .to_string()
 }
 
 fn extract_unknown_name(detail: &str) -> Option<String> {
@@ -633,7 +748,9 @@ fn parse_chain(expr: &str) -> Option<Vec<ChainPart>> {
                 i += 1;
                 let id = ident(&mut i)?;
                 match id.parse::<i64>() {
-                    Ok(n) if id.bytes().all(|c| c.is_ascii_digit()) => out.push(ChainPart::Index(n)),
+                    Ok(n) if id.bytes().all(|c| c.is_ascii_digit()) => {
+                        out.push(ChainPart::Index(n))
+                    }
                     _ => out.push(ChainPart::Attr(id)),
                 }
             }
@@ -659,7 +776,10 @@ fn parse_chain(expr: &str) -> Option<Vec<ChainPart>> {
 /// Builds the engine with Ansible's settings, filters, tests and lookups.
 pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
     let mut env = Environment::new();
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).build() {
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .build()
+    {
         env.set_syntax(syntax);
     }
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
@@ -675,7 +795,11 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
             return Ok(());
         }
         let s = match value.as_str() {
-            Some(s) => return out.write_str(s).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")),
+            Some(s) => {
+                return out.write_str(s).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+                })
+            }
             None => py_str(value),
         };
         out.write_str(&s)

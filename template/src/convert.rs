@@ -60,7 +60,9 @@ pub(crate) fn mj_to_json(v: &MV) -> Result<JV, TemplateError> {
             }
         }
         ValueKind::String => JV::String(v.as_str().unwrap_or_default().to_string()),
-        ValueKind::Bytes => JV::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned()),
+        ValueKind::Bytes => {
+            JV::String(String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned())
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             let mut out = Vec::new();
             if let Ok(it) = v.try_iter() {

@@ -88,7 +88,8 @@ fn lex_expr(src: &str, mut pos: usize, end: &str) -> Option<(Vec<Tok>, String, u
             toks.push(Tok::Str(src[start..pos].to_string()));
         } else if c.is_ascii_digit() {
             let start = pos;
-            while pos < b.len() && (b[pos].is_ascii_alphanumeric() || b[pos] == b'_' || b[pos] == b'.')
+            while pos < b.len()
+                && (b[pos].is_ascii_alphanumeric() || b[pos] == b'_' || b[pos] == b'.')
             {
                 // `1.foo` is unusual; stop before a `.` followed by non-digit
                 if b[pos] == b'.' && !(pos + 1 < b.len() && b[pos + 1].is_ascii_digit()) {
@@ -99,7 +100,8 @@ fn lex_expr(src: &str, mut pos: usize, end: &str) -> Option<(Vec<Tok>, String, u
             toks.push(Tok::Num(src[start..pos].to_string()));
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
             let start = pos;
-            while pos < b.len() && (b[pos].is_ascii_alphanumeric() || b[pos] == b'_' || b[pos] >= 0x80)
+            while pos < b.len()
+                && (b[pos].is_ascii_alphanumeric() || b[pos] == b'_' || b[pos] >= 0x80)
             {
                 pos += 1;
             }
@@ -177,7 +179,10 @@ pub(crate) fn lex(src: &str) -> Option<Vec<Seg>> {
                         let tail = rest[j..].trim_start();
                         if let Some(t) = tail.strip_prefix("endraw") {
                             let t2 = t.trim_start();
-                            let t3 = t2.strip_prefix('-').or_else(|| t2.strip_prefix('+')).unwrap_or(t2);
+                            let t3 = t2
+                                .strip_prefix('-')
+                                .or_else(|| t2.strip_prefix('+'))
+                                .unwrap_or(t2);
                             if let Some(t4) = t3.strip_prefix("%}") {
                                 break after + (rest.len() - t4.len());
                             }
@@ -526,7 +531,10 @@ mod t {
             preprocess("{{ x ~ '%s' % y|upper + 'z' }}"),
             "{{ x ~ __rustle_mod('%s' , y|upper) + 'z' }}"
         );
-        assert_eq!(preprocess("{% if a % 2 %}x{% endif %}"), "{% if __rustle_mod(a , 2) %}x{% endif %}");
+        assert_eq!(
+            preprocess("{% if a % 2 %}x{% endif %}"),
+            "{% if __rustle_mod(a , 2) %}x{% endif %}"
+        );
         assert_eq!(preprocess("100% {{ x }}"), "100% {{ x }}");
     }
 
@@ -534,7 +542,10 @@ mod t {
     fn single() {
         assert_eq!(single_expression("{{ a }}\n").as_deref(), Some(" a "));
         assert_eq!(single_expression("{{ a }} {{ b }}"), None);
-        assert_eq!(single_expression("{{ {'a': {'b': 1}} }}").as_deref(), Some(" {'a': {'b': 1}} "));
+        assert_eq!(
+            single_expression("{{ {'a': {'b': 1}} }}").as_deref(),
+            Some(" {'a': {'b': 1}} ")
+        );
     }
 
     #[test]

@@ -176,7 +176,10 @@ impl Templar {
             for b in seed.iter_mut() {
                 *b = fastrand::u8(..);
             }
-            format!("__omit_place_holder__{}", hex::encode(sha1::Sha1::digest(seed)))
+            format!(
+                "__omit_place_holder__{}",
+                hex::encode(sha1::Sha1::digest(seed))
+            )
         });
         let shared = Arc::new(Shared { opts, omit });
         let env = context::build_env(shared.clone());

@@ -216,7 +216,10 @@ impl P<'_> {
                     }
                     self.i += 1;
                 }
-                if self.i - start > 2 || self.i >= self.s.len() || !matches!(self.s[self.i], b'\'' | b'"') {
+                if self.i - start > 2
+                    || self.i >= self.s.len()
+                    || !matches!(self.s[self.i], b'\'' | b'"')
+                {
                     self.i = start;
                     break;
                 }
@@ -324,10 +327,16 @@ mod t {
     #[test]
     fn basics() {
         let ps = |v: Value| crate::pyrepr::py_str(&v);
-        assert_eq!(literal_eval("[1, 'a']").map(ps).as_deref(), Some("[1, 'a']"));
+        assert_eq!(
+            literal_eval("[1, 'a']").map(ps).as_deref(),
+            Some("[1, 'a']")
+        );
         assert!(literal_eval("[foo]").is_none());
         assert_eq!(literal_eval("True"), Some(Value::from(true)));
-        assert_eq!(literal_eval("{'a': [1, -2.5, None]}").map(ps).as_deref(), Some("{'a': [1, -2.5, None]}"));
+        assert_eq!(
+            literal_eval("{'a': [1, -2.5, None]}").map(ps).as_deref(),
+            Some("{'a': [1, -2.5, None]}")
+        );
         assert!(literal_eval("{1, 2}").is_none());
         assert_eq!(literal_eval("['a' 'b']").map(ps).as_deref(), Some("['ab']"));
     }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use crate::context::{Ctx, CTX_KEY};
@@ -63,7 +63,11 @@ fn flatten_terms(terms: &[Value]) -> Vec<Value> {
     let mut out = Vec::new();
     for t in terms {
         if t.kind() == ValueKind::Seq {
-            out.extend(t.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default());
+            out.extend(
+                t.try_iter()
+                    .map(|i| i.collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            );
         } else {
             out.push(t.clone());
         }
@@ -78,19 +82,26 @@ fn run_cmd(cmd: &str) -> Result<(i32, String), TemplateError> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| lerr(format!("lookup_plugin.pipe({cmd}) failed: {e}")))?;
-    Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned()))
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }
 
 fn parse_kv(s: &str) -> Vec<(String, String)> {
     shlex::split(s)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|p| p.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
 fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
-    let (mut start, mut end, mut count, mut stride, mut format) = (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
+    let (mut start, mut end, mut count, mut stride, mut format) =
+        (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
     let num = |v: &str| -> Result<i64, TemplateError> {
         crate::filters::parse_py_int(v, 0)
             .map(|n| n as i64)
@@ -104,7 +115,11 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
                 "count" => count = Some(num(&v)?),
                 "stride" => stride = num(&v)?,
                 "format" => format = v,
-                other => return Err(lerr(format!("unrecognized arguments to with_sequence: ['{other}']"))),
+                other => {
+                    return Err(lerr(format!(
+                        "unrecognized arguments to with_sequence: ['{other}']"
+                    )))
+                }
             }
         }
     } else {
@@ -156,14 +171,16 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        let f = crate::pyfmt::percent_format(&format, &Value::from(i)).map_err(|e| lerr(e.to_string()))?;
+        let f = crate::pyfmt::percent_format(&format, &Value::from(i))
+            .map_err(|e| lerr(e.to_string()))?;
         out.push(Value::from(f));
         i += stride;
     }
     Ok(out)
 }
 
-const PW_CHARS_DEFAULT: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,:-_";
+const PW_CHARS_DEFAULT: &str =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,:-_";
 
 fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, TemplateError> {
     let mut parts = term.splitn(2, ' ');
@@ -172,13 +189,21 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     for (k, v) in kwargs {
         params.push((k.clone(), s(v)));
     }
-    let get = |k: &str| params.iter().rev().find(|(pk, _)| pk == k).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.clone())
+    };
     let length: usize = get("length").and_then(|l| l.parse().ok()).unwrap_or(20);
     let chars: String = match get("chars") {
         Some(c) => c
             .split(',')
             .map(|set| match set {
-                "ascii_letters" => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".to_string(),
+                "ascii_letters" => {
+                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".to_string()
+                }
                 "ascii_lowercase" => "abcdefghijklmnopqrstuvwxyz".to_string(),
                 "ascii_uppercase" => "ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_string(),
                 "digits" => "0123456789".to_string(),
@@ -192,7 +217,11 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     };
     let charv: Vec<char> = chars.chars().collect();
     let gen = || -> String {
-        (0..length).map(|_| charv[fastrand::usize(0..charv.len().max(1)).min(charv.len().saturating_sub(1))]).collect()
+        (0..length)
+            .map(|_| {
+                charv[fastrand::usize(0..charv.len().max(1)).min(charv.len().saturating_sub(1))]
+            })
+            .collect()
     };
     if path == "/dev/null" {
         return Ok(Value::from(gen()));
@@ -200,7 +229,12 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     let full = if Path::new(&path).is_absolute() {
         PathBuf::from(&path)
     } else {
-        ctx.shared.opts.playbook_dir.clone().unwrap_or_else(|| PathBuf::from(".")).join(&path)
+        ctx.shared
+            .opts
+            .playbook_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(&path)
     };
     if let Ok(content) = std::fs::read_to_string(&full) {
         let line = content.lines().next().unwrap_or_default();
@@ -215,7 +249,12 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
         if let Some(parent) = full.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        std::fs::write(&full, format!("{pw}\n")).map_err(|e| lerr(format!("failed to write password file {}: {e}", full.display())))?;
+        std::fs::write(&full, format!("{pw}\n")).map_err(|e| {
+            lerr(format!(
+                "failed to write password file {}: {e}",
+                full.display()
+            ))
+        })?;
     }
     Ok(Value::from(pw))
 }
@@ -254,12 +293,27 @@ fn config(ctx: &Ctx, name: &str) -> Option<Value> {
 }
 
 /// Runs lookup `name`; returns the list of results.
-pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String, Value)], _wantlist: bool) -> Result<Value, TemplateError> {
+pub(crate) fn run(
+    ctx: &Arc<Ctx>,
+    name: &str,
+    terms: &[Value],
+    kwargs: &[(String, Value)],
+    _wantlist: bool,
+) -> Result<Value, TemplateError> {
     let list = |v: Vec<Value>| Ok(Value::from(v));
     match name {
         "env" | "ansible.builtin.env" => {
             let default = kw(kwargs, "default").cloned().unwrap_or(Value::from(""));
-            list(terms.iter().map(|t| std::env::var(s(t)).map(Value::from).unwrap_or(default.clone())).collect())
+            list(
+                terms
+                    .iter()
+                    .map(|t| {
+                        std::env::var(s(t))
+                            .map(Value::from)
+                            .unwrap_or(default.clone())
+                    })
+                    .collect(),
+            )
         }
         "file" | "ansible.builtin.file" => {
             let lstrip = kw(kwargs, "lstrip").is_some_and(|v| v.is_true());
@@ -267,8 +321,11 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
-                let p = find_file(ctx, "files", &t).ok_or_else(|| lerr(format!("could not locate file in lookup: {t}")))?;
-                let mut c = std::fs::read_to_string(&p).map_err(|e| lerr(format!("could not read file {}: {e}", p.display())))?;
+                let p = find_file(ctx, "files", &t).ok_or_else(|| {
+                    lerr(format!("The 'file' lookup had an issue accessing the file '{t}'. file not found, use -vvvvv to see paths searched"))
+                })?;
+                let mut c = std::fs::read_to_string(&p)
+                    .map_err(|e| lerr(format!("could not read file {}: {e}", p.display())))?;
                 if rstrip {
                     c = c.trim_end().to_string();
                 }
@@ -280,20 +337,30 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             list(out)
         }
         "template" | "ansible.builtin.template" => {
-            let convert = kw(kwargs, "convert_data").map(|v| v.is_true()).unwrap_or(true);
+            let convert = kw(kwargs, "convert_data")
+                .map(|v| v.is_true())
+                .unwrap_or(true);
             let tvars = kw(kwargs, "template_vars").cloned();
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
-                let p = find_file(ctx, "templates", &t).ok_or_else(|| lerr(format!("the template file {t} could not be found for the lookup")))?;
-                let src = std::fs::read_to_string(&p).map_err(|e| lerr(format!("could not read template {}: {e}", p.display())))?;
+                let p = find_file(ctx, "templates", &t).ok_or_else(|| {
+                    lerr(format!(
+                        "the template file {t} could not be found for the lookup"
+                    ))
+                })?;
+                let src = std::fs::read_to_string(&p)
+                    .map_err(|e| lerr(format!("could not read template {}: {e}", p.display())))?;
                 let c = match &tvars {
                     Some(tv) if tv.kind() == ValueKind::Map => {
                         let extra = match mj_to_json(tv)? {
                             serde_json::Value::Object(m) => m,
                             _ => serde_json::Map::new(),
                         };
-                        let ov: Arc<dyn Vars> = Arc::new(Overlay { base: ctx.vars.clone(), extra });
+                        let ov: Arc<dyn Vars> = Arc::new(Overlay {
+                            base: ctx.vars.clone(),
+                            extra,
+                        });
                         ctx.with_vars(ov)
                     }
                     _ => ctx.clone(),
@@ -345,7 +412,8 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             let names = ctx.vars.names();
             let mut out = Vec::new();
             for t in terms {
-                let re = crate::filters::more_regex(&format!("\\A(?:{})", s(t)), false, false).map_err(|e| lerr(e.to_string()))?;
+                let re = crate::filters::more_regex(&format!("\\A(?:{})", s(t)), false, false)
+                    .map_err(|e| lerr(e.to_string()))?;
                 for n in &names {
                     if re.is_match(n).unwrap_or(false) {
                         out.push(Value::from(n.as_str()));
@@ -356,9 +424,13 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
         }
         "items" | "ansible.builtin.items" => list(flatten_terms(terms)),
         "list" | "ansible.builtin.list" => list(terms.to_vec()),
-        "indexed_items" | "ansible.builtin.indexed_items" => {
-            list(flatten_terms(terms).into_iter().enumerate().map(|(i, v)| Value::from(vec![Value::from(i), v])).collect())
-        }
+        "indexed_items" | "ansible.builtin.indexed_items" => list(
+            flatten_terms(terms)
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| Value::from(vec![Value::from(i), v]))
+                .collect(),
+        ),
         "dict" | "ansible.builtin.dict" => {
             let mut out = Vec::new();
             for t in terms {
@@ -367,7 +439,10 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
                 }
                 for k in t.try_iter().map_err(|e| lerr(e.to_string()))? {
                     let v = t.get_item(&k).unwrap_or_default();
-                    out.push(Value::from_pairs(vec![(Value::from("key"), k), (Value::from("value"), v)]));
+                    out.push(Value::from_pairs(vec![
+                        (Value::from("key"), k),
+                        (Value::from("value"), v),
+                    ]));
                 }
             }
             list(out)
@@ -380,17 +455,46 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             list(out)
         }
         "together" | "ansible.builtin.together" => {
-            let lists: Vec<Vec<Value>> = terms.iter().map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()])).collect();
+            let lists: Vec<Vec<Value>> = terms
+                .iter()
+                .map(|t| {
+                    t.try_iter()
+                        .map(|i| i.collect())
+                        .unwrap_or_else(|_| vec![t.clone()])
+                })
+                .collect();
             if lists.is_empty() {
-                return Err(lerr("with_together requires at least one element in each list"));
+                return Err(lerr(
+                    "with_together requires at least one element in each list",
+                ));
             }
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            list((0..n).map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::from(()))).collect::<Vec<_>>())).collect())
+            list(
+                (0..n)
+                    .map(|i| {
+                        Value::from(
+                            lists
+                                .iter()
+                                .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect(),
+            )
         }
         "nested" | "ansible.builtin.nested" => {
-            let lists: Vec<Vec<Value>> = terms.iter().map(|t| t.try_iter().map(|i| i.collect()).unwrap_or_else(|_| vec![t.clone()])).collect();
+            let lists: Vec<Vec<Value>> = terms
+                .iter()
+                .map(|t| {
+                    t.try_iter()
+                        .map(|i| i.collect())
+                        .unwrap_or_else(|_| vec![t.clone()])
+                })
+                .collect();
             if lists.is_empty() {
-                return Err(lerr("with_nested requires at least one element in the nested list"));
+                return Err(lerr(
+                    "with_nested requires at least one element in the nested list",
+                ));
             }
             let mut acc: Vec<Vec<Value>> = vec![vec![]];
             for l in &lists {
@@ -409,9 +513,20 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
         "subelements" | "ansible.builtin.subelements" => {
             let (base, key) = match terms {
                 [b, k, ..] => (b.clone(), k.clone()),
-                _ => return Err(lerr("subelements lookup expects a list of two or three items, ")),
+                _ => {
+                    return Err(lerr(
+                        "subelements lookup expects a list of two or three items, ",
+                    ))
+                }
             };
-            let skip = terms.get(2).map(|f| f.get_item(&Value::from("skip_missing")).unwrap_or_default().is_true()).unwrap_or(false);
+            let skip = terms
+                .get(2)
+                .map(|f| {
+                    f.get_item(&Value::from("skip_missing"))
+                        .unwrap_or_default()
+                        .is_true()
+                })
+                .unwrap_or(false);
             let st = ctx.env.empty_state();
             let mut state = st;
             let r = state
@@ -431,10 +546,17 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
                     if let Some(pd) = &opts.playbook_dir {
                         bases.push(pd.clone());
                     }
-                    bases.iter().flat_map(|b| [b.join("files").join(&t), b.join(&t)]).map(|p| p.to_string_lossy().into_owned()).collect()
+                    bases
+                        .iter()
+                        .flat_map(|b| [b.join("files").join(&t), b.join(&t)])
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .collect()
                 };
                 for p in pats {
-                    let found: Vec<String> = crate::filters::glob_paths(&p).into_iter().filter(|f| Path::new(f).is_file()).collect();
+                    let found: Vec<String> = crate::filters::glob_paths(&p)
+                        .into_iter()
+                        .filter(|f| Path::new(f).is_file())
+                        .collect();
                     if !found.is_empty() {
                         out.extend(found.into_iter().map(Value::from));
                         break;
@@ -449,8 +571,15 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             let mut skip = kw(kwargs, "skip").is_some_and(|v| v.is_true());
             let split = |v: &Value| -> Vec<String> {
                 match v.kind() {
-                    ValueKind::Seq => v.try_iter().map(|i| i.map(|x| s(&x)).collect()).unwrap_or_default(),
-                    _ => s(v).split([',', ';']).map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                    ValueKind::Seq => v
+                        .try_iter()
+                        .map(|i| i.map(|x| s(&x)).collect())
+                        .unwrap_or_default(),
+                    _ => s(v)
+                        .split([',', ';'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect(),
                 }
             };
             if let Some(f) = kw(kwargs, "files") {
@@ -506,7 +635,9 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             list(out)
         }
         "config" | "ansible.builtin.config" => {
-            let on_missing = kw(kwargs, "on_missing").map(s).unwrap_or_else(|| "error".into());
+            let on_missing = kw(kwargs, "on_missing")
+                .map(s)
+                .unwrap_or_else(|| "error".into());
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
@@ -524,7 +655,12 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             };
             let mut out = Vec::new();
             for t in terms {
-                out.extend(inv.hostnames(&s(t)).map_err(lerr)?.into_iter().map(Value::from));
+                out.extend(
+                    inv.hostnames(&s(t))
+                        .map_err(lerr)?
+                        .into_iter()
+                        .map(Value::from),
+                );
             }
             list(out)
         }
@@ -535,7 +671,10 @@ pub(crate) fn run(ctx: &Arc<Ctx>, name: &str, terms: &[Value], kwargs: &[(String
             }
             list(vec![all[fastrand::usize(0..all.len())].clone()])
         }
-        "unvault" => Err(TemplateError::new(ErrorKind::Vault, "Attempting to decrypt but no vault secrets found")),
+        "unvault" => Err(TemplateError::new(
+            ErrorKind::Vault,
+            "Attempting to decrypt but no vault secrets found",
+        )),
         other => Err(lerr(format!("lookup plugin ({other}) not found"))),
     }
 }
@@ -556,19 +695,36 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
     let terms: Vec<Value> = a.pos[1..].to_vec();
     for t in &terms {
         if t.is_undefined() {
-            return Err(Error::new(minijinja::ErrorKind::UndefinedError, "undefined value"));
+            return Err(Error::new(
+                minijinja::ErrorKind::UndefinedError,
+                "undefined value",
+            ));
         }
     }
     let wantlist = force_list || a.kw("wantlist").is_some_and(|v| v.is_true());
-    let errors = a.kw("errors").map(|v| s(&v)).unwrap_or_else(|| "strict".into());
-    let kwargs: Vec<(String, Value)> = a.kw.iter().filter(|(k, _)| k != "wantlist" && k != "errors").cloned().collect();
+    let errors = a
+        .kw("errors")
+        .map(|v| s(&v))
+        .unwrap_or_else(|| "strict".into());
+    let kwargs: Vec<(String, Value)> =
+        a.kw.iter()
+            .filter(|(k, _)| k != "wantlist" && k != "errors")
+            .cloned()
+            .collect();
     let res = match run(&ctx, &name, &terms, &kwargs, wantlist) {
         Ok(r) => r,
         Err(e) => {
             if errors == "ignore" || errors == "warn" {
-                return Ok(if force_list { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+                return Ok(if force_list {
+                    Value::from(Vec::<Value>::new())
+                } else {
+                    Value::from(())
+                });
             }
-            if e.kind == ErrorKind::Lookup && e.message.starts_with("lookup plugin (") {
+            if e.kind == ErrorKind::Lookup
+                || e.kind == ErrorKind::Vault
+                || e.kind == ErrorKind::Undefined
+            {
                 return Err(to_mj(e));
             }
             let msg = format!(
@@ -587,7 +743,9 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
         if items.is_empty() {
             return Ok(Value::from(""));
         }
-        return Ok(Value::from(items.iter().map(s).collect::<Vec<_>>().join(",")));
+        return Ok(Value::from(
+            items.iter().map(s).collect::<Vec<_>>().join(","),
+        ));
     }
     if items.len() == 1 {
         return Ok(items.into_iter().next().unwrap_or_default());
@@ -596,7 +754,13 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
-    env.add_function("lookup", |state: &State, args: Rest<Value>| call_lookup(state, args.0, false));
-    env.add_function("query", |state: &State, args: Rest<Value>| call_lookup(state, args.0, true));
-    env.add_function("q", |state: &State, args: Rest<Value>| call_lookup(state, args.0, true));
+    env.add_function("lookup", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), false)
+    });
+    env.add_function("query", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), true)
+    });
+    env.add_function("q", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), true)
+    });
 }

@@ -21,7 +21,8 @@ pub(crate) fn mod_op(a: Value, b: Value) -> Result<Value, Error> {
     if a.is_undefined() || b.is_undefined() {
         return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
     }
-    if a.is_number() && b.is_number() || a.kind() == ValueKind::Bool || b.kind() == ValueKind::Bool {
+    if a.is_number() && b.is_number() || a.kind() == ValueKind::Bool || b.kind() == ValueKind::Bool
+    {
         if let (Ok(x), Ok(y)) = (i128::try_from(a.clone()), i128::try_from(b.clone())) {
             if a.is_integer() || a.kind() == ValueKind::Bool {
                 if b.is_integer() || b.kind() == ValueKind::Bool {
@@ -78,10 +79,7 @@ fn to_float(v: &Value) -> Result<f64, Error> {
     match v.kind() {
         ValueKind::Bool => Ok(v.is_true() as i64 as f64),
         ValueKind::Number => f64::try_from(v.clone()).map_err(|e| type_err(e.to_string())),
-        _ => Err(type_err(format!(
-            "must be real number, not {}",
-            pytype(v)
-        ))),
+        _ => Err(type_err(format!("must be real number, not {}", pytype(v)))),
     }
 }
 
@@ -100,12 +98,21 @@ pub(crate) fn fmt_e(f: f64, prec: usize, upper: bool) -> String {
 
 pub(crate) fn fmt_g(f: f64, prec: usize, alt: bool, upper: bool) -> String {
     if !f.is_finite() {
-        let s = if f.is_nan() { "nan" } else if f > 0.0 { "inf" } else { "-inf" };
+        let s = if f.is_nan() {
+            "nan"
+        } else if f > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        };
         return if upper { s.to_uppercase() } else { s.into() };
     }
     let p = if prec == 0 { 1 } else { prec };
     let es = format!("{f:.*e}", p - 1);
-    let exp: i32 = es.split_once('e').and_then(|(_, e)| e.parse().ok()).unwrap_or(0);
+    let exp: i32 = es
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
     let mut s = if exp >= -4 && exp < p as i32 {
         format!("{f:.*}", (p as i32 - 1 - exp).max(0) as usize)
     } else {
@@ -128,8 +135,18 @@ pub(crate) fn fmt_g(f: f64, prec: usize, alt: bool, upper: bool) -> String {
 
 fn fmt_float(f: f64, conv: char, prec: Option<usize>, alt: bool) -> String {
     if !f.is_finite() {
-        let s = if f.is_nan() { "nan" } else if f > 0.0 { "inf" } else { "-inf" };
-        return if conv.is_uppercase() { s.to_uppercase() } else { s.into() };
+        let s = if f.is_nan() {
+            "nan"
+        } else if f > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        };
+        return if conv.is_uppercase() {
+            s.to_uppercase()
+        } else {
+            s.into()
+        };
     }
     match conv {
         'f' | 'F' => format!("{f:.*}", prec.unwrap_or(6)),
@@ -186,7 +203,8 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
             }
             key = Some(chars[start..i - 1].iter().collect());
         }
-        let (mut left, mut plus, mut space, mut alt, mut zero) = (false, false, false, false, false);
+        let (mut left, mut plus, mut space, mut alt, mut zero) =
+            (false, false, false, false, false);
         while let Some(&f) = chars.get(i) {
             match f {
                 '-' => left = true,
@@ -251,7 +269,10 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
         if arg.is_undefined() {
             return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
         }
-        let numeric = matches!(conv, 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'f' | 'F' | 'e' | 'E' | 'g' | 'G');
+        let numeric = matches!(
+            conv,
+            'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'f' | 'F' | 'e' | 'E' | 'g' | 'G'
+        );
         let body: String = match conv {
             's' => {
                 let s = py_str(&arg);
@@ -272,7 +293,9 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 Some(s) if s.chars().count() == 1 => s.to_string(),
                 _ => {
                     let n = to_int(&arg, 'c')?;
-                    char::from_u32(n as u32).map(String::from).ok_or_else(|| type_err("%c arg not in range".into()))?
+                    char::from_u32(n as u32)
+                        .map(String::from)
+                        .ok_or_else(|| type_err("%c arg not in range".into()))?
                 }
             },
             'd' | 'i' | 'u' | 'x' | 'X' | 'o' => {
@@ -285,7 +308,9 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                     _ => mag.to_string(),
                 };
                 let digits = match prec {
-                    Some(p) if digits.len() < p => format!("{}{digits}", "0".repeat(p - digits.len())),
+                    Some(p) if digits.len() < p => {
+                        format!("{}{digits}", "0".repeat(p - digits.len()))
+                    }
                     _ => digits,
                 };
                 let prefix = if alt {
@@ -298,13 +323,29 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 } else {
                     ""
                 };
-                let sign = if n < 0 { "-" } else if plus { "+" } else if space { " " } else { "" };
+                let sign = if n < 0 {
+                    "-"
+                } else if plus {
+                    "+"
+                } else if space {
+                    " "
+                } else {
+                    ""
+                };
                 format!("{sign}{prefix}{digits}")
             }
             'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
                 let f = to_float(&arg)?;
                 let s = fmt_float(f.abs(), conv, prec, alt);
-                let sign = if f.is_sign_negative() && !f.is_nan() { "-" } else if plus { "+" } else if space { " " } else { "" };
+                let sign = if f.is_sign_negative() && !f.is_nan() {
+                    "-"
+                } else if plus {
+                    "+"
+                } else if space {
+                    " "
+                } else {
+                    ""
+                };
                 format!("{sign}{s}")
             }
             other => {
@@ -325,11 +366,12 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
                 Some(c @ ('-' | '+' | ' ')) => (c.to_string(), body[1..].to_string()),
                 _ => (String::new(), body.clone()),
             };
-            let (pfx, rest) = if rest.starts_with("0x") || rest.starts_with("0X") || rest.starts_with("0o") {
-                (rest[..2].to_string(), rest[2..].to_string())
-            } else {
-                (String::new(), rest)
-            };
+            let (pfx, rest) =
+                if rest.starts_with("0x") || rest.starts_with("0X") || rest.starts_with("0o") {
+                    (rest[..2].to_string(), rest[2..].to_string())
+                } else {
+                    (String::new(), rest)
+                };
             out.push_str(&sign);
             out.push_str(&pfx);
             out.push_str(&"0".repeat(width - len));
@@ -370,8 +412,22 @@ mod t {
     fn fmt() {
         let a = Value::from(vec![Value::from("a"), Value::from(3)]);
         assert_eq!(percent_format("%s-%d", &a).unwrap(), "a-3");
-        assert_eq!(percent_format("%05.1f|%-4s|%x", &Value::from(vec![Value::from(3.14159), Value::from("ab"), Value::from(255)])).unwrap(), "003.1|ab  |ff");
-        assert_eq!(percent_format("%s", &Value::from(vec![1, 2])).unwrap(), "[1, 2]");
+        assert_eq!(
+            percent_format(
+                "%05.1f|%-4s|%x",
+                &Value::from(vec![
+                    Value::from(3.14159),
+                    Value::from("ab"),
+                    Value::from(255)
+                ])
+            )
+            .unwrap(),
+            "003.1|ab  |ff"
+        );
+        assert_eq!(
+            percent_format("%s", &Value::from(vec![1, 2])).unwrap(),
+            "[1, 2]"
+        );
         assert_eq!(fmt_g(0.0001, 6, false, false), "0.0001");
         assert_eq!(fmt_g(1e20, 6, false, false), "1e+20");
     }

@@ -2,6 +2,24 @@
 
 use minijinja::value::{Value, ValueKind};
 
+/// A Python tuple: a sequence that renders as `(a, b)`.
+#[derive(Debug, Clone)]
+pub(crate) struct PyTuple(pub Vec<Value>);
+
+impl minijinja::value::Object for PyTuple {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let i = key.as_i64()?;
+        let i = if i < 0 { self.0.len() as i64 + i } else { i };
+        self.0.get(usize::try_from(i).ok()?).cloned()
+    }
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
+}
+
 /// Python `repr()` of a float.
 pub(crate) fn float_repr(f: f64) -> String {
     if f.is_nan() {
@@ -11,7 +29,11 @@ pub(crate) fn float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let e = format!("{f:e}"); // shortest round-trip digits, e.g. "-1.5e-5"
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
@@ -57,7 +79,11 @@ pub(crate) fn float_repr(f: f64) -> String {
 
 /// Python `repr()` of a str.
 pub(crate) fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -70,8 +96,12 @@ pub(crate) fn repr_str(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (0x80..=0xa0).contains(&(c as u32)) || c as u32 == 0xad => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (0x80..=0xa0).contains(&(c as u32)) || c as u32 == 0xad => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if !is_printable(c) => {
                 let n = c as u32;
                 if n <= 0xffff {
@@ -140,6 +170,20 @@ fn py_str_into(v: &Value, out: &mut String) {
         }
         ValueKind::String => out.push_str(v.as_str().unwrap_or_default()),
         ValueKind::Bytes => py_repr(v, out),
+        ValueKind::Seq if v.downcast_object_ref::<PyTuple>().is_some() => {
+            let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
+            out.push('(');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                py_repr(item, out);
+            }
+            if items.len() == 1 {
+                out.push(',');
+            }
+            out.push(')');
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');
             if let Ok(it) = v.try_iter() {

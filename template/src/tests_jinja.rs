@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use crate::error::ferr;
@@ -15,7 +15,16 @@ use crate::Shared;
 type T = fn(&State, Value, Args) -> Result<bool, Error>;
 
 fn add(env: &mut Environment<'static>, name: &'static str, f: T) {
-    env.add_test(name, move |state: &State, v: Value, rest: Rest<Value>| f(state, v, Args::new(rest.0)));
+    env.add_test(
+        name,
+        move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(
+                state,
+                v,
+                Args::new(rest.0.into_iter().map(Value::from).collect()),
+            )
+        },
+    );
 }
 
 fn t_truthy(_: &State, v: Value, a: Args) -> Result<bool, Error> {
@@ -58,11 +67,21 @@ fn t_mapping(_: &State, v: Value, _: Args) -> Result<bool, Error> {
 }
 
 fn t_sequence(_: &State, v: Value, _: Args) -> Result<bool, Error> {
-    Ok(matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Bytes))
+    Ok(matches!(
+        v.kind(),
+        ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Bytes
+    ))
 }
 
 fn t_iterable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
-    Ok(matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Bytes | ValueKind::Iterable))
+    Ok(matches!(
+        v.kind(),
+        ValueKind::Seq
+            | ValueKind::String
+            | ValueKind::Map
+            | ValueKind::Bytes
+            | ValueKind::Iterable
+    ))
 }
 
 fn contains(container: &Value, x: &Value) -> Result<bool, Error> {
@@ -89,7 +108,9 @@ fn regex_test(v: Value, a: Args, default_type: &str) -> Result<bool, Error> {
     let pat = a.str(0, "pattern").unwrap_or_default();
     let ic = a.flag(1, "ignorecase");
     let ml = a.flag(2, "multiline");
-    let mt = a.str(3, "match_type").unwrap_or_else(|| default_type.to_string());
+    let mt = a
+        .str(3, "match_type")
+        .unwrap_or_else(|| default_type.to_string());
     let pat = match mt.as_str() {
         "match" => format!("\\A(?:{pat})"),
         "fullmatch" => format!("\\A(?:{pat})\\z"),
@@ -155,8 +176,12 @@ fn cmp_loose(a: &[Comp], b: &[Comp]) -> Result<Ordering, String> {
         let o = match (x, y) {
             (Comp::N(p), Comp::N(q)) => p.cmp(q),
             (Comp::S(p), Comp::S(q)) => p.cmp(q),
-            (Comp::N(_), Comp::S(_)) => return Err("'<' not supported between instances of 'int' and 'str'".into()),
-            (Comp::S(_), Comp::N(_)) => return Err("'<' not supported between instances of 'str' and 'int'".into()),
+            (Comp::N(_), Comp::S(_)) => {
+                return Err("'<' not supported between instances of 'int' and 'str'".into())
+            }
+            (Comp::S(_), Comp::N(_)) => {
+                return Err("'<' not supported between instances of 'str' and 'int'".into())
+            }
         };
         if o != Ordering::Equal {
             return Ok(o);
@@ -221,7 +246,11 @@ fn semver(v: &str) -> Result<(Vec<u64>, Vec<String>), String> {
     if nums.len() != 3 {
         return Err(bad());
     }
-    Ok((nums, pre.map(|p| p.split('.').map(String::from).collect()).unwrap_or_default()))
+    Ok((
+        nums,
+        pre.map(|p| p.split('.').map(String::from).collect())
+            .unwrap_or_default(),
+    ))
 }
 
 fn cmp_semver(a: &str, b: &str) -> Result<Ordering, String> {
@@ -277,7 +306,11 @@ fn t_version(_: &State, v: Value, a: Args) -> Result<bool, Error> {
         "!=" | "<>" | "ne" => &[Ordering::Less, Ordering::Greater],
         _ => return Err(ferr(format!("Invalid operator type ({op})"))),
     };
-    let kind = if strict_flag { "strict".to_string() } else { vtype.unwrap_or_else(|| "loose".into()) };
+    let kind = if strict_flag {
+        "strict".to_string()
+    } else {
+        vtype.unwrap_or_else(|| "loose".into())
+    };
     let ord = match kind.as_str() {
         "loose" => cmp_loose(&loose(&value), &loose(&version)),
         "strict" => cmp_strict(&value, &version),
@@ -300,7 +333,9 @@ fn t_subset(_: &State, v: Value, a: Args) -> Result<bool, Error> {
 
 fn t_superset(_: &State, v: Value, a: Args) -> Result<bool, Error> {
     let big = items(&v)?;
-    Ok(items(&a.get(0, "b").unwrap_or_default())?.iter().all(|x| big.contains(x)))
+    Ok(items(&a.get(0, "b").unwrap_or_default())?
+        .iter()
+        .all(|x| big.contains(x)))
 }
 
 fn result_map(v: &Value, test: &str) -> Result<(), Error> {
@@ -411,7 +446,9 @@ fn t_same_file(_: &State, v: Value, a: Args) -> Result<bool, Error> {
 fn t_mount(_: &State, v: Value, _: Args) -> Result<bool, Error> {
     let p = path_of(&v)?;
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    Ok(mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(p.as_str())))
+    Ok(mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(p.as_str())))
 }
 
 fn t_all(_: &State, v: Value, _: Args) -> Result<bool, Error> {

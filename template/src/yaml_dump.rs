@@ -42,7 +42,13 @@ fn plain_ok(s: &str, flow: bool) -> bool {
     if flow && s.contains([',', '[', ']', '{', '}', '?']) {
         return false;
     }
-    if s.chars().any(|c| c == '\n' || c == '\t' || (c as u32) < 0x20 || c == '\u{feff}' || (0x7f..0xa0).contains(&(c as u32))) {
+    if s.chars().any(|c| {
+        c == '\n'
+            || c == '\t'
+            || (c as u32) < 0x20
+            || c == '\u{feff}'
+            || (0x7f..0xa0).contains(&(c as u32))
+    }) {
         return false;
     }
     if s.starts_with("---") || s.starts_with("...") {
@@ -61,7 +67,9 @@ fn double_quoted(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c if (c as u32) < 0x20 || (0x7f..0xa0).contains(&(c as u32)) => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
             '\u{feff}' => out.push_str("\\uFEFF"),
             c => out.push(c),
         }
@@ -91,8 +99,12 @@ fn scalar(v: &JV, flow: bool) -> String {
         JV::String(s) => {
             if plain_ok(s, flow) {
                 s.clone()
-            } else if s.chars().any(|c| (c as u32) < 0x20 && c != '\n' || c == '\u{feff}' || (0x7f..0xa0).contains(&(c as u32)))
-                || s.contains('\n') && (s.starts_with(' ') || s.ends_with(' ') || s.ends_with('\n'))
+            } else if s.chars().any(|c| {
+                (c as u32) < 0x20 && c != '\n'
+                    || c == '\u{feff}'
+                    || (0x7f..0xa0).contains(&(c as u32))
+            }) || s.contains('\n')
+                && (s.starts_with(' ') || s.ends_with(' ') || s.ends_with('\n'))
             {
                 double_quoted(s)
             } else if s.contains('\n') {
@@ -109,10 +121,16 @@ fn scalar(v: &JV, flow: bool) -> String {
 
 fn flow_repr(v: &JV) -> String {
     match v {
-        JV::Array(a) => format!("[{}]", a.iter().map(flow_repr).collect::<Vec<_>>().join(", ")),
+        JV::Array(a) => format!(
+            "[{}]",
+            a.iter().map(flow_repr).collect::<Vec<_>>().join(", ")
+        ),
         JV::Object(m) => format!(
             "{{{}}}",
-            m.iter().map(|(k, v)| format!("{}: {}", scalar(&JV::String(k.clone()), true), flow_repr(v))).collect::<Vec<_>>().join(", ")
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", scalar(&JV::String(k.clone()), true), flow_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         s => scalar(s, true),
     }
@@ -128,7 +146,12 @@ fn sorted(m: &serde_json::Map<String, JV>, sort: bool) -> Vec<(&String, &JV)> {
 
 fn sort_rec(v: &JV, sort: bool) -> JV {
     match v {
-        JV::Object(m) => JV::Object(sorted(m, sort).into_iter().map(|(k, v)| (k.clone(), sort_rec(v, sort))).collect()),
+        JV::Object(m) => JV::Object(
+            sorted(m, sort)
+                .into_iter()
+                .map(|(k, v)| (k.clone(), sort_rec(v, sort)))
+                .collect(),
+        ),
         JV::Array(a) => JV::Array(a.iter().map(|x| sort_rec(x, sort)).collect()),
         o => o.clone(),
     }
@@ -221,7 +244,7 @@ pub(crate) fn dump(v: &JV, indent: usize, mode: Flow, sort: bool) -> String {
     let v = sort_rec(v, sort);
     let indent = indent.clamp(2, 9);
     if is_scalar(&v) {
-        return format!("{}\n...\n", scalar(&v, false));
+        return format!("{}\n", scalar(&v, false));
     }
     if empty_coll(&v) || use_flow(&v, mode) {
         return format!("{}\n", flow_repr(&v));

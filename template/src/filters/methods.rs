@@ -38,10 +38,12 @@ pub(crate) fn py_split(s: &str, sep: Option<&str>, max: i64) -> Value {
 }
 
 fn arg_str(args: &[Value], i: usize) -> Option<String> {
-    args.get(i).filter(|v| !v.is_none() && !v.is_undefined()).map(|v| match v.as_str() {
-        Some(s) => s.to_string(),
-        None => py_str(v),
-    })
+    args.get(i)
+        .filter(|v| !v.is_none() && !v.is_undefined())
+        .map(|v| match v.as_str() {
+            Some(s) => s.to_string(),
+            None => py_str(v),
+        })
 }
 
 fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
@@ -50,7 +52,10 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
             let sep = arg_str(args, 0);
             let max = args.get(1).and_then(|v| v.as_i64()).unwrap_or(-1);
             if sep.as_deref() == Some("") {
-                return Some(Err(Error::new(ErrorKind::InvalidOperation, "empty separator")));
+                return Some(Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "empty separator",
+                )));
             }
             py_split(s, sep.as_deref(), max)
         }
@@ -59,7 +64,10 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
             let max = args.get(1).and_then(|v| v.as_i64()).unwrap_or(-1);
             match (sep, max) {
                 (Some(sep), m) if m >= 0 => {
-                    let mut parts: Vec<Value> = s.rsplitn(m as usize + 1, sep.as_str()).map(Value::from).collect();
+                    let mut parts: Vec<Value> = s
+                        .rsplitn(m as usize + 1, sep.as_str())
+                        .map(Value::from)
+                        .collect();
                     parts.reverse();
                     Value::from(parts)
                 }
@@ -81,7 +89,9 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
         }
         "ljust" | "rjust" | "center" => {
             let w = args.first().and_then(|v| v.as_usize()).unwrap_or(0);
-            let fill = arg_str(args, 1).and_then(|f| f.chars().next()).unwrap_or(' ');
+            let fill = arg_str(args, 1)
+                .and_then(|f| f.chars().next())
+                .unwrap_or(' ');
             let n = s.chars().count();
             if n >= w {
                 Value::from(s)
@@ -95,12 +105,20 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
                         (left, pad - left)
                     }
                 };
-                Value::from(format!("{}{s}{}", fill.to_string().repeat(l), fill.to_string().repeat(r)))
+                Value::from(format!(
+                    "{}{s}{}",
+                    fill.to_string().repeat(l),
+                    fill.to_string().repeat(r)
+                ))
             }
         }
         "partition" | "rpartition" => {
             let sep = arg_str(args, 0).unwrap_or_default();
-            let found = if method == "partition" { s.find(&sep) } else { s.rfind(&sep) };
+            let found = if method == "partition" {
+                s.find(&sep)
+            } else {
+                s.rfind(&sep)
+            };
             let parts = match found {
                 Some(i) => vec![&s[..i], sep.as_str(), &s[i + sep.len()..]],
                 None if method == "partition" => vec![s, "", ""],
@@ -110,15 +128,30 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
         }
         "index" | "rindex" => {
             let sub = arg_str(args, 0).unwrap_or_default();
-            let found = if method == "index" { s.find(&sub) } else { s.rfind(&sub) };
+            let found = if method == "index" {
+                s.find(&sub)
+            } else {
+                s.rfind(&sub)
+            };
             match found {
                 Some(i) => Value::from(s[..i].chars().count()),
-                None => return Some(Err(Error::new(ErrorKind::InvalidOperation, "substring not found"))),
+                None => {
+                    return Some(Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        "substring not found",
+                    )))
+                }
             }
         }
         "swapcase" => Value::from(
             s.chars()
-                .map(|c| if c.is_uppercase() { c.to_lowercase().to_string() } else { c.to_uppercase().to_string() })
+                .map(|c| {
+                    if c.is_uppercase() {
+                        c.to_lowercase().to_string()
+                    } else {
+                        c.to_uppercase().to_string()
+                    }
+                })
                 .collect::<String>(),
         ),
         "casefold" => Value::from(s.to_lowercase()),
@@ -131,7 +164,10 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
             Value::from(s.strip_suffix(p.as_str()).unwrap_or(s))
         }
         "encode" | "decode" => Value::from(s),
-        "expandtabs" => Value::from(s.replace('\t', &" ".repeat(args.first().and_then(|v| v.as_usize()).unwrap_or(8)))),
+        "expandtabs" => Value::from(s.replace(
+            '\t',
+            &" ".repeat(args.first().and_then(|v| v.as_usize()).unwrap_or(8)),
+        )),
         "capitalize" => Value::from(super::py_capitalize(s)),
         _ => return None,
     }))
@@ -144,7 +180,12 @@ fn seq_method(v: &Value, method: &str, args: &[Value]) -> Option<Result<Value, E
             let x = args.first().cloned().unwrap_or_default();
             match items.iter().position(|i| *i == x) {
                 Some(p) => Value::from(p),
-                None => return Some(Err(Error::new(ErrorKind::InvalidOperation, format!("{} is not in list", py_str(&x))))),
+                None => {
+                    return Some(Err(Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("{} is not in list", py_str(&x)),
+                    )))
+                }
             }
         }
         "copy" => Value::from(items),
@@ -173,7 +214,12 @@ fn map_method(v: &Value, method: &str, args: &[Value]) -> Option<Result<Value, E
     }))
 }
 
-pub(crate) fn call_method(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+pub(crate) fn call_method(
+    state: &mut State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     let extra = match value.kind() {
         ValueKind::String => string_method(value.as_str().unwrap_or_default(), method, args),
         ValueKind::Seq => seq_method(value, method, args),

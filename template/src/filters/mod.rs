@@ -7,7 +7,7 @@ pub(crate) use more::{glob_paths, py_regex as more_regex};
 
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use crate::convert::{json_to_mj, mj_to_json};
@@ -45,13 +45,18 @@ impl Args {
         self.pos.get(i).cloned()
     }
     pub fn kw(&self, name: &str) -> Option<Value> {
-        self.kw.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.kw
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
     pub fn flag(&self, i: usize, name: &str) -> bool {
         self.get(i, name).is_some_and(|v| v.is_true())
     }
     pub fn str(&self, i: usize, name: &str) -> Option<String> {
-        self.get(i, name).filter(|v| !v.is_none() && !v.is_undefined()).map(|v| py_str(&v))
+        self.get(i, name)
+            .filter(|v| !v.is_none() && !v.is_undefined())
+            .map(|v| py_str(&v))
     }
 }
 
@@ -70,7 +75,12 @@ pub(crate) fn need(v: &Value) -> Result<(), Error> {
 pub(crate) fn items(v: &Value) -> Result<Vec<Value>, Error> {
     need(v)?;
     match v.kind() {
-        ValueKind::String => Ok(v.as_str().unwrap_or_default().chars().map(Value::from).collect()),
+        ValueKind::String => Ok(v
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(Value::from)
+            .collect()),
         ValueKind::Map | ValueKind::Seq | ValueKind::Iterable => Ok(v.try_iter()?.collect()),
         ValueKind::None => Err(ferr("'NoneType' object is not iterable")),
         _ => Err(ferr(format!(
@@ -91,7 +101,16 @@ pub(crate) fn to_s(v: &Value) -> Result<String, Error> {
 pub(crate) type F = fn(&State, Value, Args) -> Result<Value, Error>;
 
 pub(crate) fn add(env: &mut Environment<'static>, name: &'static str, f: F) {
-    env.add_filter(name, move |state: &State, v: Value, rest: Rest<Value>| f(state, v, Args::new(rest.0)));
+    env.add_filter(
+        name,
+        move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(
+                state,
+                v,
+                Args::new(rest.0.into_iter().map(Value::from).collect()),
+            )
+        },
+    );
 }
 
 pub(crate) fn to_bool_ansible(v: &Value) -> Value {
@@ -101,7 +120,9 @@ pub(crate) fn to_bool_ansible(v: &Value) -> Value {
             let s = v.as_str().unwrap_or_default().to_lowercase();
             Value::from(matches!(s.as_str(), "yes" | "on" | "1" | "true"))
         }
-        ValueKind::Number => Value::from(v.as_i64() == Some(1) && v.is_integer() || f64::try_from(v.clone()).ok() == Some(1.0)),
+        ValueKind::Number => Value::from(
+            v.as_i64() == Some(1) && v.is_integer() || f64::try_from(v.clone()).ok() == Some(1.0),
+        ),
         _ => Value::from(false),
     }
 }
@@ -131,7 +152,11 @@ pub(crate) fn parse_py_int(s: &str, base: u32) -> Option<i128> {
         }
         b => (lower.clone(), b),
     };
-    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
     let n = i128::from_str_radix(&digits.replace('_', ""), base).ok()?;
@@ -145,7 +170,11 @@ pub(crate) fn parse_py_float(s: &str) -> Option<f64> {
         "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
         "nan" | "+nan" | "-nan" => Some(f64::NAN),
         _ => {
-            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-')) {
+            if t.is_empty()
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+            {
                 return None;
             }
             t.parse().ok()
@@ -163,9 +192,17 @@ fn f_default(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     }
 }
 
-fn f_mandatory(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+fn f_mandatory(state: &State, v: Value, a: Args) -> Result<Value, Error> {
     if v.is_undefined() {
-        let msg = a.str(0, "msg").unwrap_or_else(|| "Mandatory variable not defined.".into());
+        let name = state
+            .lookup(crate::context::CTX_KEY)
+            .and_then(|c| c.downcast_object::<crate::context::Ctx>())
+            .and_then(|c| c.last_missing())
+            .map(|n| format!("'{n}' "))
+            .unwrap_or_default();
+        let msg = a
+            .str(0, "msg")
+            .unwrap_or_else(|| format!("Mandatory variable {name} not defined."));
         return Err(crate::error::to_mj(crate::TemplateError::undefined(msg)));
     }
     Ok(v)
@@ -212,7 +249,9 @@ fn f_float(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     need(&v)?;
     let default = a.get(0, "default").unwrap_or(Value::from(0.0));
     Ok(match v.kind() {
-        ValueKind::String => parse_py_float(v.as_str().unwrap_or_default()).map(Value::from).unwrap_or(default),
+        ValueKind::String => parse_py_float(v.as_str().unwrap_or_default())
+            .map(Value::from)
+            .unwrap_or(default),
         ValueKind::Bool => Value::from(v.is_true() as i64 as f64),
         ValueKind::Number => Value::from(f64::try_from(v).unwrap_or(0.0)),
         _ => default,
@@ -220,7 +259,7 @@ fn f_float(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 }
 
 fn f_string(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    Ok(Value::from(to_s(&v)?))
+    Ok(Value::from_safe_string(to_s(&v)?))
 }
 
 fn f_lower(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -294,7 +333,10 @@ fn f_join(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 fn f_format(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
     let args = if !a.kw.is_empty() {
-        Value::from_pairs(a.kw.iter().map(|(k, v)| (Value::from(k.as_str()), v.clone())))
+        Value::from_pairs(
+            a.kw.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), v.clone())),
+        )
     } else {
         Value::from(a.pos.clone())
     };
@@ -331,7 +373,13 @@ fn f_to_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
     let sort = a.kw("sort_keys").is_some_and(|v| v.is_true());
     let indent = a.kw("indent").and_then(|v| v.as_usize());
-    Ok(Value::from(more::py_json_dumps(&j, indent, sort, ensure_ascii, indent.is_some())))
+    Ok(Value::from_safe_string(more::py_json_dumps(
+        &j,
+        indent,
+        sort,
+        ensure_ascii,
+        indent.is_some(),
+    )))
 }
 
 fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
@@ -339,12 +387,19 @@ fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(more::py_json_dumps(&j, Some(indent), sort, ensure_ascii, true)))
+    Ok(Value::from_safe_string(more::py_json_dumps(
+        &j,
+        Some(indent),
+        sort,
+        ensure_ascii,
+        true,
+    )))
 }
 
 fn f_from_json(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
-    let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| ferr(format!("from_json: {e}")))?;
+    let j: serde_json::Value =
+        serde_json::from_str(&s).map_err(|e| ferr(format!("from_json: {e}")))?;
     Ok(json_to_mj(&j))
 }
 
@@ -359,14 +414,21 @@ fn f_to_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         None => crate::yaml_dump::Flow::Auto,
     };
     let sort = a.kw("sort_keys").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(crate::yaml_dump::dump(&j, indent, flow_mode, sort)))
+    Ok(Value::from_safe_string(crate::yaml_dump::dump(
+        &j, indent, flow_mode, sort,
+    )))
 }
 
 fn f_to_nice_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let j = mj_to_json(&v).map_err(crate::error::to_mj)?;
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(crate::yaml_dump::dump(&j, indent, crate::yaml_dump::Flow::Never, sort)))
+    Ok(Value::from_safe_string(crate::yaml_dump::dump(
+        &j,
+        indent,
+        crate::yaml_dump::Flow::Never,
+        sort,
+    )))
 }
 
 fn f_from_yaml(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -374,7 +436,8 @@ fn f_from_yaml(_: &State, v: Value, _: Args) -> Result<Value, Error> {
         return Ok(v);
     }
     let s = to_s(&v)?;
-    let (node, _) = rustle_yaml::load(&s, "<string>").map_err(|e| ferr(format!("from_yaml: {}", e.problem)))?;
+    let (node, _) =
+        rustle_yaml::load(&s, "<string>").map_err(|e| ferr(format!("from_yaml: {}", e.problem)))?;
     Ok(json_to_mj(&node.to_json()))
 }
 
@@ -383,8 +446,15 @@ fn f_from_yaml_all(_: &State, v: Value, _: Args) -> Result<Value, Error> {
         return Ok(v);
     }
     let s = to_s(&v)?;
-    let loaded = rustle_yaml::load_all(&s, "<string>").map_err(|e| ferr(format!("from_yaml_all: {}", e.problem)))?;
-    Ok(Value::from(loaded.documents.iter().map(|d| json_to_mj(&d.to_json())).collect::<Vec<_>>()))
+    let loaded = rustle_yaml::load_all(&s, "<string>")
+        .map_err(|e| ferr(format!("from_yaml_all: {}", e.problem)))?;
+    Ok(Value::from(
+        loaded
+            .documents
+            .iter()
+            .map(|d| json_to_mj(&d.to_json()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, shared: Arc<Shared>) {

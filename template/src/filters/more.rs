@@ -54,7 +54,13 @@ fn json_str(s: &str, ensure_ascii: bool, out: &mut String) {
 }
 
 /// Python `json.dumps`.
-pub(crate) fn py_json_dumps(v: &JV, indent: Option<usize>, sort: bool, ensure_ascii: bool, _pretty: bool) -> String {
+pub(crate) fn py_json_dumps(
+    v: &JV,
+    indent: Option<usize>,
+    sort: bool,
+    ensure_ascii: bool,
+    _pretty: bool,
+) -> String {
     let mut out = String::new();
     dump_json(v, indent, sort, ensure_ascii, 0, &mut out);
     out
@@ -77,7 +83,11 @@ fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, 
         JV::Number(n) => {
             if n.is_f64() {
                 let f = n.as_f64().unwrap_or(0.0);
-                out.push_str(&float_repr(f).replace("inf", "Infinity").replace("nan", "NaN"));
+                out.push_str(
+                    &float_repr(f)
+                        .replace("inf", "Infinity")
+                        .replace("nan", "NaN"),
+                );
             } else {
                 out.push_str(&n.to_string());
             }
@@ -135,7 +145,11 @@ fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, 
 // ---------------------------------------------------------------- regex
 
 /// Compiles a Python regular expression.
-pub(crate) fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<fancy_regex::Regex, Error> {
+pub(crate) fn py_regex(
+    pat: &str,
+    ignorecase: bool,
+    multiline: bool,
+) -> Result<fancy_regex::Regex, Error> {
     let mut p = String::new();
     let mut flags = String::new();
     if ignorecase {
@@ -163,7 +177,8 @@ pub(crate) fn py_regex(pat: &str, ignorecase: bool, multiline: bool) -> Result<f
             p.push(c);
         }
     }
-    fancy_regex::Regex::new(&p).map_err(|e| ferr(format!("invalid regular expression {pat:?}: {e}")))
+    fancy_regex::Regex::new(&p)
+        .map_err(|e| ferr(format!("invalid regular expression {pat:?}: {e}")))
 }
 
 /// Python `re.sub` replacement template → expansion with explicit groups.
@@ -231,7 +246,10 @@ fn f_regex_replace(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let repl = a.str(1, "replacement").unwrap_or_default();
     let re = py_regex(&pat, a.flag(2, "ignorecase"), a.flag(3, "multiline"))?;
     let count = a.get(4, "count").and_then(|c| c.as_i64()).unwrap_or(0);
-    let mandatory = a.get(5, "mandatory_count").and_then(|c| c.as_i64()).unwrap_or(0);
+    let mandatory = a
+        .get(5, "mandatory_count")
+        .and_then(|c| c.as_i64())
+        .unwrap_or(0);
     let mut out = String::new();
     let mut last = 0;
     let mut n = 0i64;
@@ -258,20 +276,28 @@ fn f_regex_replace(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 fn f_regex_search(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
     let pat = a.str(0, "regex").unwrap_or_default();
-    let re = py_regex(&pat, a.kw("ignorecase").is_some_and(|v| v.is_true()), a.kw("multiline").is_some_and(|v| v.is_true()))?;
+    let re = py_regex(
+        &pat,
+        a.kw("ignorecase").is_some_and(|v| v.is_true()),
+        a.kw("multiline").is_some_and(|v| v.is_true()),
+    )?;
     let mut groups: Vec<Result<usize, String>> = Vec::new();
     for g in a.pos.iter().skip(1) {
         let g = py_str(g);
         if let Some(r) = g.strip_prefix("\\g<").and_then(|r| r.strip_suffix('>')) {
             groups.push(r.parse::<usize>().map_err(|_| r.to_string()));
         } else if let Some(r) = g.strip_prefix('\\') {
-            groups.push(Ok(r.parse::<usize>().map_err(|_| ferr("Unknown argument"))?));
+            groups.push(Ok(r
+                .parse::<usize>()
+                .map_err(|_| ferr("Unknown argument"))?));
         } else {
             return Err(ferr("Unknown argument"));
         }
     }
     let caps = re.captures(&s).map_err(|e| ferr(e.to_string()))?;
-    let Some(caps) = caps else { return Ok(Value::from(())) };
+    let Some(caps) = caps else {
+        return Ok(Value::from(()));
+    };
     if groups.is_empty() {
         return Ok(Value::from(caps.get(0).map(|m| m.as_str()).unwrap_or("")));
     }
@@ -283,7 +309,8 @@ fn f_regex_search(_: &State, v: Value, a: Args) -> Result<Value, Error> {
                     Ok(i) => caps.get(*i),
                     Err(n) => caps.name(n),
                 };
-                m.map(|m| Value::from(m.as_str())).unwrap_or(Value::from(()))
+                m.map(|m| Value::from(m.as_str()))
+                    .unwrap_or(Value::from(()))
             })
             .collect::<Vec<_>>(),
     ))
@@ -338,8 +365,21 @@ fn merge_rec(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Value {
     if a.kind() != ValueKind::Map || b.kind() != ValueKind::Map {
         return b.clone();
     }
-    let mut pairs: Vec<(Value, Value)> = a.try_iter().map(|i| i.map(|k| { let v = a.get_item(&k).unwrap_or_default(); (k, v) }).collect()).unwrap_or_default();
-    for k in b.try_iter().map(|i| i.collect::<Vec<_>>()).unwrap_or_default() {
+    let mut pairs: Vec<(Value, Value)> = a
+        .try_iter()
+        .map(|i| {
+            i.map(|k| {
+                let v = a.get_item(&k).unwrap_or_default();
+                (k, v)
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    for k in b
+        .try_iter()
+        .map(|i| i.collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
         let bv = b.get_item(&k).unwrap_or_default();
         let pos = pairs.iter().position(|(pk, _)| *pk == k);
         let newv = match pos {
@@ -347,7 +387,10 @@ fn merge_rec(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Value {
                 let av = &pairs[p].1;
                 if recursive && av.kind() == ValueKind::Map && bv.kind() == ValueKind::Map {
                     merge_rec(av, &bv, recursive, list_merge)
-                } else if av.kind() == ValueKind::Seq && bv.kind() == ValueKind::Seq && list_merge != "replace" {
+                } else if av.kind() == ValueKind::Seq
+                    && bv.kind() == ValueKind::Seq
+                    && list_merge != "replace"
+                {
                     let al: Vec<Value> = av.try_iter().map(|i| i.collect()).unwrap_or_default();
                     let bl: Vec<Value> = bv.try_iter().map(|i| i.collect()).unwrap_or_default();
                     let merged: Vec<Value> = match list_merge {
@@ -355,12 +398,14 @@ fn merge_rec(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Value {
                         "append" => al.into_iter().chain(bl).collect(),
                         "prepend" => bl.into_iter().chain(al).collect(),
                         "append_rp" => {
-                            let mut r: Vec<Value> = al.into_iter().filter(|x| !bl.contains(x)).collect();
+                            let mut r: Vec<Value> =
+                                al.into_iter().filter(|x| !bl.contains(x)).collect();
                             r.extend(bl);
                             r
                         }
                         "prepend_rp" => {
-                            let rest: Vec<Value> = al.into_iter().filter(|x| !bl.contains(x)).collect();
+                            let rest: Vec<Value> =
+                                al.into_iter().filter(|x| !bl.contains(x)).collect();
                             bl.into_iter().chain(rest).collect()
                         }
                         _ => bl,
@@ -382,8 +427,20 @@ fn merge_rec(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Value {
 
 fn f_combine(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let recursive = a.kw("recursive").is_some_and(|v| v.is_true());
-    let list_merge = a.kw("list_merge").map(|v| py_str(&v)).unwrap_or_else(|| "replace".into());
-    if !["replace", "keep", "append", "prepend", "append_rp", "prepend_rp"].contains(&list_merge.as_str()) {
+    let list_merge = a
+        .kw("list_merge")
+        .map(|v| py_str(&v))
+        .unwrap_or_else(|| "replace".into());
+    if ![
+        "replace",
+        "keep",
+        "append",
+        "prepend",
+        "append_rp",
+        "prepend_rp",
+    ]
+    .contains(&list_merge.as_str())
+    {
         return Err(ferr("'list_merge' parameter must be one of 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'"));
     }
     let mut dicts = vec![v];
@@ -414,14 +471,20 @@ fn f_combine(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 fn f_dict2items(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     need(&v)?;
     if v.kind() != ValueKind::Map {
-        return Err(ferr(format!("dict2items requires a dictionary, got {} instead.", crate::pyfmt::pytype(&v))));
+        return Err(ferr(format!(
+            "dict2items requires a dictionary, got {} instead.",
+            crate::pyfmt::pytype(&v)
+        )));
     }
     let kn = a.str(0, "key_name").unwrap_or_else(|| "key".into());
     let vn = a.str(1, "value_name").unwrap_or_else(|| "value".into());
     let mut out = Vec::new();
     for k in v.try_iter()? {
         let val = v.get_item(&k)?;
-        out.push(Value::from_pairs(vec![(Value::from(kn.as_str()), k), (Value::from(vn.as_str()), val)]));
+        out.push(Value::from_pairs(vec![
+            (Value::from(kn.as_str()), k),
+            (Value::from(vn.as_str()), val),
+        ]));
     }
     Ok(Value::from(out))
 }
@@ -432,7 +495,10 @@ fn f_items2dict(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let mut pairs = Vec::new();
     for it in items(&v)? {
         if it.kind() != ValueKind::Map {
-            return Err(ferr(format!("items2dict requires a list of dictionaries, got {} instead.", crate::pyfmt::pytype(&it))));
+            return Err(ferr(format!(
+                "items2dict requires a list of dictionaries, got {} instead.",
+                crate::pyfmt::pytype(&it)
+            )));
         }
         let k = it.get_item(&Value::from(kn.as_str()))?;
         let val = it.get_item(&Value::from(vn.as_str()))?;
@@ -453,7 +519,11 @@ fn f_zip(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         lists.push(items(p)?);
     }
     let n = lists.iter().map(Vec::len).min().unwrap_or(0);
-    Ok(Value::from((0..n).map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>())).collect::<Vec<_>>()))
+    Ok(Value::from(
+        (0..n)
+            .map(|i| Value::from(lists.iter().map(|l| l[i].clone()).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn f_zip_longest(_: &State, v: Value, a: Args) -> Result<Value, Error> {
@@ -465,7 +535,14 @@ fn f_zip_longest(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let n = lists.iter().map(Vec::len).max().unwrap_or(0);
     Ok(Value::from(
         (0..n)
-            .map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(fill.clone())).collect::<Vec<_>>()))
+            .map(|i| {
+                Value::from(
+                    lists
+                        .iter()
+                        .map(|l| l.get(i).cloned().unwrap_or(fill.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -536,12 +613,16 @@ fn f_union(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 
 fn f_intersect(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let b = items(&a.get(0, "b").unwrap_or_default())?;
-    Ok(Value::from(uniq(items(&v)?.into_iter().filter(|x| b.contains(x)).collect())))
+    Ok(Value::from(uniq(
+        items(&v)?.into_iter().filter(|x| b.contains(x)).collect(),
+    )))
 }
 
 fn f_difference(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let b = items(&a.get(0, "b").unwrap_or_default())?;
-    Ok(Value::from(uniq(items(&v)?.into_iter().filter(|x| !b.contains(x)).collect())))
+    Ok(Value::from(uniq(
+        items(&v)?.into_iter().filter(|x| !b.contains(x)).collect(),
+    )))
 }
 
 fn f_symmetric_difference(_: &State, v: Value, a: Args) -> Result<Value, Error> {
@@ -549,7 +630,9 @@ fn f_symmetric_difference(_: &State, v: Value, a: Args) -> Result<Value, Error> 
     let b = items(&a.get(0, "b").unwrap_or_default())?;
     let u = uniq(av.iter().cloned().chain(b.iter().cloned()).collect());
     let i: Vec<Value> = uniq(av.iter().filter(|x| b.contains(x)).cloned().collect());
-    Ok(Value::from(u.into_iter().filter(|x| !i.contains(x)).collect::<Vec<_>>()))
+    Ok(Value::from(
+        u.into_iter().filter(|x| !i.contains(x)).collect::<Vec<_>>(),
+    ))
 }
 
 fn minmax(v: Value, a: Args, want_max: bool) -> Result<Value, Error> {
@@ -596,13 +679,21 @@ fn f_max(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 
 fn f_subelements(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let list = match v.kind() {
-        ValueKind::Map => v.try_iter()?.map(|k| v.get_item(&k).unwrap_or_default()).collect(),
+        ValueKind::Map => v
+            .try_iter()?
+            .map(|k| v.get_item(&k).unwrap_or_default())
+            .collect(),
         _ => items(&v)?,
     };
     let sub = a.get(0, "subelements").unwrap_or_default();
     let skip_missing = a.flag(1, "skip_missing");
     let path: Vec<String> = match sub.kind() {
-        ValueKind::String => sub.as_str().unwrap_or_default().split('.').map(String::from).collect(),
+        ValueKind::String => sub
+            .as_str()
+            .unwrap_or_default()
+            .split('.')
+            .map(String::from)
+            .collect(),
         ValueKind::Seq => sub.try_iter()?.map(|x| py_str(&x)).collect(),
         _ => return Err(ferr("subelements must be a list or a string")),
     };
@@ -611,13 +702,18 @@ fn f_subelements(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         let mut values = el.clone();
         let mut missing = false;
         for p in &path {
-            let next = values.get_item(&Value::from(p.as_str())).unwrap_or_default();
+            let next = values
+                .get_item(&Value::from(p.as_str()))
+                .unwrap_or_default();
             if next.is_undefined() {
                 if skip_missing {
                     missing = true;
                     break;
                 }
-                return Err(ferr(format!("could not find '{p}' key in iterated item '{}'", py_str(&values))));
+                return Err(ferr(format!(
+                    "could not find '{p}' key in iterated item '{}'",
+                    py_str(&values)
+                )));
             }
             values = next;
         }
@@ -625,7 +721,11 @@ fn f_subelements(_: &State, v: Value, a: Args) -> Result<Value, Error> {
             continue;
         }
         if values.kind() != ValueKind::Seq {
-            return Err(ferr(format!("the key {} should point to a list, got '{}'", path.last().cloned().unwrap_or_default(), py_str(&values))));
+            return Err(ferr(format!(
+                "the key {} should point to a list, got '{}'",
+                path.last().cloned().unwrap_or_default(),
+                py_str(&values)
+            )));
         }
         for s in values.try_iter()? {
             out.push(Value::from(vec![el.clone(), s]));
@@ -656,10 +756,18 @@ fn f_product(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         }
         acc = next;
     }
-    Ok(Value::from(acc.into_iter().map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        acc.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
 }
 
-fn perms(pool: &[Value], r: usize, used: &mut Vec<bool>, cur: &mut Vec<Value>, out: &mut Vec<Value>) {
+fn perms(
+    pool: &[Value],
+    r: usize,
+    used: &mut Vec<bool>,
+    cur: &mut Vec<Value>,
+    out: &mut Vec<Value>,
+) {
     if cur.len() == r {
         out.push(Value::from(cur.clone()));
         return;
@@ -677,10 +785,19 @@ fn perms(pool: &[Value], r: usize, used: &mut Vec<bool>, cur: &mut Vec<Value>, o
 
 fn f_permutations(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let pool = items(&v)?;
-    let r = a.get(0, "r").and_then(|r| r.as_usize()).unwrap_or(pool.len());
+    let r = a
+        .get(0, "r")
+        .and_then(|r| r.as_usize())
+        .unwrap_or(pool.len());
     let mut out = Vec::new();
     if r <= pool.len() {
-        perms(&pool, r, &mut vec![false; pool.len()], &mut Vec::new(), &mut out);
+        perms(
+            &pool,
+            r,
+            &mut vec![false; pool.len()],
+            &mut Vec::new(),
+            &mut out,
+        );
     }
     Ok(Value::from(out))
 }
@@ -724,7 +841,11 @@ fn f_random(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     if v.is_integer() {
         let end = v.as_i64().unwrap_or(0);
         let start = a.get(0, "start").and_then(|s| s.as_i64()).unwrap_or(0);
-        let step = a.get(1, "step").and_then(|s| s.as_i64()).unwrap_or(1).max(1);
+        let step = a
+            .get(1, "step")
+            .and_then(|s| s.as_i64())
+            .unwrap_or(1)
+            .max(1);
         if end <= start {
             return Err(ferr("empty range for randrange()"));
         }
@@ -846,7 +967,9 @@ fn abspath(p: &str) -> String {
     if p.starts_with('/') {
         normpath(p)
     } else {
-        let cwd = std::env::current_dir().map(|d| d.to_string_lossy().into_owned()).unwrap_or_else(|_| "/".into());
+        let cwd = std::env::current_dir()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "/".into());
         normpath(&format!("{cwd}/{p}"))
     }
 }
@@ -882,7 +1005,11 @@ fn f_relpath(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let common = sp.iter().zip(tp.iter()).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<&str> = vec![".."; tp.len() - common];
     parts.extend(&sp[common..]);
-    Ok(Value::from(if parts.is_empty() { ".".to_string() } else { parts.join("/") }))
+    Ok(Value::from(if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }))
 }
 
 fn f_splitext(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -897,7 +1024,10 @@ fn f_splitext(_: &State, v: Value, _: Args) -> Result<Value, Error> {
         }
         None => (s.clone(), String::new()),
     };
-    Ok(Value::from(vec![Value::from(root), Value::from(ext)]))
+    Ok(Value::from_object(crate::pyrepr::PyTuple(vec![
+        Value::from(root),
+        Value::from(ext),
+    ])))
 }
 
 fn f_path_join(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -905,7 +1035,12 @@ fn f_path_join(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let parts: Vec<String> = match v.kind() {
         ValueKind::String => return Ok(v),
         ValueKind::Seq => v.try_iter()?.map(|x| py_str(&x)).collect(),
-        _ => return Err(ferr(format!("|path_join expects string or sequence, got {} instead.", crate::pyfmt::pytype(&v)))),
+        _ => {
+            return Err(ferr(format!(
+                "|path_join expects string or sequence, got {} instead.",
+                crate::pyfmt::pytype(&v)
+            )))
+        }
     };
     let mut out = String::new();
     for p in parts {
@@ -933,7 +1068,13 @@ pub(crate) fn glob_paths(pattern: &str) -> Vec<String> {
 
 fn f_fileglob(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
-    Ok(Value::from(glob_paths(&s).into_iter().filter(|p| Path::new(p).is_file()).map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        glob_paths(&s)
+            .into_iter()
+            .filter(|p| Path::new(p).is_file())
+            .map(Value::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn f_win_basename(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -944,14 +1085,19 @@ fn f_win_basename(_: &State, v: Value, _: Args) -> Result<Value, Error> {
 // ------------------------------------------------------------- encoding
 
 fn f_b64encode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(to_s(&v)?.as_bytes())))
+    Ok(Value::from(
+        base64::engine::general_purpose::STANDARD.encode(to_s(&v)?.as_bytes()),
+    ))
 }
 
 fn f_b64decode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s.trim().as_bytes())
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.trim().trim_end_matches('=').as_bytes()))
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(s.trim().trim_end_matches('=').as_bytes())
+        })
         .map_err(|e| ferr(format!("b64decode: {e}")))?;
     Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
 }
@@ -979,11 +1125,15 @@ fn f_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 }
 
 fn f_md5(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    Ok(Value::from(hash_hex("md5", to_s(&v)?.as_bytes()).unwrap_or_default()))
+    Ok(Value::from(
+        hash_hex("md5", to_s(&v)?.as_bytes()).unwrap_or_default(),
+    ))
 }
 
 fn f_sha1(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    Ok(Value::from(hash_hex("sha1", to_s(&v)?.as_bytes()).unwrap_or_default()))
+    Ok(Value::from(
+        hash_hex("sha1", to_s(&v)?.as_bytes()).unwrap_or_default(),
+    ))
 }
 
 const CRYPT_SALT_CHARS: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -992,7 +1142,9 @@ fn f_password_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let pw = to_s(&v)?;
     let kind = a.str(0, "hashtype").unwrap_or_else(|| "sha512".into());
     let salt = a.str(1, "salt").unwrap_or_else(|| {
-        (0..16).map(|_| CRYPT_SALT_CHARS[fastrand::usize(0..CRYPT_SALT_CHARS.len())] as char).collect()
+        (0..16)
+            .map(|_| CRYPT_SALT_CHARS[fastrand::usize(0..CRYPT_SALT_CHARS.len())] as char)
+            .collect()
     });
     let rounds = a.get(2, "rounds").and_then(|r| r.as_usize());
     let salt: String = salt.chars().take(16).collect();
@@ -1004,10 +1156,12 @@ fn f_password_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let rounds_v = params_rounds.unwrap_or(5000);
     let hash = if prefix == "$6$" {
         let p = sha_crypt::Sha512Params::new(rounds_v).map_err(|e| ferr(format!("{e:?}")))?;
-        sha_crypt::sha512_crypt_b64(pw.as_bytes(), salt.as_bytes(), &p).map_err(|e| ferr(format!("{e:?}")))?
+        sha_crypt::sha512_crypt_b64(pw.as_bytes(), salt.as_bytes(), &p)
+            .map_err(|e| ferr(format!("{e:?}")))?
     } else {
         let p = sha_crypt::Sha256Params::new(rounds_v).map_err(|e| ferr(format!("{e:?}")))?;
-        sha_crypt::sha256_crypt_b64(pw.as_bytes(), salt.as_bytes(), &p).map_err(|e| ferr(format!("{e:?}")))?
+        sha_crypt::sha256_crypt_b64(pw.as_bytes(), salt.as_bytes(), &p)
+            .map_err(|e| ferr(format!("{e:?}")))?
     };
     let rounds_part = match params_rounds {
         Some(r) if r != 5000 => format!("rounds={r}$"),
@@ -1018,8 +1172,11 @@ fn f_password_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 
 fn f_to_uuid(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     use sha1::Digest;
-    let ns = a.str(0, "namespace").unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".into());
-    let nsb = hex::decode(ns.replace('-', "")).map_err(|_| ferr(format!("Invalid value '{ns}' for 'namespace'")))?;
+    let ns = a
+        .str(0, "namespace")
+        .unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".into());
+    let nsb = hex::decode(ns.replace('-', ""))
+        .map_err(|_| ferr(format!("Invalid value '{ns}' for 'namespace'")))?;
     let mut h = sha1::Sha1::new();
     h.update(&nsb);
     h.update(to_s(&v)?.as_bytes());
@@ -1029,15 +1186,28 @@ fn f_to_uuid(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
     let x = hex::encode(b);
-    Ok(Value::from(format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])))
+    Ok(Value::from(format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )))
 }
 
 fn f_quote(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    let s = if v.is_none() { String::new() } else { to_s(&v)? };
+    let s = if v.is_none() {
+        String::new()
+    } else {
+        to_s(&v)?
+    };
     if s.is_empty() {
         return Ok(Value::from("''"));
     }
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
         return Ok(Value::from(s));
     }
     Ok(Value::from(format!("'{}'", s.replace('\'', "'\"'\"'"))))
@@ -1053,21 +1223,46 @@ fn f_comment(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         "xml" => (Some("<!--"), "", " - ", Some("-->")),
         _ => (None, "", "# ", None),
     };
-    let decoration = a.kw("decoration").map(|d| py_str(&d)).unwrap_or_else(|| dec.to_string());
-    let newline = a.kw("newline").map(|d| py_str(&d)).unwrap_or_else(|| "\n".into());
+    let decoration = a
+        .kw("decoration")
+        .map(|d| py_str(&d))
+        .unwrap_or_else(|| dec.to_string());
+    let newline = a
+        .kw("newline")
+        .map(|d| py_str(&d))
+        .unwrap_or_else(|| "\n".into());
     let prefix_count = a.kw("prefix_count").and_then(|d| d.as_usize()).unwrap_or(1);
-    let postfix_count = a.kw("postfix_count").and_then(|d| d.as_usize()).unwrap_or(1);
-    let prefix = a.kw("prefix").map(|d| py_str(&d)).unwrap_or_else(|| pre.to_string());
-    let postfix = a.kw("postfix").map(|d| py_str(&d)).unwrap_or_else(|| decoration.trim_end().to_string());
+    let postfix_count = a
+        .kw("postfix_count")
+        .and_then(|d| d.as_usize())
+        .unwrap_or(1);
+    let prefix = a
+        .kw("prefix")
+        .map(|d| py_str(&d))
+        .unwrap_or_else(|| pre.to_string());
+    let postfix = a
+        .kw("postfix")
+        .map(|d| py_str(&d))
+        .unwrap_or_else(|| decoration.trim_end().to_string());
     let mut lines: Vec<String> = Vec::new();
-    if let Some(b) = a.kw("beginning").map(|d| py_str(&d)).or(beg.map(String::from)) {
+    if let Some(b) = a
+        .kw("beginning")
+        .map(|d| py_str(&d))
+        .or(beg.map(String::from))
+    {
         lines.push(b);
     }
     for _ in 0..prefix_count {
-        lines.push(if prefix.is_empty() { decoration.trim_end().to_string() } else { prefix.clone() });
+        lines.push(if prefix.is_empty() {
+            decoration.trim_end().to_string()
+        } else {
+            prefix.clone()
+        });
     }
     for l in text.split('\n') {
-        lines.push(format!("{decoration}{l}").trim_end().to_string() + if l.is_empty() { "" } else { "" });
+        lines.push(
+            format!("{decoration}{l}").trim_end().to_string() + if l.is_empty() { "" } else { "" },
+        );
     }
     for _ in 0..postfix_count {
         lines.push(postfix.clone());
@@ -1087,13 +1282,24 @@ fn f_center(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     }
     let total = width - len;
     let left = total / 2 + (total & width & 1);
-    Ok(Value::from(format!("{}{s}{}", " ".repeat(left), " ".repeat(total - left))))
+    Ok(Value::from(format!(
+        "{}{s}{}",
+        " ".repeat(left),
+        " ".repeat(total - left)
+    )))
 }
 
 fn f_wordwrap(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
-    let width = a.get(0, "width").and_then(|w| w.as_usize()).unwrap_or(79).max(1);
-    let break_long = a.get(1, "break_long_words").map(|b| b.is_true()).unwrap_or(true);
+    let width = a
+        .get(0, "width")
+        .and_then(|w| w.as_usize())
+        .unwrap_or(79)
+        .max(1);
+    let break_long = a
+        .get(1, "break_long_words")
+        .map(|b| b.is_true())
+        .unwrap_or(true);
     let wrapstring = a.str(2, "wrapstring").unwrap_or_else(|| "\n".into());
     let mut out_lines: Vec<String> = Vec::new();
     for para in s.split('\n') {
@@ -1146,7 +1352,13 @@ use super::methods;
 fn f_urlsplit(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
     let (scheme, rest) = match s.find(':') {
-        Some(i) if s[..i].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) && i > 0 && s[..i].starts_with(|c: char| c.is_ascii_alphabetic()) => {
+        Some(i)
+            if s[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && i > 0
+                && s[..i].starts_with(|c: char| c.is_ascii_alphabetic()) =>
+        {
             (s[..i].to_lowercase(), &s[i + 1..])
         }
         _ => (String::new(), s.as_str()),
@@ -1167,7 +1379,10 @@ fn f_urlsplit(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         None => (rest, ""),
     };
     let userinfo = netloc.rfind('@').map(|i| &netloc[..i]);
-    let hostport = netloc.rfind('@').map(|i| &netloc[i + 1..]).unwrap_or(netloc);
+    let hostport = netloc
+        .rfind('@')
+        .map(|i| &netloc[i + 1..])
+        .unwrap_or(netloc);
     let (username, password) = match userinfo {
         Some(u) => match u.find(':') {
             Some(i) => (Value::from(&u[..i]), Value::from(&u[i + 1..])),
@@ -1177,15 +1392,24 @@ fn f_urlsplit(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     };
     let (hostname, port) = if let Some(h) = hostport.strip_prefix('[') {
         let end = h.find(']').unwrap_or(h.len());
-        let port = h[end..].strip_prefix("]:").and_then(|p| p.parse::<i64>().ok());
+        let port = h[end..]
+            .strip_prefix("]:")
+            .and_then(|p| p.parse::<i64>().ok());
         (h[..end].to_lowercase(), port)
     } else {
         match hostport.rfind(':') {
-            Some(i) => (hostport[..i].to_lowercase(), hostport[i + 1..].parse::<i64>().ok()),
+            Some(i) => (
+                hostport[..i].to_lowercase(),
+                hostport[i + 1..].parse::<i64>().ok(),
+            ),
             None => (hostport.to_lowercase(), None),
         }
     };
-    let hostname_v = if hostname.is_empty() { Value::from(()) } else { Value::from(hostname) };
+    let hostname_v = if hostname.is_empty() {
+        Value::from(())
+    } else {
+        Value::from(hostname)
+    };
     let pairs = vec![
         ("fragment", Value::from(fragment)),
         ("hostname", hostname_v),
@@ -1203,37 +1427,86 @@ fn f_urlsplit(_: &State, v: Value, a: Args) -> Result<Value, Error> {
             None => Err(ferr(format!("urlsplit: unknown URL component: {q}"))),
         };
     }
-    Ok(Value::from_pairs(pairs.into_iter().map(|(k, v)| (Value::from(k), v))))
+    Ok(Value::from_pairs(
+        pairs.into_iter().map(|(k, v)| (Value::from(k), v)),
+    ))
 }
 
 fn f_urldecode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?.replace('+', " ");
-    Ok(Value::from(percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()))
+    Ok(Value::from(
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8_lossy()
+            .into_owned(),
+    ))
 }
 
 fn f_urlencode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-    const SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~').remove(b'/');
-    const QSET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~');
+    const SET: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'~')
+        .remove(b'/');
+    const QSET: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'~');
     need(&v)?;
     if v.kind() == ValueKind::Map || v.kind() == ValueKind::Seq {
         let pairs: Vec<(Value, Value)> = if v.kind() == ValueKind::Map {
-            v.try_iter()?.map(|k| { let val = v.get_item(&k).unwrap_or_default(); (k, val) }).collect()
+            v.try_iter()?
+                .map(|k| {
+                    let val = v.get_item(&k).unwrap_or_default();
+                    (k, val)
+                })
+                .collect()
         } else {
-            v.try_iter()?.map(|p| (p.get_item(&Value::from(0)).unwrap_or_default(), p.get_item(&Value::from(1)).unwrap_or_default())).collect()
+            v.try_iter()?
+                .map(|p| {
+                    (
+                        p.get_item(&Value::from(0)).unwrap_or_default(),
+                        p.get_item(&Value::from(1)).unwrap_or_default(),
+                    )
+                })
+                .collect()
         };
         return Ok(Value::from(
             pairs
                 .iter()
-                .map(|(k, v)| format!("{}={}", utf8_percent_encode(&py_str(k), QSET), utf8_percent_encode(&py_str(v), QSET)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        utf8_percent_encode(&py_str(k), QSET)
+                            .to_string()
+                            .replace("%20", "+"),
+                        utf8_percent_encode(&py_str(v), QSET)
+                            .to_string()
+                            .replace("%20", "+")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("&"),
         ));
     }
-    Ok(Value::from(utf8_percent_encode(&to_s(&v)?, SET).to_string()))
+    Ok(Value::from(
+        utf8_percent_encode(&to_s(&v)?, SET).to_string(),
+    ))
 }
 
-const SIZE_UNITS: &[(&str, u32)] = &[("Y", 8), ("Z", 7), ("E", 6), ("P", 5), ("T", 4), ("G", 3), ("M", 2), ("K", 1), ("B", 0)];
+const SIZE_UNITS: &[(&str, u32)] = &[
+    ("Y", 8),
+    ("Z", 7),
+    ("E", 6),
+    ("P", 5),
+    ("T", 4),
+    ("G", 3),
+    ("M", 2),
+    ("K", 1),
+    ("B", 0),
+];
 
 fn f_human_readable(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     need(&v)?;
@@ -1241,9 +1514,18 @@ fn f_human_readable(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let unit = a.str(1, "unit");
     let n = match v.kind() {
         ValueKind::Number => f64::try_from(v.clone()).unwrap_or(0.0),
-        _ => super::parse_py_float(&to_s(&v)?).ok_or_else(|| ferr(format!("human_readable() can't interpret following string: {}", py_str(&v))))?,
+        _ => super::parse_py_float(&to_s(&v)?).ok_or_else(|| {
+            ferr(format!(
+                "human_readable() can't interpret following string: {}",
+                py_str(&v)
+            ))
+        })?,
     };
-    let (base, suffix) = if isbits { ("bits", "b") } else { ("Bytes", "B") };
+    let (base, suffix) = if isbits {
+        ("bits", "b")
+    } else {
+        ("Bytes", "B")
+    };
     for (u, p) in SIZE_UNITS {
         let limit = 1024f64.powi(*p as i32);
         let chosen = match &unit {
@@ -1252,7 +1534,11 @@ fn f_human_readable(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         };
         if chosen || *p == 0 {
             let val = n / limit;
-            let label = if *p == 0 { base.to_string() } else { format!("{u}{suffix}") };
+            let label = if *p == 0 {
+                base.to_string()
+            } else {
+                format!("{u}{suffix}")
+            };
             return Ok(Value::from(format!("{val:.2} {label}")));
         }
     }
@@ -1264,8 +1550,14 @@ fn f_human_to_bytes(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let default_unit = a.str(0, "default_unit");
     let isbits = a.flag(1, "isbits");
     let t = s.trim();
-    let num_end = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ' ')).unwrap_or(t.len());
-    let num: f64 = t[..num_end].trim().parse().map_err(|_| ferr(format!("human_to_bytes() can't interpret following string: {s}")))?;
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ' '))
+        .unwrap_or(t.len());
+    let num: f64 = t[..num_end].trim().parse().map_err(|_| {
+        ferr(format!(
+            "human_to_bytes() can't interpret following string: {s}"
+        ))
+    })?;
     let mut unit = t[num_end..].trim().to_string();
     if unit.is_empty() {
         unit = default_unit.unwrap_or_default();
@@ -1273,7 +1565,15 @@ fn f_human_to_bytes(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let first = unit.chars().next().map(|c| c.to_ascii_uppercase());
     let power = match first {
         None => 0,
-        Some(c) => SIZE_UNITS.iter().find(|(u, _)| u.starts_with(c)).map(|(_, p)| *p).ok_or_else(|| ferr(format!("human_to_bytes() failed to convert {s}. Value is not a valid string ({unit})")))?,
+        Some(c) => SIZE_UNITS
+            .iter()
+            .find(|(u, _)| u.starts_with(c))
+            .map(|(_, p)| *p)
+            .ok_or_else(|| {
+                ferr(format!(
+                    "human_to_bytes() failed to convert {s}. Value is not a valid string ({unit})"
+                ))
+            })?,
     };
     if unit.len() > 1 {
         let last = unit.chars().last().unwrap_or('B');
@@ -1294,7 +1594,11 @@ fn f_extract(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         return Ok(Value::UNDEFINED);
     }
     if let Some(more) = a.get(1, "morekeys").filter(|m| !m.is_none()) {
-        let keys = if more.kind() == ValueKind::Seq { more.try_iter()?.collect() } else { vec![more] };
+        let keys = if more.kind() == ValueKind::Seq {
+            more.try_iter()?.collect()
+        } else {
+            vec![more]
+        };
         for k in keys {
             r = r.get_item(&k).unwrap_or_default();
         }
@@ -1304,22 +1608,34 @@ fn f_extract(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 
 fn f_log(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let x = f64::try_from(v).map_err(|_| ferr("log() can only be used on numbers"))?;
-    Ok(Value::from(match a.get(0, "base").and_then(|b| f64::try_from(b).ok()) {
-        Some(b) => x.ln() / b.ln(),
-        None => x.ln(),
-    }))
+    Ok(Value::from(
+        match a.get(0, "base").and_then(|b| f64::try_from(b).ok()) {
+            Some(b) => x.ln() / b.ln(),
+            None => x.ln(),
+        },
+    ))
 }
 
 fn f_pow(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let x = f64::try_from(v).map_err(|_| ferr("pow() can only be used on numbers"))?;
-    let y = a.get(0, "y").and_then(|b| f64::try_from(b).ok()).unwrap_or(1.0);
+    let y = a
+        .get(0, "y")
+        .and_then(|b| f64::try_from(b).ok())
+        .unwrap_or(1.0);
     Ok(Value::from(x.powf(y)))
 }
 
 fn f_root(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let x = f64::try_from(v).map_err(|_| ferr("root() can only be used on numbers"))?;
-    let b = a.get(0, "base").and_then(|b| f64::try_from(b).ok()).unwrap_or(2.0);
-    Ok(Value::from(if b == 2.0 { x.sqrt() } else { x.powf(1.0 / b) }))
+    let b = a
+        .get(0, "base")
+        .and_then(|b| f64::try_from(b).ok())
+        .unwrap_or(2.0);
+    Ok(Value::from(if b == 2.0 {
+        x.sqrt()
+    } else {
+        x.powf(1.0 / b)
+    }))
 }
 
 fn f_list(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -1350,7 +1666,10 @@ fn f_length(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     need(&v)?;
     match v.len() {
         Some(n) => Ok(Value::from(n)),
-        None => Err(ferr(format!("object of type '{}' has no len()", crate::pyfmt::pytype(&v)))),
+        None => Err(ferr(format!(
+            "object of type '{}' has no len()",
+            crate::pyfmt::pytype(&v)
+        ))),
     }
 }
 
@@ -1359,7 +1678,11 @@ fn f_abs(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     if v.is_integer() {
         Ok(Value::from(i128::try_from(v).unwrap_or(0).abs()))
     } else {
-        Ok(Value::from(f64::try_from(v).map_err(|_| ferr("bad operand type for abs()"))?.abs()))
+        Ok(Value::from(
+            f64::try_from(v)
+                .map_err(|_| ferr("bad operand type for abs()"))?
+                .abs(),
+        ))
     }
 }
 
@@ -1372,21 +1695,66 @@ fn f_normpath(_: &State, v: Value, _: Args) -> Result<Value, Error> {
 }
 
 fn f_commonpath(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    let paths: Vec<PathBuf> = items(&v)?.iter().map(|p| PathBuf::from(py_str(p))).collect();
+    let paths: Vec<PathBuf> = items(&v)?
+        .iter()
+        .map(|p| PathBuf::from(py_str(p)))
+        .collect();
     let Some(first) = paths.first() else {
         return Err(ferr("commonpath() arg is an empty sequence"));
     };
     let mut common: Vec<Component> = first.components().collect();
     for p in &paths[1..] {
         let c: Vec<Component> = p.components().collect();
-        let n = common.iter().zip(c.iter()).take_while(|(a, b)| a == b).count();
+        let n = common
+            .iter()
+            .zip(c.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
         common.truncate(n);
     }
     let pb: PathBuf = common.iter().collect();
     Ok(Value::from(pb.to_string_lossy().into_owned()))
 }
 
+fn f_truncate(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    let s = to_s(&v)?;
+    let length = a.get(0, "length").and_then(|l| l.as_usize()).unwrap_or(255);
+    let killwords = a.flag(1, "killwords");
+    let end = a.str(2, "end").unwrap_or_else(|| "...".into());
+    let leeway = a.get(3, "leeway").and_then(|l| l.as_usize()).unwrap_or(5);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(Value::from(s));
+    }
+    let keep = length.saturating_sub(end.chars().count());
+    let head: String = chars[..keep.min(chars.len())].iter().collect();
+    if killwords {
+        return Ok(Value::from(head + &end));
+    }
+    let cut = match head.rfind(' ') {
+        Some(i) => head[..i].to_string(),
+        None => head,
+    };
+    Ok(Value::from(cut + &end))
+}
+
+fn f_wordcount(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    let s = to_s(&v)?;
+    let mut n = 0;
+    let mut in_word = false;
+    for c in s.chars() {
+        let w = c.is_alphanumeric() || c == '_';
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    Ok(Value::from(n))
+}
+
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    add(env, "truncate", f_truncate);
+    add(env, "wordcount", f_wordcount);
     add(env, "regex_replace", f_regex_replace);
     add(env, "regex_search", f_regex_search);
     add(env, "regex_findall", f_regex_findall);
