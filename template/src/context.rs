@@ -185,6 +185,11 @@ impl Ctx {
                     .insert(name.to_string(), format!("{shown}: {}", e.message));
                 MV::UNDEFINED
             }
+            Err(e) if e.kind == ErrorKind::Vault => {
+                // like Ansible's lazily decrypted values: fails only when used
+                st.hints.insert(name.to_string(), e.message);
+                MV::UNDEFINED
+            }
             Err(e) => {
                 if st.pending.is_none() {
                     st.pending = Some(e);
@@ -385,7 +390,7 @@ impl Ctx {
             return Ok(());
         }
         if let Some(h) = self.st().hints.get(&name) {
-            return Err(TemplateError::undefined(h.clone()));
+            return Err(undefined_or_vault(h.clone()));
         }
         Err(TemplateError::undefined(format!("'{name}' is undefined")))
     }
@@ -393,7 +398,7 @@ impl Ctx {
     fn undefined_error(self: &Arc<Self>, expr: Option<&str>) -> TemplateError {
         if let Some(expr) = expr {
             if let Some(msg) = self.undefined_message(expr) {
-                return TemplateError::undefined(msg);
+                return undefined_or_vault(msg);
             }
         }
         let st = self.st();
@@ -648,6 +653,14 @@ impl Ctx {
             JV::Array(a) => a,
             other => vec![other],
         })
+    }
+}
+
+fn undefined_or_vault(msg: String) -> TemplateError {
+    if msg == "Attempting to decrypt but no vault secrets found" {
+        TemplateError::new(ErrorKind::Vault, msg)
+    } else {
+        TemplateError::undefined(msg)
     }
 }
 

@@ -258,11 +258,7 @@ pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
                     changed = true;
                 }
             }
-            Seg::Block { toks, .. } => {
-                if has_mod && rewrite_mod(toks) {
-                    changed = true;
-                }
-            }
+            Seg::Block { toks, .. } => changed |= has_mod && rewrite_mod(toks),
             _ => {}
         }
     }

@@ -190,7 +190,9 @@ fn cmp_loose(a: &[Comp], b: &[Comp]) -> Result<Ordering, String> {
     Ok(a.len().cmp(&b.len()))
 }
 
-fn strict(v: &str) -> Result<(Vec<u64>, Option<(String, u64)>), String> {
+type StrictVersion = (Vec<u64>, Option<(String, u64)>);
+
+fn strict(v: &str) -> Result<StrictVersion, String> {
     let bad = || format!("invalid version number '{v}'");
     let (nums, pre) = match v.find(['a', 'b']) {
         Some(i) => (&v[..i], Some(&v[i..])),

@@ -1260,9 +1260,7 @@ fn f_comment(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         });
     }
     for l in text.split('\n') {
-        lines.push(
-            format!("{decoration}{l}").trim_end().to_string() + if l.is_empty() { "" } else { "" },
-        );
+        lines.push(format!("{decoration}{l}").trim_end().to_string());
     }
     for _ in 0..postfix_count {
         lines.push(postfix.clone());
@@ -1578,7 +1576,7 @@ fn f_human_to_bytes(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     if unit.len() > 1 {
         let last = unit.chars().last().unwrap_or('B');
         let ok = if isbits { last == 'b' } else { last == 'B' };
-        if !ok && !(unit.len() == 1) {
+        if !ok {
             let expect = if isbits { "bit" } else { "byte" };
             return Err(ferr(format!("human_to_bytes() failed to convert {s}. Value is not a valid string (expected {expect} unit)")));
         }
