@@ -15,6 +15,21 @@ use crate::literal::literal_eval;
 use crate::pyrepr::py_str;
 use crate::{ConditionalOutcome, Shared, Templar, Vars, UNSAFE_KEY, VAULT_KEY};
 
+/// Engine globals, never looked up in the variables.
+const GLOBAL_NAMES: &[&str] = &[
+    "lookup",
+    "query",
+    "q",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "omit",
+];
+
+/// Variable receiving an evaluated expression.
+const EXPR_VAR: &str = "__rustle_expr_result";
+
 /// Name under which a template can reach its context object (lookups).
 pub(crate) const CTX_KEY: &str = "__rustle_ctx";
 
@@ -25,6 +40,9 @@ struct St {
     unsafe_seen: bool,
     last_missing: Option<String>,
     hints: HashMap<String, String>,
+    /// Templated values of variables already read through this context
+    /// (deterministic ones only).
+    resolved: HashMap<String, MV>,
 }
 
 pub(crate) struct Ctx {
@@ -46,11 +64,17 @@ impl Object for Ctx {
         if name == CTX_KEY {
             return Some(MV::from_dyn_object(self.clone()));
         }
+        if let Some(v) = self.st().resolved.get(name) {
+            return Some(v.clone());
+        }
+        if name.starts_with("__rustle") {
+            return None;
+        }
         let Some(raw) = self.vars.get(name) else {
             if name == "vars" {
                 return Some(MV::from_object(VarsView { ctx: self.clone() }));
             }
-            if self.env.globals().all(|(g, _)| g != name) {
+            if !GLOBAL_NAMES.contains(&name) {
                 self.st().last_missing = Some(name.to_string());
             }
             return None;
@@ -144,8 +168,13 @@ impl Ctx {
 
     /// Templates a raw variable value read by a template.
     fn resolve(self: &Arc<Self>, name: &str, raw: &JV) -> MV {
+        if let Some(v) = self.st().resolved.get(name) {
+            return v.clone();
+        }
         if !needs_work(raw) {
-            return json_to_mj(raw);
+            let v = json_to_mj(raw);
+            self.st().resolved.insert(name.to_string(), v.clone());
+            return v;
         }
         {
             let mut st = self.st();
@@ -175,7 +204,12 @@ impl Ctx {
         st.stack.pop();
         st.last_missing = saved_missing;
         match res {
-            Ok(v) => v,
+            Ok(v) => {
+                if deterministic(raw) {
+                    st.resolved.insert(name.to_string(), v.clone());
+                }
+                v
+            }
             Err(e) if e.is_undefined() => {
                 let shown = match raw {
                     JV::String(s) => s.clone(),
@@ -303,14 +337,15 @@ impl Ctx {
         escape_backslashes: bool,
         convert: bool,
     ) -> Result<MV, TemplateError> {
-        let pre = lex::preprocess_opts(s, escape_backslashes);
+        let prepared = self.shared.prepare(s, escape_backslashes);
+        let pre = prepared.pre.as_str();
         self.st().last_missing = None;
-        let res: MV = if let Some(expr) = lex::single_expression(&pre) {
+        let res: MV = if let Some(expr) = &prepared.single {
             let v = self.eval_expr(&expr, s)?;
             if v.is_undefined() {
-                return Err(self.undefined_error(Some(&expr)));
+                return Err(self.undefined_error(Some(expr)));
             }
-            self.check_unguarded(&expr)?;
+            self.check_unguarded(expr)?;
             if v.is_safe() && v.kind() == ValueKind::String {
                 v
             } else if v.is_none() {
@@ -324,14 +359,14 @@ impl Ctx {
                 }
             }
         } else {
-            let out = match self.env.render_named_str("<template>", &pre, self.value()) {
+            let out = match self.render_src(pre) {
                 Ok(out) => out,
-                Err(e) => return Err(self.map_error(&e, s, &pre)),
+                Err(e) => return Err(self.map_error(&e, s, pre)),
             };
             if let Some(e) = self.take_pending() {
                 return Err(e);
             }
-            self.check_unguarded(&pre)?;
+            self.check_unguarded(pre)?;
             if convert {
                 convert_text(out)
             } else {
@@ -350,19 +385,36 @@ impl Ctx {
         Ok(res)
     }
 
+    /// Renders a (preprocessed) source, compiling it once per templar.
+    fn render_src(self: &Arc<Self>, src: &str) -> Result<String, minijinja::Error> {
+        match self.shared.cache_name(src) {
+            Some(name) => self.env.get_template(&name)?.render(self.value()),
+            None => self.env.render_named_str("<template>", src, self.value()),
+        }
+    }
+
     /// Evaluates an expression (no delimiters) in this context.
     pub(crate) fn eval_expr(self: &Arc<Self>, expr: &str, orig: &str) -> Result<MV, TemplateError> {
-        let e = self
-            .env
-            .compile_expression_owned(expr.to_string())
-            .map_err(|e| self.map_error(&e, orig, expr))?;
-        let v = e
-            .eval(self.value())
-            .map_err(|e| self.map_error(&e, orig, expr));
+        let wrapped = format!("{{% set {EXPR_VAR} = ({expr}\n) %}}");
+        let v = self
+            .eval_wrapped(&wrapped)
+            .map_err(|e| self.map_error(&e, orig, &wrapped));
         if let Some(p) = self.take_pending() {
             return Err(p);
         }
         v
+    }
+
+    fn eval_wrapped(self: &Arc<Self>, wrapped: &str) -> Result<MV, minijinja::Error> {
+        let env: &Environment<'_> = &self.env;
+        let get = |t: minijinja::Template<'_, '_>| -> Result<MV, minijinja::Error> {
+            let cap = t.render_captured(self.value())?;
+            Ok(cap.state().lookup(EXPR_VAR).unwrap_or(MV::UNDEFINED))
+        };
+        match self.shared.cache_name(wrapped) {
+            Some(name) => get(env.get_template(&name)?),
+            None => get(env.template_from_str(wrapped)?),
+        }
     }
 
     /// Renders a template file (template module/lookup): a string, no type
@@ -664,6 +716,21 @@ fn undefined_or_vault(msg: String) -> TemplateError {
     }
 }
 
+/// Whether templating `raw` always gives the same result (no lookups,
+/// randomness or time), so it may be cached for the rest of a call.
+fn deterministic(raw: &JV) -> bool {
+    match raw {
+        JV::String(s) => ![
+            "lookup", "query", "q(", "random", "shuffle", "now(", "password", "pipe",
+        ]
+        .iter()
+        .any(|w| s.contains(w)),
+        JV::Array(a) => a.iter().all(deterministic),
+        JV::Object(m) => m.values().all(deterministic),
+        _ => true,
+    }
+}
+
 fn needs_work(raw: &JV) -> bool {
     match raw {
         JV::String(s) => lex::is_possibly_template(s),
@@ -819,6 +886,20 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
             .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
     });
     env.set_unknown_method_callback(crate::filters::methods::call_method);
+    let table = shared.sources.clone();
+    env.set_loader(move |name| {
+        let Some(id) = name
+            .strip_prefix("rustle:")
+            .and_then(|i| i.parse::<usize>().ok())
+        else {
+            return Ok(None);
+        };
+        let t = match table.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        Ok(t.srcs.get(id).cloned())
+    });
     env.add_global("omit", shared.omit.clone());
     env.add_function("__rustle_mod", crate::pyfmt::mod_op);
     crate::filters::register(&mut env, shared.clone());

@@ -55,14 +55,12 @@ fn lex_expr(src: &str, mut pos: usize, end: &str) -> Option<(Vec<Tok>, String, u
     while pos < b.len() {
         let rest = &src[pos..];
         if depth <= 0 {
-            for pre in ["-", "+", ""] {
-                let close = format!("{pre}{end}");
-                if rest.starts_with(&close) {
-                    // `-}}` is only a close if `-` is not e.g. `x -}}`? Jinja
-                    // treats `-}}` as whitespace control always.
-                    let after = pos + close.len();
-                    return Some((toks, close, after));
-                }
+            // `-}}` / `+}}` are whitespace control, always part of the close
+            let skip = usize::from(rest.starts_with('-') || rest.starts_with('+'));
+            if rest[skip..].starts_with(end) {
+                let close = rest[..skip + end.len()].to_string();
+                let after = pos + close.len();
+                return Some((toks, close, after));
             }
         }
         let c = b[pos];
@@ -233,7 +231,7 @@ pub(crate) fn preprocess(src: &str) -> String {
 
 pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
     let escape = escape_backslashes && src.contains('\\') && src.contains("{{");
-    let has_mod = src.contains('%');
+    let has_mod = has_percent_operator(src);
     if !escape && !has_mod {
         return src.to_string();
     }
@@ -267,6 +265,17 @@ pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
     } else {
         src.to_string()
     }
+}
+
+/// Whether `src` has a `%` that is not part of a `{%`/`%}` delimiter.
+fn has_percent_operator(src: &str) -> bool {
+    let b = src.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        *c == b'%'
+            && !(i > 0 && b[i - 1] == b'{')
+            && b.get(i + 1) != Some(&b'}')
+            && !(i > 0 && matches!(b[i - 1], b'-' | b'+') && i > 1 && b[i - 2] == b'{')
+    })
 }
 
 /// Preprocesses a bare expression (conditionals): `%` rewrite only.

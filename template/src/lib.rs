@@ -141,6 +141,65 @@ impl std::fmt::Debug for TemplarOptions {
 pub(crate) struct Shared {
     pub opts: TemplarOptions,
     pub omit: String,
+    /// Template sources compiled once and cached by the engine (by id).
+    pub sources: Arc<std::sync::Mutex<SourceTable>>,
+    /// Preprocessed sources, keyed by (escape_backslashes, source).
+    pub prepared: std::sync::Mutex<std::collections::HashMap<(bool, String), Arc<Prepared>>>,
+}
+
+/// A template source after Ansible's rewrites.
+pub(crate) struct Prepared {
+    pub pre: String,
+    /// The expression when the source is exactly one `{{ expr }}`.
+    pub single: Option<String>,
+}
+
+/// Source text ↔ id of templates the engine has compiled and cached.
+#[derive(Default)]
+pub(crate) struct SourceTable {
+    pub ids: std::collections::HashMap<String, usize>,
+    pub srcs: Vec<String>,
+}
+
+/// Beyond this many distinct sources, templates are compiled per use.
+const SOURCE_CACHE_LIMIT: usize = 50_000;
+
+impl Shared {
+    pub(crate) fn prepare(&self, src: &str, escape_backslashes: bool) -> Arc<Prepared> {
+        let key = (escape_backslashes, src.to_string());
+        let mut cache = match self.prepared.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(p) = cache.get(&key) {
+            return p.clone();
+        }
+        let pre = lex::preprocess_opts(src, escape_backslashes);
+        let single = lex::single_expression(&pre);
+        let p = Arc::new(Prepared { pre, single });
+        if cache.len() < SOURCE_CACHE_LIMIT {
+            cache.insert(key, p.clone());
+        }
+        p
+    }
+
+    /// The engine name under which `src` is cached, registering it.
+    pub(crate) fn cache_name(&self, src: &str) -> Option<String> {
+        let mut t = match self.sources.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(id) = t.ids.get(src) {
+            return Some(format!("rustle:{id}"));
+        }
+        if t.srcs.len() >= SOURCE_CACHE_LIMIT {
+            return None;
+        }
+        let id = t.srcs.len();
+        t.srcs.push(src.to_string());
+        t.ids.insert(src.to_string(), id);
+        Some(format!("rustle:{id}"))
+    }
 }
 
 /// The templating engine: build once, use for every task.
@@ -181,7 +240,12 @@ impl Templar {
                 hex::encode(sha1::Sha1::digest(seed))
             )
         });
-        let shared = Arc::new(Shared { opts, omit });
+        let shared = Arc::new(Shared {
+            opts,
+            omit,
+            sources: Default::default(),
+            prepared: Default::default(),
+        });
         let env = context::build_env(shared.clone());
         Templar {
             env: Arc::new(env),
