@@ -341,7 +341,7 @@ impl Ctx {
         let pre = prepared.pre.as_str();
         self.st().last_missing = None;
         let res: MV = if let Some(expr) = &prepared.single {
-            let v = self.eval_expr(&expr, s)?;
+            let v = self.eval_expr(expr, s)?;
             if v.is_undefined() {
                 return Err(self.undefined_error(Some(expr)));
             }
