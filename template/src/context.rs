@@ -343,7 +343,12 @@ impl Ctx {
         let res: MV = if let Some(expr) = &prepared.single {
             let v = self.eval_expr(expr, s)?;
             if v.is_undefined() {
-                return Err(self.undefined_error(Some(expr)));
+                // `a if b` without else renders as "" in Ansible
+                let no_else = expr.contains(" if ") && !expr.contains(" else ");
+                if !(no_else && self.st().last_missing.is_none()) {
+                    return Err(self.undefined_error(Some(expr)));
+                }
+                return Ok(MV::from(""));
             }
             self.check_unguarded(expr)?;
             if v.is_safe() && v.kind() == ValueKind::String {

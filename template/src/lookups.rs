@@ -301,6 +301,10 @@ pub(crate) fn run(
     _wantlist: bool,
 ) -> Result<Value, TemplateError> {
     let list = |v: Vec<Value>| Ok(Value::from(v));
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
     match name {
         "env" | "ansible.builtin.env" => {
             let default = kw(kwargs, "default").cloned().unwrap_or(Value::from(""));
@@ -739,10 +743,10 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
         return Ok(res);
     }
     let items: Vec<Value> = res.try_iter().map(|i| i.collect()).unwrap_or_default();
+    if items.is_empty() {
+        return Ok(res);
+    }
     if items.iter().all(|v| v.kind() == ValueKind::String) {
-        if items.is_empty() {
-            return Ok(Value::from(""));
-        }
         return Ok(Value::from(
             items.iter().map(s).collect::<Vec<_>>().join(","),
         ));
