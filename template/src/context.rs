@@ -74,6 +74,9 @@ impl Object for Ctx {
             if name == "vars" {
                 return Some(MV::from_object(VarsView { ctx: self.clone() }));
             }
+            if name == "hostvars" && !self.vars.host_names().is_empty() {
+                return Some(MV::from_object(HostVars { ctx: self.clone() }));
+            }
             if !GLOBAL_NAMES.contains(&name) {
                 self.st().last_missing = Some(name.to_string());
             }
@@ -98,6 +101,58 @@ impl Object for VarsView {
         // Ansible returns `vars` entries untemplated
         let raw = self.ctx.vars.get(key.as_str()?)?;
         Some(json_to_mj(&raw))
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.ctx.vars.names().into_iter().map(MV::from).collect())
+    }
+}
+
+/// Lazy `hostvars`: host → that host's variables, templated on access.
+#[derive(Debug)]
+struct HostVars {
+    ctx: Arc<Ctx>,
+}
+
+impl Object for HostVars {
+    fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
+        let hv = self.ctx.vars.host_vars(key.as_str()?)?;
+        Some(MV::from_object(HostVarsVars {
+            outer: self.ctx.clone(),
+            ctx: self.ctx.with_vars(hv),
+        }))
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.ctx
+                .vars
+                .host_names()
+                .into_iter()
+                .map(MV::from)
+                .collect(),
+        )
+    }
+}
+
+/// One host's variables inside `hostvars`.
+#[derive(Debug)]
+struct HostVarsVars {
+    outer: Arc<Ctx>,
+    ctx: Arc<Ctx>,
+}
+
+impl Object for HostVarsVars {
+    fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
+        let v = self.ctx.lookup_var(key.as_str()?);
+        if let Some(p) = self.ctx.take_pending() {
+            let mut st = self.outer.st();
+            if st.pending.is_none() {
+                st.pending = Some(p);
+            }
+        }
+        if self.ctx.st().unsafe_seen {
+            self.outer.mark_unsafe();
+        }
+        v
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.ctx.vars.names().into_iter().map(MV::from).collect())

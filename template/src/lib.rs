@@ -47,6 +47,17 @@ pub trait Vars: Send + Sync {
     fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+    /// The variables of inventory host `host`, for a lazy `hostvars`
+    /// (`hostvars[h].x` is templated with `h`'s variables when read, like
+    /// Ansible's `HostVars`). Used only when [`Vars::get`] has no `hostvars`.
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn Vars>> {
+        let _ = host;
+        None
+    }
+    /// Inventory host names (keys of the lazy `hostvars`).
+    fn host_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl Vars for Map<String, Value> {
@@ -86,6 +97,12 @@ impl Vars for Overlay {
     }
     fn contains(&self, name: &str) -> bool {
         self.extra.contains_key(name) || self.base.contains(name)
+    }
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn Vars>> {
+        self.base.host_vars(host)
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.base.host_names()
     }
 }
 

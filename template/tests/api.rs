@@ -181,3 +181,60 @@ fn no_panics_on_garbage() {
         let _ = tpl.evaluate_conditional(&json!(src), &v);
     }
 }
+
+struct Inv {
+    mine: Map<String, Value>,
+    hosts: Vec<(String, Arc<dyn Vars>)>,
+}
+
+impl Vars for Inv {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.mine.get(name).cloned()
+    }
+    fn names(&self) -> Vec<String> {
+        self.mine.keys().cloned().collect()
+    }
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn Vars>> {
+        self.hosts
+            .iter()
+            .find(|(h, _)| h == host)
+            .map(|(_, v)| v.clone())
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.hosts.iter().map(|(h, _)| h.clone()).collect()
+    }
+}
+
+#[test]
+fn lazy_hostvars_use_the_hosts_own_vars() {
+    let web = vars(json!({"port": 80, "url": "http://web:{{ port }}", "broken": "{{ nope }}"}));
+    let db = vars(json!({"port": 5432}));
+    let inv: Arc<dyn Vars> = Arc::new(Inv {
+        mine: json!({"port": 1}).as_object().cloned().unwrap_or_default(),
+        hosts: vec![("web".into(), web), ("db".into(), db)],
+    });
+    let tpl = t();
+    assert_eq!(
+        tpl.template_str("{{ hostvars['web'].url }}", &inv).unwrap(),
+        json!("http://web:80")
+    );
+    assert_eq!(
+        tpl.template_str("{{ hostvars.db.port + port }}", &inv)
+            .unwrap(),
+        json!("5433")
+    );
+    assert_eq!(
+        tpl.template_str("{{ hostvars | list }}", &inv).unwrap(),
+        json!(["web", "db"])
+    );
+    assert_eq!(
+        tpl.template_str("{{ hostvars.web.broken is defined }}", &inv)
+            .unwrap(),
+        json!(false)
+    );
+    assert_eq!(
+        tpl.template_str("{{ hostvars.nohost is defined }}", &inv)
+            .unwrap(),
+        json!(false)
+    );
+}
