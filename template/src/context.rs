@@ -947,18 +947,45 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
     });
     env.set_unknown_method_callback(crate::filters::methods::call_method);
     let table = shared.sources.clone();
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for b in shared
+        .opts
+        .search_paths
+        .iter()
+        .chain(shared.opts.playbook_dir.iter())
+    {
+        dirs.push(b.join("templates"));
+        dirs.push(b.clone());
+    }
     env.set_loader(move |name| {
-        let Some(id) = name
+        if let Some(id) = name
             .strip_prefix("rustle:")
             .and_then(|i| i.parse::<usize>().ok())
-        else {
-            return Ok(None);
+        {
+            let t = match table.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            return Ok(t.srcs.get(id).cloned());
+        }
+        // `{% include %}` / `{% import %}` of template files
+        let rel = std::path::Path::new(name);
+        let found = if rel.is_absolute() {
+            rel.is_file().then(|| rel.to_path_buf())
+        } else {
+            dirs.iter().map(|d| d.join(rel)).find(|p| p.is_file())
         };
-        let t = match table.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        Ok(t.srcs.get(id).cloned())
+        match found {
+            Some(p) => std::fs::read_to_string(&p)
+                .map(|src| Some(lex::preprocess_opts(&src, false)))
+                .map_err(|e| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("could not read {}: {e}", p.display()),
+                    )
+                }),
+            None => Ok(None),
+        }
     });
     env.add_global("omit", shared.omit.clone());
     env.add_function("__rustle_mod", crate::pyfmt::mod_op);

@@ -238,3 +238,18 @@ fn lazy_hostvars_use_the_hosts_own_vars() {
         json!(false)
     );
 }
+
+#[test]
+fn template_files_can_include_and_import() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tpl = Templar::new(TemplarOptions {
+        playbook_dir: Some(dir.clone()),
+        ..Default::default()
+    });
+    let v = vars(json!({"n": 3}));
+    let src = std::fs::read_to_string(dir.join("templates/inc.j2")).unwrap();
+    assert_eq!(
+        tpl.render_file_contents(&src, &v).unwrap(),
+        "[hello 3]\npart n=3\n"
+    );
+}
