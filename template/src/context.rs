@@ -25,6 +25,7 @@ const GLOBAL_NAMES: &[&str] = &[
     "namespace",
     "debug",
     "omit",
+    "now",
 ];
 
 /// Variable receiving an evaluated expression.
@@ -992,5 +993,6 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
     crate::filters::register(&mut env, shared.clone());
     crate::tests_jinja::register(&mut env, shared.clone());
     crate::lookups::register(&mut env, shared);
+    crate::datetime::register(&mut env);
     env
 }

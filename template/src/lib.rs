@@ -13,6 +13,7 @@
 
 mod context;
 mod convert;
+mod datetime;
 mod error;
 mod filters;
 mod lex;

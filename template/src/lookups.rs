@@ -215,7 +215,10 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
             .collect(),
         None => PW_CHARS_DEFAULT.to_string(),
     };
-    let charv: Vec<char> = chars.chars().collect();
+    let mut charv: Vec<char> = chars.chars().collect();
+    if charv.is_empty() {
+        charv = PW_CHARS_DEFAULT.chars().collect();
+    }
     let gen = || -> String {
         (0..length)
             .map(|_| {

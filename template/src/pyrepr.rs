@@ -211,7 +211,10 @@ fn py_str_into(v: &Value, out: &mut String) {
             }
             out.push('}');
         }
-        _ => out.push_str(&v.to_string()),
+        _ => match crate::datetime::as_datetime_str(v) {
+            Some(s) => out.push_str(&s),
+            None => out.push_str(&v.to_string()),
+        },
     }
 }
 

@@ -253,3 +253,23 @@ fn template_files_can_include_and_import() {
         "[hello 3]\npart n=3\n"
     );
 }
+
+#[test]
+fn now_and_strftime() {
+    let tpl = t();
+    let v = vars(json!({}));
+    let y = tpl.template_str("{{ now().year }}", &v).unwrap();
+    assert!(y.as_str().unwrap().starts_with("20"), "{y}");
+    let s = tpl.template_str("{{ now() }}", &v).unwrap();
+    assert_eq!(s.as_str().unwrap().len() >= 19, true, "{s}");
+    assert_eq!(
+        tpl.template_str("{{ '%Y-%m-%d %H:%M' | strftime(0, utc=true) }}", &v)
+            .unwrap(),
+        json!("1970-01-01 00:00")
+    );
+    assert_eq!(
+        tpl.template_str("{{ now(fmt='%Y') | int > 2000 }}", &v)
+            .unwrap(),
+        json!(true)
+    );
+}
