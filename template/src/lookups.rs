@@ -221,9 +221,7 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     }
     let gen = || -> String {
         (0..length)
-            .map(|_| {
-                charv[fastrand::usize(0..charv.len().max(1)).min(charv.len().saturating_sub(1))]
-            })
+            .map(|_| charv[fastrand::usize(0..charv.len())])
             .collect()
     };
     if path == "/dev/null" {

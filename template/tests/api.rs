@@ -261,7 +261,7 @@ fn now_and_strftime() {
     let y = tpl.template_str("{{ now().year }}", &v).unwrap();
     assert!(y.as_str().unwrap().starts_with("20"), "{y}");
     let s = tpl.template_str("{{ now() }}", &v).unwrap();
-    assert_eq!(s.as_str().unwrap().len() >= 19, true, "{s}");
+    assert!(s.as_str().unwrap().len() >= 19, "{s}");
     assert_eq!(
         tpl.template_str("{{ '%Y-%m-%d %H:%M' | strftime(0, utc=true) }}", &v)
             .unwrap(),
