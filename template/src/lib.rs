@@ -10,6 +10,24 @@
 //! Variables are `serde_json::Value`s; `{"__ansible_unsafe": "..."}` marks an
 //! `!unsafe` string (never templated) and `{"__ansible_vault": "..."}` an
 //! inline vault value (decrypted through [`VaultDecryptor`]).
+//!
+//! Behaviour is checked against real ansible-core 2.18 by
+//! `tests/ansible_parity.rs` (cases recorded by `tests/record.py`).
+//!
+//! Known differences from Ansible:
+//! - Undefined values are minijinja's "chainable" ones; uses Ansible rejects
+//!   (`{% if undef %}`, `undef == 1`, iterating) are reported only when the
+//!   missing name is a top-level variable and the source has no
+//!   `defined`/`default`/`d(`/`mandatory`/`omit` guard.
+//! - `type_debug` says `str` for strings Ansible calls `AnsibleUnicode`.
+//! - A vault value that cannot be decrypted reads as undefined (`is defined`
+//!   is false) instead of failing only when printed.
+//! - Python-only types: tuples exist only where a filter makes one
+//!   (`splitext`); sets, `datetime` arithmetic and `to_datetime` are missing.
+//! - `to_yaml` does not fold long lines or indent continuation lines of
+//!   multi-line quoted scalars like PyYAML.
+//! - Variables templated during one `template()` call are cached for that
+//!   call unless their source has lookups, `random`, `now()`…
 
 mod context;
 mod convert;
