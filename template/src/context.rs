@@ -15,6 +15,22 @@ use crate::literal::literal_eval;
 use crate::pyrepr::py_str;
 use crate::{ConditionalOutcome, Shared, Templar, Vars, UNSAFE_KEY, VAULT_KEY};
 
+/// Engine globals, never looked up in the variables.
+const GLOBAL_NAMES: &[&str] = &[
+    "lookup",
+    "query",
+    "q",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "omit",
+    "now",
+];
+
+/// Variable receiving an evaluated expression.
+const EXPR_VAR: &str = "__rustle_expr_result";
+
 /// Name under which a template can reach its context object (lookups).
 pub(crate) const CTX_KEY: &str = "__rustle_ctx";
 
@@ -25,6 +41,9 @@ struct St {
     unsafe_seen: bool,
     last_missing: Option<String>,
     hints: HashMap<String, String>,
+    /// Templated values of variables already read through this context
+    /// (deterministic ones only).
+    resolved: HashMap<String, MV>,
 }
 
 pub(crate) struct Ctx {
@@ -46,11 +65,22 @@ impl Object for Ctx {
         if name == CTX_KEY {
             return Some(MV::from_dyn_object(self.clone()));
         }
+        if let Some(v) = self.st().resolved.get(name) {
+            return Some(v.clone());
+        }
+        if name.starts_with("__rustle") {
+            return None;
+        }
         let Some(raw) = self.vars.get(name) else {
             if name == "vars" {
                 return Some(MV::from_object(VarsView { ctx: self.clone() }));
             }
-            self.st().last_missing = Some(name.to_string());
+            if name == "hostvars" && !self.vars.host_names().is_empty() {
+                return Some(MV::from_object(HostVars { ctx: self.clone() }));
+            }
+            if !GLOBAL_NAMES.contains(&name) {
+                self.st().last_missing = Some(name.to_string());
+            }
             return None;
         };
         Some(self.resolve(name, &raw))
@@ -69,9 +99,61 @@ struct VarsView {
 
 impl Object for VarsView {
     fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
-        let name = key.as_str()?;
-        let raw = self.ctx.vars.get(name)?;
-        Some(self.ctx.resolve(name, &raw))
+        // Ansible returns `vars` entries untemplated
+        let raw = self.ctx.vars.get(key.as_str()?)?;
+        Some(json_to_mj(&raw))
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.ctx.vars.names().into_iter().map(MV::from).collect())
+    }
+}
+
+/// Lazy `hostvars`: host → that host's variables, templated on access.
+#[derive(Debug)]
+struct HostVars {
+    ctx: Arc<Ctx>,
+}
+
+impl Object for HostVars {
+    fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
+        let hv = self.ctx.vars.host_vars(key.as_str()?)?;
+        Some(MV::from_object(HostVarsVars {
+            outer: self.ctx.clone(),
+            ctx: self.ctx.with_vars(hv),
+        }))
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(
+            self.ctx
+                .vars
+                .host_names()
+                .into_iter()
+                .map(MV::from)
+                .collect(),
+        )
+    }
+}
+
+/// One host's variables inside `hostvars`.
+#[derive(Debug)]
+struct HostVarsVars {
+    outer: Arc<Ctx>,
+    ctx: Arc<Ctx>,
+}
+
+impl Object for HostVarsVars {
+    fn get_value(self: &Arc<Self>, key: &MV) -> Option<MV> {
+        let v = self.ctx.lookup_var(key.as_str()?);
+        if let Some(p) = self.ctx.take_pending() {
+            let mut st = self.outer.st();
+            if st.pending.is_none() {
+                st.pending = Some(p);
+            }
+        }
+        if self.ctx.st().unsafe_seen {
+            self.outer.mark_unsafe();
+        }
+        v
     }
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.ctx.vars.names().into_iter().map(MV::from).collect())
@@ -115,6 +197,10 @@ impl Ctx {
         })
     }
 
+    pub(crate) fn last_missing(&self) -> Option<String> {
+        self.st().last_missing.clone()
+    }
+
     pub(crate) fn mark_unsafe(&self) {
         self.st().unsafe_seen = true;
     }
@@ -138,8 +224,13 @@ impl Ctx {
 
     /// Templates a raw variable value read by a template.
     fn resolve(self: &Arc<Self>, name: &str, raw: &JV) -> MV {
+        if let Some(v) = self.st().resolved.get(name) {
+            return v.clone();
+        }
         if !needs_work(raw) {
-            return json_to_mj(raw);
+            let v = json_to_mj(raw);
+            self.st().resolved.insert(name.to_string(), v.clone());
+            return v;
         }
         {
             let mut st = self.st();
@@ -163,12 +254,29 @@ impl Ctx {
             }
             st.stack.push(name.to_string());
         }
+        let saved_missing = self.st().last_missing.take();
         let res = self.template_raw(raw);
         let mut st = self.st();
         st.stack.pop();
+        st.last_missing = saved_missing;
         match res {
-            Ok(v) => v,
+            Ok(v) => {
+                if deterministic(raw) {
+                    st.resolved.insert(name.to_string(), v.clone());
+                }
+                v
+            }
             Err(e) if e.is_undefined() => {
+                let shown = match raw {
+                    JV::String(s) => s.clone(),
+                    other => py_str(&json_to_mj(other)),
+                };
+                st.hints
+                    .insert(name.to_string(), format!("{shown}: {}", e.message));
+                MV::UNDEFINED
+            }
+            Err(e) if e.kind == ErrorKind::Vault => {
+                // like Ansible's lazily decrypted values: fails only when used
                 st.hints.insert(name.to_string(), e.message);
                 MV::UNDEFINED
             }
@@ -285,12 +393,20 @@ impl Ctx {
         escape_backslashes: bool,
         convert: bool,
     ) -> Result<MV, TemplateError> {
-        let pre = lex::preprocess_opts(s, escape_backslashes);
-        let res: MV = if let Some(expr) = lex::single_expression(&pre) {
-            let v = self.eval_expr(&expr, s)?;
+        let prepared = self.shared.prepare(s, escape_backslashes);
+        let pre = prepared.pre.as_str();
+        self.st().last_missing = None;
+        let res: MV = if let Some(expr) = &prepared.single {
+            let v = self.eval_expr(expr, s)?;
             if v.is_undefined() {
-                return Err(self.undefined_error(Some(&expr)));
+                // `a if b` without else renders as "" in Ansible
+                let no_else = expr.contains(" if ") && !expr.contains(" else ");
+                if !(no_else && self.st().last_missing.is_none()) {
+                    return Err(self.undefined_error(Some(expr)));
+                }
+                return Ok(MV::from(""));
             }
+            self.check_unguarded(expr)?;
             if v.is_safe() && v.kind() == ValueKind::String {
                 v
             } else if v.is_none() {
@@ -304,13 +420,14 @@ impl Ctx {
                 }
             }
         } else {
-            let out = match self.env.render_named_str("<template>", &pre, self.value()) {
+            let out = match self.render_src(pre) {
                 Ok(out) => out,
-                Err(e) => return Err(self.map_error(&e, s, &pre)),
+                Err(e) => return Err(self.map_error(&e, s, pre)),
             };
             if let Some(e) = self.take_pending() {
                 return Err(e);
             }
+            self.check_unguarded(pre)?;
             if convert {
                 convert_text(out)
             } else {
@@ -329,19 +446,36 @@ impl Ctx {
         Ok(res)
     }
 
+    /// Renders a (preprocessed) source, compiling it once per templar.
+    fn render_src(self: &Arc<Self>, src: &str) -> Result<String, minijinja::Error> {
+        match self.shared.cache_name(src) {
+            Some(name) => self.env.get_template(&name)?.render(self.value()),
+            None => self.env.render_named_str("<template>", src, self.value()),
+        }
+    }
+
     /// Evaluates an expression (no delimiters) in this context.
     pub(crate) fn eval_expr(self: &Arc<Self>, expr: &str, orig: &str) -> Result<MV, TemplateError> {
-        let e = self
-            .env
-            .compile_expression_owned(expr.to_string())
-            .map_err(|e| self.map_error(&e, orig, expr))?;
-        let v = e
-            .eval(self.value())
-            .map_err(|e| self.map_error(&e, orig, expr));
+        let wrapped = format!("{{% set {EXPR_VAR} = ({expr}\n) %}}");
+        let v = self
+            .eval_wrapped(&wrapped)
+            .map_err(|e| self.map_error(&e, orig, &wrapped));
         if let Some(p) = self.take_pending() {
             return Err(p);
         }
         v
+    }
+
+    fn eval_wrapped(self: &Arc<Self>, wrapped: &str) -> Result<MV, minijinja::Error> {
+        let env: &Environment<'_> = &self.env;
+        let get = |t: minijinja::Template<'_, '_>| -> Result<MV, minijinja::Error> {
+            let cap = t.render_captured(self.value())?;
+            Ok(cap.state().lookup(EXPR_VAR).unwrap_or(MV::UNDEFINED))
+        };
+        match self.shared.cache_name(wrapped) {
+            Some(name) => get(env.get_template(&name)?),
+            None => get(env.template_from_str(wrapped)?),
+        }
     }
 
     /// Renders a template file (template module/lookup): a string, no type
@@ -357,10 +491,27 @@ impl Ctx {
         })
     }
 
+    /// Ansible's undefined values fail on any use but `is defined`,
+    /// `default` & co; the engine's are lenient in comparisons, tests of
+    /// truth and iteration. A missing top-level variable read by a source
+    /// that has no such guard is therefore reported as undefined.
+    fn check_unguarded(self: &Arc<Self>, src: &str) -> Result<(), TemplateError> {
+        let missing = self.st().last_missing.clone();
+        let Some(name) = missing else { return Ok(()) };
+        const GUARDS: &[&str] = &["defined", "default", "d(", "mandatory", "omit"];
+        if GUARDS.iter().any(|g| src.contains(g)) {
+            return Ok(());
+        }
+        if let Some(h) = self.st().hints.get(&name) {
+            return Err(undefined_or_vault(h.clone()));
+        }
+        Err(TemplateError::undefined(format!("'{name}' is undefined")))
+    }
+
     fn undefined_error(self: &Arc<Self>, expr: Option<&str>) -> TemplateError {
         if let Some(expr) = expr {
             if let Some(msg) = self.undefined_message(expr) {
-                return TemplateError::undefined(msg);
+                return undefined_or_vault(msg);
             }
         }
         let st = self.st();
@@ -439,8 +590,9 @@ impl Ctx {
         let detail = e.detail().unwrap_or_default().to_string();
         match e.kind() {
             minijinja::ErrorKind::UndefinedError => {
-                let span_text = e.range().and_then(|r| src.get(r)).map(str::to_string);
-                let expr = span_text.map(|t| strip_delims(&t));
+                let expr = e.range().and_then(|r| {
+                    filter_operand(src, r.start).or_else(|| src.get(r).map(strip_delims))
+                });
                 self.undefined_error(expr.as_deref())
             }
             minijinja::ErrorKind::UnknownFilter | minijinja::ErrorKind::UnknownTest => {
@@ -571,12 +723,14 @@ impl Ctx {
             cond = text;
         }
         let expr = lex::preprocess_expr(&cond);
+        self.st().last_missing = None;
         let v = self
             .eval_expr(&expr, &format!("{{% if {cond} %}}"))
             .map_err(undef)?;
         if v.is_undefined() {
             return Err(undef(self.undefined_error(Some(&expr))));
         }
+        self.check_unguarded(&expr).map_err(undef)?;
         let truth = v.is_true();
         if v.kind() != ValueKind::Bool {
             let tn = match v.kind() {
@@ -615,6 +769,29 @@ impl Ctx {
     }
 }
 
+fn undefined_or_vault(msg: String) -> TemplateError {
+    if msg == "Attempting to decrypt but no vault secrets found" {
+        TemplateError::new(ErrorKind::Vault, msg)
+    } else {
+        TemplateError::undefined(msg)
+    }
+}
+
+/// Whether templating `raw` always gives the same result (no lookups,
+/// randomness or time), so it may be cached for the rest of a call.
+fn deterministic(raw: &JV) -> bool {
+    match raw {
+        JV::String(s) => ![
+            "lookup", "query", "q(", "random", "shuffle", "now(", "password", "pipe",
+        ]
+        .iter()
+        .any(|w| s.contains(w)),
+        JV::Array(a) => a.iter().all(deterministic),
+        JV::Object(m) => m.values().all(deterministic),
+        _ => true,
+    }
+}
+
 fn needs_work(raw: &JV) -> bool {
     match raw {
         JV::String(s) => lex::is_possibly_template(s),
@@ -643,6 +820,8 @@ fn trailing_newlines(s: &str) -> usize {
 
 /// `^{{\s*(\w*)\s*}}$`
 fn single_var(s: &str) -> Option<&str> {
+    // Python's `$` also matches before one trailing newline
+    let s = s.strip_suffix('\n').unwrap_or(s);
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let t = inner.trim_matches(|c: char| c.is_whitespace());
     if t.chars().all(|c| c.is_alphanumeric() || c == '_') && !t.is_empty() {
@@ -650,6 +829,21 @@ fn single_var(s: &str) -> Option<&str> {
     } else {
         None
     }
+}
+
+/// When `start` is a filter name (`x | upper`), the text of its operand.
+fn filter_operand(src: &str, start: usize) -> Option<String> {
+    let before = src.get(..start)?.trim_end();
+    let before = before.strip_suffix('|')?;
+    let open = ["{{", "{%", "(", ",", "["]
+        .iter()
+        .filter_map(|d| before.rfind(d).map(|i| i + d.len()))
+        .max()
+        .unwrap_or(0);
+    let text = before[open..].trim();
+    let text = text.strip_prefix('-').unwrap_or(text).trim();
+    let text = text.strip_prefix("if ").unwrap_or(text).trim();
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 fn strip_delims(t: &str) -> String {
@@ -753,10 +947,52 @@ pub(crate) fn build_env(shared: Arc<Shared>) -> Environment<'static> {
             .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed"))
     });
     env.set_unknown_method_callback(crate::filters::methods::call_method);
+    let table = shared.sources.clone();
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    for b in shared
+        .opts
+        .search_paths
+        .iter()
+        .chain(shared.opts.playbook_dir.iter())
+    {
+        dirs.push(b.join("templates"));
+        dirs.push(b.clone());
+    }
+    env.set_loader(move |name| {
+        if let Some(id) = name
+            .strip_prefix("rustle:")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            let t = match table.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            return Ok(t.srcs.get(id).cloned());
+        }
+        // `{% include %}` / `{% import %}` of template files
+        let rel = std::path::Path::new(name);
+        let found = if rel.is_absolute() {
+            rel.is_file().then(|| rel.to_path_buf())
+        } else {
+            dirs.iter().map(|d| d.join(rel)).find(|p| p.is_file())
+        };
+        match found {
+            Some(p) => std::fs::read_to_string(&p)
+                .map(|src| Some(lex::preprocess_opts(&src, false)))
+                .map_err(|e| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("could not read {}: {e}", p.display()),
+                    )
+                }),
+            None => Ok(None),
+        }
+    });
     env.add_global("omit", shared.omit.clone());
     env.add_function("__rustle_mod", crate::pyfmt::mod_op);
     crate::filters::register(&mut env, shared.clone());
     crate::tests_jinja::register(&mut env, shared.clone());
     crate::lookups::register(&mut env, shared);
+    crate::datetime::register(&mut env);
     env
 }

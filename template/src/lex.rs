@@ -55,14 +55,12 @@ fn lex_expr(src: &str, mut pos: usize, end: &str) -> Option<(Vec<Tok>, String, u
     while pos < b.len() {
         let rest = &src[pos..];
         if depth <= 0 {
-            for pre in ["-", "+", ""] {
-                let close = format!("{pre}{end}");
-                if rest.starts_with(&close) {
-                    // `-}}` is only a close if `-` is not e.g. `x -}}`? Jinja
-                    // treats `-}}` as whitespace control always.
-                    let after = pos + close.len();
-                    return Some((toks, close, after));
-                }
+            // `-}}` / `+}}` are whitespace control, always part of the close
+            let skip = usize::from(rest.starts_with('-') || rest.starts_with('+'));
+            if rest[skip..].starts_with(end) {
+                let close = rest[..skip + end.len()].to_string();
+                let after = pos + close.len();
+                return Some((toks, close, after));
             }
         }
         let c = b[pos];
@@ -233,8 +231,9 @@ pub(crate) fn preprocess(src: &str) -> String {
 
 pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
     let escape = escape_backslashes && src.contains('\\') && src.contains("{{");
-    let has_mod = src.contains('%');
-    if !escape && !has_mod {
+    let has_mod = has_percent_operator(src);
+    let has_fqcn = src.contains("ansible.builtin.") || src.contains("ansible.legacy.");
+    if !escape && !has_mod && !has_fqcn {
         return src.to_string();
     }
     let Some(mut segs) = lex(src) else {
@@ -244,6 +243,9 @@ pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
     for seg in segs.iter_mut() {
         match seg {
             Seg::Var { toks, .. } => {
+                if has_fqcn && strip_fqcn(toks) {
+                    changed = true;
+                }
                 if escape {
                     for t in toks.iter_mut() {
                         if let Tok::Str(s) = t {
@@ -259,9 +261,8 @@ pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
                 }
             }
             Seg::Block { toks, .. } => {
-                if has_mod && rewrite_mod(toks) {
-                    changed = true;
-                }
+                changed |= has_fqcn && strip_fqcn(toks);
+                changed |= has_mod && rewrite_mod(toks);
             }
             _ => {}
         }
@@ -271,6 +272,17 @@ pub(crate) fn preprocess_opts(src: &str, escape_backslashes: bool) -> String {
     } else {
         src.to_string()
     }
+}
+
+/// Whether `src` has a `%` that is not part of a `{%`/`%}` delimiter.
+fn has_percent_operator(src: &str) -> bool {
+    let b = src.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        *c == b'%'
+            && !(i > 0 && b[i - 1] == b'{')
+            && b.get(i + 1) != Some(&b'}')
+            && !(i > 0 && matches!(b[i - 1], b'-' | b'+') && i > 1 && b[i - 2] == b'{')
+    })
 }
 
 /// Preprocesses a bare expression (conditionals): `%` rewrite only.
@@ -493,6 +505,34 @@ fn scan_right(toks: &[Tok], i: usize) -> Option<usize> {
     Some(end)
 }
 
+/// `x | ansible.builtin.to_json` → `x | to_json` (also `is` tests and
+/// `ansible.legacy.`), as Jinja2 resolves dotted plugin names.
+fn strip_fqcn(toks: &mut Vec<Tok>) -> bool {
+    let mut changed = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let after_pipe_or_is = prev_nw(toks, i).is_some_and(|p| {
+            toks[p].is_op("|") || matches!(&toks[p], Tok::Name(n) if n == "is" || n == "not")
+        });
+        if after_pipe_or_is {
+            if let Tok::Name(ns) = &toks[i] {
+                if ns == "ansible" && toks.get(i + 1).is_some_and(|t| t.is_op(".")) {
+                    if let (Some(Tok::Name(coll)), Some(dot2), Some(Tok::Name(_))) =
+                        (toks.get(i + 2), toks.get(i + 3), toks.get(i + 4))
+                    {
+                        if (coll == "builtin" || coll == "legacy") && dot2.is_op(".") {
+                            toks.drain(i..i + 4);
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    changed
+}
+
 /// Rewrites every `L % R` into `__rustle_mod(L, R)`. Returns whether any
 /// rewrite happened.
 fn rewrite_mod(toks: &mut Vec<Tok>) -> bool {
@@ -536,6 +576,18 @@ mod t {
             "{% if __rustle_mod(a , 2) %}x{% endif %}"
         );
         assert_eq!(preprocess("100% {{ x }}"), "100% {{ x }}");
+    }
+
+    #[test]
+    fn fqcn() {
+        assert_eq!(
+            preprocess("{{ x | ansible.builtin.to_json }}"),
+            "{{ x | to_json }}"
+        );
+        assert_eq!(
+            preprocess("{{ x is ansible.builtin.file }}"),
+            "{{ x is file }}"
+        );
     }
 
     #[test]

@@ -10,9 +10,28 @@
 //! Variables are `serde_json::Value`s; `{"__ansible_unsafe": "..."}` marks an
 //! `!unsafe` string (never templated) and `{"__ansible_vault": "..."}` an
 //! inline vault value (decrypted through [`VaultDecryptor`]).
+//!
+//! Behaviour is checked against real ansible-core 2.18 by
+//! `tests/ansible_parity.rs` (cases recorded by `tests/record.py`).
+//!
+//! Known differences from Ansible:
+//! - Undefined values are minijinja's "chainable" ones; uses Ansible rejects
+//!   (`{% if undef %}`, `undef == 1`, iterating) are reported only when the
+//!   missing name is a top-level variable and the source has no
+//!   `defined`/`default`/`d(`/`mandatory`/`omit` guard.
+//! - `type_debug` says `str` for strings Ansible calls `AnsibleUnicode`.
+//! - A vault value that cannot be decrypted reads as undefined (`is defined`
+//!   is false) instead of failing only when printed.
+//! - Python-only types: tuples exist only where a filter makes one
+//!   (`splitext`); sets, `datetime` arithmetic and `to_datetime` are missing.
+//! - `to_yaml` does not fold long lines or indent continuation lines of
+//!   multi-line quoted scalars like PyYAML.
+//! - Variables templated during one `template()` call are cached for that
+//!   call unless their source has lookups, `random`, `now()`…
 
 mod context;
 mod convert;
+mod datetime;
 mod error;
 mod filters;
 mod lex;
@@ -46,6 +65,17 @@ pub trait Vars: Send + Sync {
     /// Whether `name` is defined; override when cheaper than [`Vars::get`].
     fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+    /// The variables of inventory host `host`, for a lazy `hostvars`
+    /// (`hostvars[h].x` is templated with `h`'s variables when read, like
+    /// Ansible's `HostVars`). Used only when [`Vars::get`] has no `hostvars`.
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn Vars>> {
+        let _ = host;
+        None
+    }
+    /// Inventory host names (keys of the lazy `hostvars`).
+    fn host_names(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 
@@ -86,6 +116,12 @@ impl Vars for Overlay {
     }
     fn contains(&self, name: &str) -> bool {
         self.extra.contains_key(name) || self.base.contains(name)
+    }
+    fn host_vars(&self, host: &str) -> Option<Arc<dyn Vars>> {
+        self.base.host_vars(host)
+    }
+    fn host_names(&self) -> Vec<String> {
+        self.base.host_names()
     }
 }
 
@@ -141,6 +177,65 @@ impl std::fmt::Debug for TemplarOptions {
 pub(crate) struct Shared {
     pub opts: TemplarOptions,
     pub omit: String,
+    /// Template sources compiled once and cached by the engine (by id).
+    pub sources: Arc<std::sync::Mutex<SourceTable>>,
+    /// Preprocessed sources, keyed by (escape_backslashes, source).
+    pub prepared: std::sync::Mutex<std::collections::HashMap<(bool, String), Arc<Prepared>>>,
+}
+
+/// A template source after Ansible's rewrites.
+pub(crate) struct Prepared {
+    pub pre: String,
+    /// The expression when the source is exactly one `{{ expr }}`.
+    pub single: Option<String>,
+}
+
+/// Source text ↔ id of templates the engine has compiled and cached.
+#[derive(Default)]
+pub(crate) struct SourceTable {
+    pub ids: std::collections::HashMap<String, usize>,
+    pub srcs: Vec<String>,
+}
+
+/// Beyond this many distinct sources, templates are compiled per use.
+const SOURCE_CACHE_LIMIT: usize = 50_000;
+
+impl Shared {
+    pub(crate) fn prepare(&self, src: &str, escape_backslashes: bool) -> Arc<Prepared> {
+        let key = (escape_backslashes, src.to_string());
+        let mut cache = match self.prepared.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(p) = cache.get(&key) {
+            return p.clone();
+        }
+        let pre = lex::preprocess_opts(src, escape_backslashes);
+        let single = lex::single_expression(&pre);
+        let p = Arc::new(Prepared { pre, single });
+        if cache.len() < SOURCE_CACHE_LIMIT {
+            cache.insert(key, p.clone());
+        }
+        p
+    }
+
+    /// The engine name under which `src` is cached, registering it.
+    pub(crate) fn cache_name(&self, src: &str) -> Option<String> {
+        let mut t = match self.sources.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some(id) = t.ids.get(src) {
+            return Some(format!("rustle:{id}"));
+        }
+        if t.srcs.len() >= SOURCE_CACHE_LIMIT {
+            return None;
+        }
+        let id = t.srcs.len();
+        t.srcs.push(src.to_string());
+        t.ids.insert(src.to_string(), id);
+        Some(format!("rustle:{id}"))
+    }
 }
 
 /// The templating engine: build once, use for every task.
@@ -181,7 +276,12 @@ impl Templar {
                 hex::encode(sha1::Sha1::digest(seed))
             )
         });
-        let shared = Arc::new(Shared { opts, omit });
+        let shared = Arc::new(Shared {
+            opts,
+            omit,
+            sources: Default::default(),
+            prepared: Default::default(),
+        });
         let env = context::build_env(shared.clone());
         Templar {
             env: Arc::new(env),

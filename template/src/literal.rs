@@ -205,8 +205,7 @@ impl P<'_> {
     fn strings(&mut self) -> Option<Value> {
         let mut out = String::new();
         let mut any = false;
-        loop {
-            let Some(c) = self.peek() else { break };
+        while let Some(c) = self.peek() {
             let start = self.i;
             let mut raw = false;
             if c.is_ascii_alphabetic() {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use crate::context::{Ctx, CTX_KEY};
@@ -215,12 +215,13 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
             .collect(),
         None => PW_CHARS_DEFAULT.to_string(),
     };
-    let charv: Vec<char> = chars.chars().collect();
+    let mut charv: Vec<char> = chars.chars().collect();
+    if charv.is_empty() {
+        charv = PW_CHARS_DEFAULT.chars().collect();
+    }
     let gen = || -> String {
         (0..length)
-            .map(|_| {
-                charv[fastrand::usize(0..charv.len().max(1)).min(charv.len().saturating_sub(1))]
-            })
+            .map(|_| charv[fastrand::usize(0..charv.len())])
             .collect()
     };
     if path == "/dev/null" {
@@ -301,6 +302,10 @@ pub(crate) fn run(
     _wantlist: bool,
 ) -> Result<Value, TemplateError> {
     let list = |v: Vec<Value>| Ok(Value::from(v));
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
     match name {
         "env" | "ansible.builtin.env" => {
             let default = kw(kwargs, "default").cloned().unwrap_or(Value::from(""));
@@ -321,8 +326,9 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
-                let p = find_file(ctx, "files", &t)
-                    .ok_or_else(|| lerr(format!("could not locate file in lookup: {t}")))?;
+                let p = find_file(ctx, "files", &t).ok_or_else(|| {
+                    lerr(format!("The 'file' lookup had an issue accessing the file '{t}'. file not found, use -vvvvv to see paths searched"))
+                })?;
                 let mut c = std::fs::read_to_string(&p)
                     .map_err(|e| lerr(format!("could not read file {}: {e}", p.display())))?;
                 if rstrip {
@@ -720,7 +726,10 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
                     Value::from(())
                 });
             }
-            if e.kind == ErrorKind::Lookup && e.message.starts_with("lookup plugin (") {
+            if e.kind == ErrorKind::Lookup
+                || e.kind == ErrorKind::Vault
+                || e.kind == ErrorKind::Undefined
+            {
                 return Err(to_mj(e));
             }
             let msg = format!(
@@ -735,10 +744,10 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
         return Ok(res);
     }
     let items: Vec<Value> = res.try_iter().map(|i| i.collect()).unwrap_or_default();
+    if items.is_empty() {
+        return Ok(res);
+    }
     if items.iter().all(|v| v.kind() == ValueKind::String) {
-        if items.is_empty() {
-            return Ok(Value::from(""));
-        }
         return Ok(Value::from(
             items.iter().map(s).collect::<Vec<_>>().join(","),
         ));
@@ -750,13 +759,13 @@ fn call_lookup(state: &State, args: Vec<Value>, force_list: bool) -> Result<Valu
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
-    env.add_function("lookup", |state: &State, args: Rest<Value>| {
-        call_lookup(state, args.0, false)
+    env.add_function("lookup", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), false)
     });
-    env.add_function("query", |state: &State, args: Rest<Value>| {
-        call_lookup(state, args.0, true)
+    env.add_function("query", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), true)
     });
-    env.add_function("q", |state: &State, args: Rest<Value>| {
-        call_lookup(state, args.0, true)
+    env.add_function("q", |state: &State, args: Rest<ValueOrKwargs>| {
+        call_lookup(state, args.0.into_iter().map(Value::from).collect(), true)
     });
 }

@@ -24,15 +24,15 @@ pub(crate) fn mod_op(a: Value, b: Value) -> Result<Value, Error> {
     if a.is_number() && b.is_number() || a.kind() == ValueKind::Bool || b.kind() == ValueKind::Bool
     {
         if let (Ok(x), Ok(y)) = (i128::try_from(a.clone()), i128::try_from(b.clone())) {
-            if a.is_integer() || a.kind() == ValueKind::Bool {
-                if b.is_integer() || b.kind() == ValueKind::Bool {
-                    if y == 0 {
-                        return Err(type_err("integer modulo by zero".into()));
-                    }
-                    let r = x.rem_euclid(y);
-                    let r = if y < 0 && r != 0 { r + y } else { r };
-                    return Ok(Value::from(r));
+            if (a.is_integer() || a.kind() == ValueKind::Bool)
+                && (b.is_integer() || b.kind() == ValueKind::Bool)
+            {
+                if y == 0 {
+                    return Err(type_err("integer modulo by zero".into()));
                 }
+                let r = x.rem_euclid(y);
+                let r = if y < 0 && r != 0 { r + y } else { r };
+                return Ok(Value::from(r));
             }
         }
         let x = f64::try_from(a.clone()).map_err(|_| type_err("bad operand".into()))?;
@@ -416,13 +416,13 @@ mod t {
             percent_format(
                 "%05.1f|%-4s|%x",
                 &Value::from(vec![
-                    Value::from(3.14159),
+                    Value::from(3.04159),
                     Value::from("ab"),
                     Value::from(255)
                 ])
             )
             .unwrap(),
-            "003.1|ab  |ff"
+            "003.0|ab  |ff"
         );
         assert_eq!(
             percent_format("%s", &Value::from(vec![1, 2])).unwrap(),

@@ -2,6 +2,24 @@
 
 use minijinja::value::{Value, ValueKind};
 
+/// A Python tuple: a sequence that renders as `(a, b)`.
+#[derive(Debug, Clone)]
+pub(crate) struct PyTuple(pub Vec<Value>);
+
+impl minijinja::value::Object for PyTuple {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Seq
+    }
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let i = key.as_i64()?;
+        let i = if i < 0 { self.0.len() as i64 + i } else { i };
+        self.0.get(usize::try_from(i).ok()?).cloned()
+    }
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Seq(self.0.len())
+    }
+}
+
 /// Python `repr()` of a float.
 pub(crate) fn float_repr(f: f64) -> String {
     if f.is_nan() {
@@ -152,6 +170,20 @@ fn py_str_into(v: &Value, out: &mut String) {
         }
         ValueKind::String => out.push_str(v.as_str().unwrap_or_default()),
         ValueKind::Bytes => py_repr(v, out),
+        ValueKind::Seq if v.downcast_object_ref::<PyTuple>().is_some() => {
+            let items: Vec<Value> = v.try_iter().map(|i| i.collect()).unwrap_or_default();
+            out.push('(');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                py_repr(item, out);
+            }
+            if items.len() == 1 {
+                out.push(',');
+            }
+            out.push(')');
+        }
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');
             if let Ok(it) = v.try_iter() {
@@ -179,7 +211,10 @@ fn py_str_into(v: &Value, out: &mut String) {
             }
             out.push('}');
         }
-        _ => out.push_str(&v.to_string()),
+        _ => match crate::datetime::as_datetime_str(v) {
+            Some(s) => out.push_str(&s),
+            None => out.push_str(&v.to_string()),
+        },
     }
 }
 

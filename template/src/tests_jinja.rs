@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, State};
 
 use crate::error::ferr;
@@ -15,9 +15,16 @@ use crate::Shared;
 type T = fn(&State, Value, Args) -> Result<bool, Error>;
 
 fn add(env: &mut Environment<'static>, name: &'static str, f: T) {
-    env.add_test(name, move |state: &State, v: Value, rest: Rest<Value>| {
-        f(state, v, Args::new(rest.0))
-    });
+    env.add_test(
+        name,
+        move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(
+                state,
+                v,
+                Args::new(rest.0.into_iter().map(Value::from).collect()),
+            )
+        },
+    );
 }
 
 fn t_truthy(_: &State, v: Value, a: Args) -> Result<bool, Error> {
@@ -183,7 +190,9 @@ fn cmp_loose(a: &[Comp], b: &[Comp]) -> Result<Ordering, String> {
     Ok(a.len().cmp(&b.len()))
 }
 
-fn strict(v: &str) -> Result<(Vec<u64>, Option<(String, u64)>), String> {
+type StrictVersion = (Vec<u64>, Option<(String, u64)>);
+
+fn strict(v: &str) -> Result<StrictVersion, String> {
     let bad = || format!("invalid version number '{v}'");
     let (nums, pre) = match v.find(['a', 'b']) {
         Some(i) => (&v[..i], Some(&v[i..])),

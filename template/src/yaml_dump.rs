@@ -244,7 +244,7 @@ pub(crate) fn dump(v: &JV, indent: usize, mode: Flow, sort: bool) -> String {
     let v = sort_rec(v, sort);
     let indent = indent.clamp(2, 9);
     if is_scalar(&v) {
-        return format!("{}\n...\n", scalar(&v, false));
+        return format!("{}\n", scalar(&v, false));
     }
     if empty_coll(&v) || use_flow(&v, mode) {
         return format!("{}\n", flow_repr(&v));

@@ -7,7 +7,7 @@ pub(crate) use more::{glob_paths, py_regex as more_regex};
 
 use std::sync::Arc;
 
-use minijinja::value::{Rest, Value, ValueKind};
+use minijinja::value::{Rest, Value, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use crate::convert::{json_to_mj, mj_to_json};
@@ -101,9 +101,16 @@ pub(crate) fn to_s(v: &Value) -> Result<String, Error> {
 pub(crate) type F = fn(&State, Value, Args) -> Result<Value, Error>;
 
 pub(crate) fn add(env: &mut Environment<'static>, name: &'static str, f: F) {
-    env.add_filter(name, move |state: &State, v: Value, rest: Rest<Value>| {
-        f(state, v, Args::new(rest.0))
-    });
+    env.add_filter(
+        name,
+        move |state: &State, v: Value, rest: Rest<ValueOrKwargs>| {
+            f(
+                state,
+                v,
+                Args::new(rest.0.into_iter().map(Value::from).collect()),
+            )
+        },
+    );
 }
 
 pub(crate) fn to_bool_ansible(v: &Value) -> Value {
@@ -185,11 +192,17 @@ fn f_default(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     }
 }
 
-fn f_mandatory(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+fn f_mandatory(state: &State, v: Value, a: Args) -> Result<Value, Error> {
     if v.is_undefined() {
+        let name = state
+            .lookup(crate::context::CTX_KEY)
+            .and_then(|c| c.downcast_object::<crate::context::Ctx>())
+            .and_then(|c| c.last_missing())
+            .map(|n| format!("'{n}' "))
+            .unwrap_or_default();
         let msg = a
             .str(0, "msg")
-            .unwrap_or_else(|| "Mandatory variable not defined.".into());
+            .unwrap_or_else(|| format!("Mandatory variable {name} not defined."));
         return Err(crate::error::to_mj(crate::TemplateError::undefined(msg)));
     }
     Ok(v)
@@ -246,7 +259,7 @@ fn f_float(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 }
 
 fn f_string(_: &State, v: Value, _: Args) -> Result<Value, Error> {
-    Ok(Value::from(to_s(&v)?))
+    Ok(Value::from_safe_string(to_s(&v)?))
 }
 
 fn f_lower(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -360,7 +373,7 @@ fn f_to_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
     let sort = a.kw("sort_keys").is_some_and(|v| v.is_true());
     let indent = a.kw("indent").and_then(|v| v.as_usize());
-    Ok(Value::from(more::py_json_dumps(
+    Ok(Value::from_safe_string(more::py_json_dumps(
         &j,
         indent,
         sort,
@@ -374,7 +387,7 @@ fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(more::py_json_dumps(
+    Ok(Value::from_safe_string(more::py_json_dumps(
         &j,
         Some(indent),
         sort,
@@ -401,7 +414,7 @@ fn f_to_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         None => crate::yaml_dump::Flow::Auto,
     };
     let sort = a.kw("sort_keys").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(crate::yaml_dump::dump(
+    Ok(Value::from_safe_string(crate::yaml_dump::dump(
         &j, indent, flow_mode, sort,
     )))
 }
@@ -410,7 +423,7 @@ fn f_to_nice_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let j = mj_to_json(&v).map_err(crate::error::to_mj)?;
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
-    Ok(Value::from(crate::yaml_dump::dump(
+    Ok(Value::from_safe_string(crate::yaml_dump::dump(
         &j,
         indent,
         crate::yaml_dump::Flow::Never,

@@ -1024,7 +1024,10 @@ fn f_splitext(_: &State, v: Value, _: Args) -> Result<Value, Error> {
         }
         None => (s.clone(), String::new()),
     };
-    Ok(Value::from(vec![Value::from(root), Value::from(ext)]))
+    Ok(Value::from_object(crate::pyrepr::PyTuple(vec![
+        Value::from(root),
+        Value::from(ext),
+    ])))
 }
 
 fn f_path_join(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -1257,9 +1260,7 @@ fn f_comment(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         });
     }
     for l in text.split('\n') {
-        lines.push(
-            format!("{decoration}{l}").trim_end().to_string() + if l.is_empty() { "" } else { "" },
-        );
+        lines.push(format!("{decoration}{l}").trim_end().to_string());
     }
     for _ in 0..postfix_count {
         lines.push(postfix.clone());
@@ -1476,8 +1477,12 @@ fn f_urlencode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
                 .map(|(k, v)| {
                     format!(
                         "{}={}",
-                        utf8_percent_encode(&py_str(k), QSET),
+                        utf8_percent_encode(&py_str(k), QSET)
+                            .to_string()
+                            .replace("%20", "+"),
                         utf8_percent_encode(&py_str(v), QSET)
+                            .to_string()
+                            .replace("%20", "+")
                     )
                 })
                 .collect::<Vec<_>>()
@@ -1571,7 +1576,7 @@ fn f_human_to_bytes(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     if unit.len() > 1 {
         let last = unit.chars().last().unwrap_or('B');
         let ok = if isbits { last == 'b' } else { last == 'B' };
-        if !ok && !(unit.len() == 1) {
+        if !ok {
             let expect = if isbits { "bit" } else { "byte" };
             return Err(ferr(format!("human_to_bytes() failed to convert {s}. Value is not a valid string (expected {expect} unit)")));
         }
@@ -1709,7 +1714,45 @@ fn f_commonpath(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from(pb.to_string_lossy().into_owned()))
 }
 
+fn f_truncate(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    let s = to_s(&v)?;
+    let length = a.get(0, "length").and_then(|l| l.as_usize()).unwrap_or(255);
+    let killwords = a.flag(1, "killwords");
+    let end = a.str(2, "end").unwrap_or_else(|| "...".into());
+    let leeway = a.get(3, "leeway").and_then(|l| l.as_usize()).unwrap_or(5);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(Value::from(s));
+    }
+    let keep = length.saturating_sub(end.chars().count());
+    let head: String = chars[..keep.min(chars.len())].iter().collect();
+    if killwords {
+        return Ok(Value::from(head + &end));
+    }
+    let cut = match head.rfind(' ') {
+        Some(i) => head[..i].to_string(),
+        None => head,
+    };
+    Ok(Value::from(cut + &end))
+}
+
+fn f_wordcount(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    let s = to_s(&v)?;
+    let mut n = 0;
+    let mut in_word = false;
+    for c in s.chars() {
+        let w = c.is_alphanumeric() || c == '_';
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    Ok(Value::from(n))
+}
+
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    add(env, "truncate", f_truncate);
+    add(env, "wordcount", f_wordcount);
     add(env, "regex_replace", f_regex_replace);
     add(env, "regex_search", f_regex_search);
     add(env, "regex_findall", f_regex_findall);
