@@ -16,7 +16,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run playbooks, as ansible-playbook does.
-    Playbook(PlaybookArgs),
+    Playbook(Box<PlaybookArgs>),
     /// Generate an ed25519 key pair for signing bundles.
     Keygen {
         /// Base path: writes BASE.key (mode 0600) and BASE.pub.

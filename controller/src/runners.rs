@@ -44,12 +44,18 @@ mod tests {
             Some(Path::new("/opt/r")),
             Some(Path::new("/ws/target/release/rustle")),
         );
-        assert_eq!(c[0], Path::new("/opt/r/x86_64-unknown-linux-musl/rustle-runner"));
+        assert_eq!(
+            c[0],
+            Path::new("/opt/r/x86_64-unknown-linux-musl/rustle-runner")
+        );
         assert_eq!(
             c[1],
             Path::new("/ws/target/release/runners/x86_64-unknown-linux-musl/rustle-runner")
         );
-        assert_eq!(c[3], Path::new("/ws/dist/runners/x86_64-unknown-linux-musl/rustle-runner"));
+        assert_eq!(
+            c[3],
+            Path::new("/ws/dist/runners/x86_64-unknown-linux-musl/rustle-runner")
+        );
     }
 
     #[test]

@@ -232,17 +232,7 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         if !crate::playbook::load::is_identifier(k) {
             return fail(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."));
         }
-        // k=v strings are converted as Ansible's boolean conversion does.
-        let v = match v {
-            Value::String(s)
-                if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no")
-                    && false =>
-            {
-                Value::Bool(truthy(v))
-            }
-            other => other.clone(),
-        };
-        facts.insert(k.clone(), v);
+        facts.insert(k.clone(), v.clone());
     }
     if facts.is_empty() {
         return fail(
@@ -757,10 +747,8 @@ fn module_call(
     task.check_mode = check;
     task.diff = diff;
     if let Some(env) = kw(r, s, "environment", vars) {
-        if let Value::Object(m) = env {
-            for (k, v) in m {
-                task.environment.insert(k, value_to_string(&v));
-            }
+        for (k, v) in env.as_object().into_iter().flatten() {
+            task.environment.insert(k.clone(), value_to_string(v));
         }
     }
     let play = PlayPlan {

@@ -163,6 +163,7 @@ impl Callback {
     }
 
     /// A whole task's result for a host (not a loop item).
+    #[allow(clippy::too_many_arguments)] // mirrors the callback's inputs one to one
     pub fn result(
         &mut self,
         host: &str,

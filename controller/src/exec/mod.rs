@@ -84,13 +84,9 @@ pub(crate) struct PlayRun {
     pub handlers: Vec<HandlerDef>,
     /// Notified handler indices per host, in notification order.
     pub notified: BTreeMap<String, Vec<usize>>,
-    pub play_name: String,
     pub hosts: Vec<String>,
     pub ended: bool,
     pub force_handlers: bool,
-    pub ignore_unreachable: bool,
-    /// Roles already run in this play (name + params), for dedup.
-    pub roles_seen: Vec<(String, Value)>,
 }
 
 impl<'a> Runner<'a> {
@@ -241,7 +237,7 @@ impl<'a> Runner<'a> {
         }
         let inv = self
             .inventory
-            .host_vars(host, &[self.playbook_dir.clone()])
+            .host_vars(host, std::slice::from_ref(&self.playbook_dir))
             .unwrap_or_default();
         let mut st = HostState {
             inventory: inv,
@@ -358,13 +354,10 @@ impl<'a> Runner<'a> {
             scope,
             handlers: Vec::new(),
             notified: BTreeMap::new(),
-            play_name,
             hosts: hosts.clone(),
             ended: false,
             force_handlers: self.cfg.force_handlers
                 || play.attrs.get("force_handlers").is_some_and(truthy),
-            ignore_unreachable: false,
-            roles_seen: seen,
         };
         // Handlers: play handlers then role handlers (roles' first, as Ansible
         // compiles role handlers before the play's own).
@@ -662,7 +655,6 @@ impl<'a> Runner<'a> {
     }
 
     /// Variables for a task on a host.
-
     pub(crate) fn task_vars(
         &self,
         pr: &PlayRun,

@@ -342,7 +342,7 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
                 || h.role
                     .as_ref()
                     .is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));
-            if by_name || h.listen.iter().any(|l| *l == n) {
+            if by_name || h.listen.contains(&n) {
                 let list = pr.notified.entry(host.to_owned()).or_default();
                 if !list.contains(&i) {
                     list.push(i);

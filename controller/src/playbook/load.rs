@@ -96,7 +96,6 @@ impl Loader {
     }
 
     /// Reads and parses a YAML file.
-
     pub fn read_yaml(&mut self, path: &Path) -> Result<(Node, Arc<str>), ParseError> {
         let shown = path.display().to_string();
         let text = std::fs::read(path).map_err(|e| {
@@ -343,15 +342,8 @@ impl Loader {
             match key {
                 "tasks" | "pre_tasks" | "post_tasks" | "handlers" => {
                     let handler = key == "handlers";
-                    let items = self
-                        .load_list(v, file, basedir, handler, None)
-                        .map_err(|e| {
-                            if e.msg.starts_with("A malformed block") {
-                                e
-                            } else {
-                                e
-                            }
-                        })?;
+                    let items = self.load_list(v, file, basedir, handler, None)?;
+
                     match key {
                         "tasks" => play.tasks = items,
                         "pre_tasks" => play.pre_tasks = items,
