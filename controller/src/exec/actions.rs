@@ -113,7 +113,26 @@ pub(crate) fn dispatch(
     vars: &Arc<dyn Vars>,
     item: Option<&Value>,
 ) -> Result<Done, u8> {
+    // An action name given as a template is resolved now (per host).
+    if s.task.module.contains("{{") {
+        let name = match r.templar.template_str(&s.task.module, vars) {
+            Ok(v) => value_to_string(&v),
+            Err(e) => return Ok(fail(e.to_string())),
+        };
+        let Some(resolved) = crate::playbook::keywords::resolve_action(&name) else {
+            return Ok(fail(format!(
+                "couldn't resolve module/action '{name}'. This often indicates a misspelling, missing collection, or incorrect module path."
+            )));
+        };
+        let mut s2 = s.clone();
+        let mut t = (*s.task).clone();
+        t.module = resolved.to_owned();
+        t.action = name;
+        s2.task = Arc::new(t);
+        return dispatch(r, pr, play, host, &s2, vars, item);
+    }
     let module = s.task.module.as_str();
+
     // assert reads its `that` untemplated.
     if module == "assert" {
         return Ok(assert(r, s, vars));
@@ -680,7 +699,7 @@ fn template_module(
         Err(e) => return fail(format!("AnsibleError: {e}")),
     };
     let mut margs = args.clone();
-    margs.remove("src");
+    // `src` stays: a directory `dest` takes its basename.
     for k in [
         "newline_sequence",
         "trim_blocks",
@@ -730,7 +749,7 @@ fn module_call(
                     let id = AssetId::of(&bytes);
                     assets.push((id, bytes));
                     task.assets.insert("src".into(), id);
-                    args.remove("src");
+                    // `src` stays: a directory `dest` takes its basename.
                 }
                 Err(_) => {
                     return fail(format!(
