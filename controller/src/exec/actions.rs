@@ -792,7 +792,8 @@ fn module_call(
     done(v)
 }
 
-fn kw(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<Value> {
+/// A task keyword, inherited from the enclosing blocks, templated.
+pub(crate) fn kw(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<Value> {
     let v = s
         .task
         .attrs

@@ -398,13 +398,7 @@ fn check_when(
 }
 
 fn kw_bool(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<bool> {
-    let v = s
-        .task
-        .attrs
-        .get(key)
-        .or_else(|| s.parents.iter().rev().find_map(|b| b.attrs.get(key)))?;
-    let t = r.templar.template(v, vars).unwrap_or_else(|_| v.clone());
-    Some(truthy(&t))
+    actions::kw(r, s, key, vars).map(|v| truthy(&v))
 }
 
 fn run_host_task(
