@@ -722,7 +722,7 @@ fn module_call(
     r: &Runner<'_>,
     s: &Scheduled,
     module: &str,
-    mut args: Map<String, Value>,
+    args: Map<String, Value>,
     vars: &Arc<dyn Vars>,
     content: Option<Vec<u8>>,
 ) -> Done {
