@@ -412,12 +412,12 @@ impl<'a> Runner<'a> {
             Value::from(if self.cfg.tags.is_empty() {
                 vec!["all".to_owned()]
             } else {
-                self.cfg.tags.clone()
+                split_tags(&self.cfg.tags)
             }),
         );
         m.insert(
             "ansible_skip_tags".into(),
-            Value::from(self.cfg.skip_tags.clone()),
+            Value::from(split_tags(&self.cfg.skip_tags)),
         );
         m.insert("omit".into(), Value::from(self.templar.omit_token()));
         m.insert(
@@ -799,6 +799,18 @@ fn flatten_role(
         role: Some(r.role.info.clone()),
     }));
     handlers.extend(r.role.handlers.iter().cloned());
+}
+
+/// `--tags a,b --tags c` as the list Ansible keeps (`ansible_run_tags`).
+fn split_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags.iter().flat_map(|t| t.split(',')) {
+        let t = t.trim();
+        if !t.is_empty() && !out.iter().any(|o| o == t) {
+            out.push(t.to_owned());
+        }
+    }
+    out
 }
 
 /// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).
