@@ -251,7 +251,17 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         if !crate::playbook::load::is_identifier(k) {
             return fail(format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."));
         }
-        facts.insert(k.clone(), v.clone());
+        // Without jinja2_native, set_fact turns boolean-looking strings
+        // into booleans (ansible.builtin.set_fact's documented behaviour).
+        let v = match v {
+            Value::String(s)
+                if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no") =>
+            {
+                Value::Bool(truthy(v))
+            }
+            other => other.clone(),
+        };
+        facts.insert(k.clone(), v);
     }
     if facts.is_empty() {
         return fail(
