@@ -99,13 +99,14 @@ impl Vars for TaskVars {
         if let Some(v) = self.loop_vars.get(name) {
             return Some(v.clone());
         }
+        // set_fact/register and include_vars outrank block and task vars.
+        if let Some(v) = self.state_get(name) {
+            return Some(v);
+        }
         for layer in self.local.iter().rev() {
             if let Some(v) = layer.get(name) {
                 return Some(v.clone());
             }
-        }
-        if let Some(v) = self.state_get(name) {
-            return Some(v);
         }
         for layer in [
             &self.play.role_vars,
