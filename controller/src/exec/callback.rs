@@ -174,7 +174,9 @@ impl Callback {
         delegated: Option<&str>,
         verbose_always: bool,
     ) {
-        let verbose = self.verbosity > 0 || verbose_always;
+        // Fact gathering sets _ansible_verbose_override: never dumped.
+        let verbose =
+            (self.verbosity > 0 || verbose_always) && !matches!(module, "gather_facts" | "setup");
         let who = match delegated {
             Some(d) => format!("[{host} -> {d}]"),
             None => format!("[{host}]"),

@@ -282,6 +282,18 @@ impl<'a> Runner<'a> {
             self.init_host(h);
             self.stats_mut(h);
         }
+        // `hostvars` covers every inventory host, not only the play's.
+        let all: Vec<String> = self
+            .inventory
+            .data
+            .hosts
+            .iter()
+            .filter(|h| !h.implicit)
+            .map(|h| h.name.clone())
+            .collect();
+        for h in &all {
+            self.init_host(h);
+        }
         // Roles: dependencies first, deduplicated.
         let mut role_blocks: Vec<Item> = Vec::new();
         let mut role_handlers: Vec<Item> = Vec::new();
