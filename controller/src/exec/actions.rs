@@ -213,9 +213,6 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
             format!("{{{{ {name} }}}}")
         };
         let v = match r.templar.template(&Value::String(expr), vars) {
-            Ok(v) if v.as_str() == Some(&name) && !name.contains("{{") => {
-                Value::from("VARIABLE IS NOT DEFINED!")
-            }
             Ok(v) => v,
             Err(e) if e.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
             Err(e) => return fail(e.to_string()),
