@@ -179,7 +179,15 @@ pub(crate) fn run_batch(
     let Some((_, first)) = batch.first() else {
         return Ok(());
     };
-    let tags = tags_of(first);
+    let mut tags = tags_of(first);
+    // Play tags (and those of an import_playbook) apply to every task.
+    for attrs in play.import_attrs.iter().chain(std::iter::once(&play.attrs)) {
+        match attrs.get("tags") {
+            Some(Value::Array(a)) => tags.extend(a.iter().map(value_to_string)),
+            Some(Value::String(s)) => tags.extend(s.split(',').map(|t| t.trim().to_owned())),
+            _ => {}
+        }
+    }
     // Notified handlers run whatever the tags.
     if !first.task.handler && !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
         for (h, _) in &batch {
