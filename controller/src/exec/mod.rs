@@ -384,7 +384,19 @@ impl<'a> Runner<'a> {
                 .unwrap_or(true),
             Some(v) => truthy(v),
         };
-        if gather {
+        // The implicit fact-gathering task is tagged `always` plus the
+        // play's (and its import's) tags.
+        let mut gather_tags = vec!["always".to_owned()];
+        for attrs in play.import_attrs.iter().chain(std::iter::once(&play.attrs)) {
+            match attrs.get("tags") {
+                Some(Value::Array(a)) => gather_tags.extend(a.iter().map(value_to_string)),
+                Some(Value::String(s)) => {
+                    gather_tags.extend(s.split(',').map(|t| t.trim().to_owned()))
+                }
+                _ => {}
+            }
+        }
+        if gather && task::tags_allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
             self.gather_facts(&mut pr, play)?;
         }
         let mut tasks_section: Vec<Item> = role_blocks;
