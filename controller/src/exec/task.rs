@@ -188,6 +188,26 @@ pub(crate) fn run_batch(
             _ => {}
         }
     }
+    // Tags may be templated (with play-level variables).
+    if tags.iter().any(|t| t.contains("{{")) {
+        let vars: Arc<dyn Vars> = Arc::new(Overlay {
+            base: Arc::new(pr.scope.play_vars.clone()),
+            extra: pr.scope.extra_vars.clone(),
+        });
+        let mut out = Vec::new();
+        for t in tags {
+            if !t.contains("{{") {
+                out.push(t);
+                continue;
+            }
+            match r.templar.template_str(&t, &vars) {
+                Ok(Value::Array(a)) => out.extend(a.iter().map(value_to_string)),
+                Ok(v) => out.extend(value_to_string(&v).split(',').map(|s| s.trim().to_owned())),
+                Err(_) => out.push(t),
+            }
+        }
+        tags = out;
+    }
     // Notified handlers run whatever the tags.
     if !first.task.handler && !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
         for (h, _) in &batch {
