@@ -224,6 +224,11 @@ pub(crate) fn run_batch(
     }
     let mut included: Vec<(String, String, Block)> = Vec::new();
     for (host, sched) in batch {
+        // An explicit meta task shows its banner for each host it runs on.
+        if is_meta && sched.task.name().is_some() {
+            let title = task_title(r, pr, &sched);
+            r.cb.task_start(&title, sched.task.handler);
+        }
         let done = run_host_task(r, pr, play, &host, &sched)?;
         let changed = done
             .result
