@@ -658,6 +658,7 @@ fn include_loop(
         lv.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
         if let Some(iv) = &index_var {
             lv.insert(iv.clone(), Value::from(i));
+            lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
         match check_when(r, conds, &vars) {
