@@ -478,10 +478,34 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     }
     let mut d = done(json!({"changed": false, "include_args": {"name": name}}));
     d.show = false;
+    // The role's meta dependencies run first, each as its own role block.
+    let mut blocks = Vec::new();
+    let mut dep_handlers = Vec::new();
+    let (mut dd, mut dv, mut seen) = (Map::new(), Map::new(), Vec::new());
+    for dep in &role.dependencies {
+        super::flatten_role(
+            dep,
+            &mut blocks,
+            &mut dep_handlers,
+            &mut dd,
+            &mut dv,
+            &mut seen,
+        );
+    }
+    r.pending_handlers.extend(dep_handlers);
+    blocks.push(crate::playbook::Item::Block(Block {
+        pos: s.task.pos.clone(),
+        attrs: Default::default(),
+        block: role.tasks.clone(),
+        rescue: Vec::new(),
+        always: Vec::new(),
+        implicit: true,
+        role: Some(role.info.clone()),
+    }));
     d.flow = Flow::Include(Block {
         pos: s.task.pos.clone(),
         attrs,
-        block: role.tasks.clone(),
+        block: blocks,
         rescue: Vec::new(),
         always: Vec::new(),
         implicit: true,

@@ -779,7 +779,7 @@ fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<Handle
     }
 }
 
-fn flatten_role(
+pub(crate) fn flatten_role(
     r: &RoleRef,
     blocks: &mut Vec<Item>,
     handlers: &mut Vec<Item>,

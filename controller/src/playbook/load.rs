@@ -141,7 +141,9 @@ impl Loader {
             self.playbook_dir = path.parent().map(Path::to_path_buf);
         }
         let result = self.load_playbook_inner(&path);
-        self.playbook_dir = outer;
+        if outer.is_some() {
+            self.playbook_dir = outer;
+        }
         self.stack.pop();
         result
     }
@@ -996,8 +998,8 @@ impl Loader {
             .clone()
             .unwrap_or_else(|| basedir.to_path_buf());
         let mut searched = Vec::new();
-        if name.contains('/') || name.starts_with('.') {
-            let path = resolve_path(&pb_dir, name);
+        if Path::new(name).is_absolute() {
+            let path = PathBuf::from(name);
             if path.is_dir() {
                 return Ok(path);
             }
