@@ -479,6 +479,14 @@ fn run_host_task(
     let items = match loop_items(r, s, &loop_v, &base_vars) {
         Ok(items) => items,
         Err(msg) => {
+            // As Ansible: a loop that cannot be templated is only an error
+            // when the task's conditions (without the loop) hold.
+            if let Ok(Some(c)) = check_when(r, &conds, &base_vars) {
+                let mut d = done(skipped_result(&c), Outcome::Skipped);
+                register(r, host, s, &d.result);
+                d.show = true;
+                return Ok(d);
+            }
             let mut d = done(failed(msg), Outcome::Failed);
             d.ignored = ignore_errors;
             return Ok(d);
