@@ -139,7 +139,8 @@ pub(crate) fn dispatch(
     }
     let args = match template_args(r, s, vars) {
         Ok(a) => a,
-        Err(e) => return Ok(fail(e)),
+        // Errors raised before the module runs carry no `changed`.
+        Err(e) => return Ok(done(json!({"failed": true, "msg": e}))),
     };
     let d = match module {
         "debug" => debug(r, &args, vars),

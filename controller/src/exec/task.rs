@@ -888,13 +888,29 @@ fn finish(
 /// The message of a conditional that could not be evaluated.
 fn cond_error(cond: &Value, e: &rustle_template::TemplateError) -> String {
     let msg = e.to_string();
-    if msg.starts_with("The conditional check") {
+    if msg.contains("The conditional check") {
         msg
     } else {
         format!(
             "The conditional check '{}' failed. The error was: {msg}",
             value_to_string(cond)
         )
+    }
+}
+
+/// Marks strings that look like templates as `!unsafe`.
+fn mark_unsafe(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.contains("{{") || s.contains("{%") || s.contains("{#") => {
+            let mut m = Map::new();
+            m.insert(rustle_template::UNSAFE_KEY.into(), Value::String(s.clone()));
+            Value::Object(m)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(mark_unsafe).collect()),
+        Value::Object(m) if !(m.len() == 1 && m.contains_key(rustle_template::UNSAFE_KEY)) => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), mark_unsafe(v))).collect())
+        }
+        other => other.clone(),
     }
 }
 
@@ -908,7 +924,9 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
     let Some(name) = s.task.attrs.get("register").and_then(Value::as_str) else {
         return;
     };
-    let mut res = result.clone();
+    // Registered data comes from modules: never templated again (Ansible
+    // wraps it as unsafe).
+    let mut res = mark_unsafe(result);
     if let Value::Object(m) = &mut res {
         m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
         if !m.contains_key("failed") {
