@@ -369,12 +369,17 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
         })
         .collect();
     for n in names {
+        // By name only the first handler of that name is notified; every
+        // handler listening on the topic is.
+        let mut named = false;
         for (i, h) in pr.handlers.iter().enumerate() {
             let hname = &handler_names[i];
-            let by_name = hname.as_deref() == Some(n.as_str())
-                || h.role
-                    .as_ref()
-                    .is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n));
+            let by_name = !named
+                && (hname.as_deref() == Some(n.as_str())
+                    || h.role.as_ref().is_some_and(|r| {
+                        h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n)
+                    }));
+            named |= by_name;
             if by_name || h.listen.contains(&n) {
                 let list = pr.notified.entry(host.to_owned()).or_default();
                 if !list.contains(&i) {
