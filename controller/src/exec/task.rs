@@ -225,7 +225,7 @@ pub(crate) fn run_batch(
     let mut included: Vec<(String, String, Block)> = Vec::new();
     for (host, sched) in batch {
         // An explicit meta task shows its banner for each host it runs on.
-        if is_meta && sched.task.name().is_some() {
+        if is_meta {
             let title = task_title(r, pr, &sched);
             r.cb.task_start(&title, sched.task.handler);
         }
@@ -380,7 +380,14 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
                         h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n)
                     }));
             named |= by_name;
-            if by_name || h.listen.contains(&n) {
+            // `role : topic` reaches the listeners of that role only.
+            let role_listen = n.split_once(" : ").is_some_and(|(role, topic)| {
+                h.role
+                    .as_deref()
+                    .is_some_and(|r| r == role || r.rsplit('.').next() == Some(role))
+                    && h.listen.iter().any(|l| l == topic)
+            });
+            if by_name || role_listen || h.listen.contains(&n) {
                 let list = pr.notified.entry(host.to_owned()).or_default();
                 if !list.contains(&i) {
                     list.push(i);
