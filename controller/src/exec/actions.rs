@@ -156,8 +156,17 @@ pub(crate) fn dispatch(
         "include_tasks" => include_tasks(r, s, &args, item),
         "include_role" => include_role(r, s, &args),
         "include_vars" => include_vars(r, host, s, &args),
-        "add_host" => add_host(r, &args),
-        "group_by" => group_by(r, host, &args),
+        "add_host" | "group_by" => {
+            let d = if module == "add_host" {
+                add_host(r, &args)
+            } else {
+                group_by(r, host, &args)
+            };
+            if let Ok(mut g) = pr.scope.groups.write() {
+                *g = r.groups_value();
+            }
+            d
+        }
         "set_stats" => done(
             json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}}),
         ),
@@ -646,6 +655,23 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
             .push((name.clone(), groups.clone(), hv.clone())),
     }
     let changed = super::add_dynamic_host(&mut r.inventory, &name, &groups, &hv);
+    // The host's variables are visible through hostvars right away.
+    let known = r
+        .states
+        .read()
+        .map(|s| s.contains_key(&name))
+        .unwrap_or(false);
+    if known {
+        if let Ok(mut st) = r.states.write() {
+            if let Some(h) = st.get_mut(&name) {
+                for (k, v) in &hv {
+                    h.inventory.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    } else {
+        r.init_host(&name);
+    }
     done(
         json!({"changed": changed, "add_host": {"host_name": name, "groups": groups, "host_vars": hv}}),
     )

@@ -226,7 +226,7 @@ impl<'a> Runner<'a> {
             .collect())
     }
 
-    fn init_host(&mut self, host: &str) {
+    pub(crate) fn init_host(&mut self, host: &str) {
         let exists = self
             .states
             .read()
@@ -318,8 +318,10 @@ impl<'a> Runner<'a> {
             role_vars,
             extra_vars: self.cfg.extra_vars.clone(),
             magic: Map::new(),
+            groups: std::sync::RwLock::new(Value::Null),
         };
         scope.magic = self.magic_vars(play, &hosts);
+        scope.groups = std::sync::RwLock::new(self.groups_value());
         // vars_files (templated with play vars and extra vars).
         if let Some(vf) = play.attrs.get("vars_files") {
             let files: Vec<Value> = match vf {
@@ -455,7 +457,6 @@ impl<'a> Runner<'a> {
             Value::from("/usr/bin/python3"),
         );
         m.insert("ansible_config_file".into(), Value::Null);
-        m.insert("groups".into(), self.groups_value());
         m.insert(
             "ansible_play_name".into(),
             play.attrs.get("name").cloned().unwrap_or(Value::Null),
@@ -748,6 +749,7 @@ pub(crate) fn add_dynamic_host(
         changed |= inv.data.add_host_to_group(gid, h);
     }
     for (k, v) in vars {
+        changed |= inv.data.hosts[h].vars.get(k) != Some(v);
         inv.data.set_host_var(h, k, v.clone());
     }
     changed

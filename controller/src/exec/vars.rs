@@ -31,6 +31,8 @@ pub struct PlayScope {
     pub extra_vars: Map<String, Value>,
     /// Magic variables that are the same for every host of the play.
     pub magic: Map<String, Value>,
+    /// `groups`, refreshed when add_host or group_by change the inventory.
+    pub groups: std::sync::RwLock<Value>,
 }
 
 /// All hosts' states, shared so `hostvars` can read them.
@@ -127,6 +129,7 @@ impl Vars for TaskVars {
             return Some(v.clone());
         }
         match name {
+            "groups" => self.play.groups.read().ok().map(|g| g.clone()),
             "hostvars" => Some(self.hostvars()),
             "vars" => Some(Value::Object(self.merged_without_vars())),
             _ => None,
