@@ -616,6 +616,11 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
     else {
         return fail("name is required");
     };
+    // `host:port` names carry the port (ansible_port).
+    let (name, port) = match rustle_inventory::address::parse_address(&name, false) {
+        Some((h, p)) => (h, p),
+        None => (name, None),
+    };
     let groups: Vec<String> = match args
         .get("groups")
         .or_else(|| args.get("group"))
@@ -630,6 +635,10 @@ fn add_host(r: &mut Runner<'_>, args: &Map<String, Value>) -> Done {
         None => Vec::new(),
     };
     let mut hv = Map::new();
+    if let Some(p) = port {
+        // What Ansible's add_host action records for a `host:port` name.
+        hv.insert("ansible_ssh_port".into(), Value::from(p));
+    }
     for (k, v) in args {
         if !matches!(
             k.as_str(),
