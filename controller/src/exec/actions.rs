@@ -165,6 +165,13 @@ pub(crate) fn dispatch(
             if let Ok(mut g) = pr.scope.groups.write() {
                 *g = r.groups_value();
             }
+            let target = d
+                .result
+                .pointer("/add_host/host_name")
+                .and_then(Value::as_str)
+                .unwrap_or(host)
+                .to_owned();
+            r.refresh_inventory_vars(&target);
             d
         }
         "set_stats" => done(

@@ -226,6 +226,22 @@ impl<'a> Runner<'a> {
             .collect())
     }
 
+    /// Re-reads a host's inventory variables (after add_host/group_by put
+    /// it in new groups, whose group_vars now apply).
+    pub(crate) fn refresh_inventory_vars(&mut self, host: &str) {
+        let Ok(inv) = self
+            .inventory
+            .host_vars(host, std::slice::from_ref(&self.playbook_dir))
+        else {
+            return;
+        };
+        if let Ok(mut s) = self.states.write() {
+            if let Some(st) = s.get_mut(host) {
+                st.inventory = inv;
+            }
+        }
+    }
+
     pub(crate) fn init_host(&mut self, host: &str) {
         let exists = self
             .states
