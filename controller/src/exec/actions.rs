@@ -713,6 +713,13 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         std::slice::from_ref(&group),
         &Map::new(),
     );
+    // The new group hangs under its parents (their group_vars apply).
+    let mut w = rustle_inventory::Warnings::default();
+    for p in &parents {
+        let p = p.replace(' ', "-");
+        r.inventory.data.add_group(&p, &mut w);
+        let _ = r.inventory.data.add_child(&p, &group);
+    }
     done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
 }
 
