@@ -8,6 +8,7 @@ pub mod iter;
 pub mod vars;
 
 mod actions;
+mod tags;
 mod task;
 
 use std::collections::{BTreeMap, HashSet};
@@ -405,16 +406,8 @@ impl<'a> Runner<'a> {
         // The implicit fact-gathering task is tagged `always` plus the
         // play's (and its import's) tags.
         let mut gather_tags = vec!["always".to_owned()];
-        for attrs in play.import_attrs.iter().chain(std::iter::once(&play.attrs)) {
-            match attrs.get("tags") {
-                Some(Value::Array(a)) => gather_tags.extend(a.iter().map(value_to_string)),
-                Some(Value::String(s)) => {
-                    gather_tags.extend(s.split(',').map(|t| t.trim().to_owned()))
-                }
-                _ => {}
-            }
-        }
-        if gather && task::tags_allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
+        gather_tags.extend(tags::play_tags(play));
+        if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
             self.gather_facts(&mut pr, play)?;
         }
         let mut tasks_section: Vec<Item> = role_blocks;
@@ -454,12 +447,12 @@ impl<'a> Runner<'a> {
             Value::from(if self.cfg.tags.is_empty() {
                 vec!["all".to_owned()]
             } else {
-                split_tags(&self.cfg.tags)
+                tags::split(&self.cfg.tags)
             }),
         );
         m.insert(
             "ansible_skip_tags".into(),
-            Value::from(split_tags(&self.cfg.skip_tags)),
+            Value::from(tags::split(&self.cfg.skip_tags)),
         );
         m.insert("omit".into(), Value::from(self.templar.omit_token()));
         m.insert(
@@ -841,18 +834,6 @@ pub(crate) fn flatten_role(
         role: Some(r.role.info.clone()),
     }));
     handlers.extend(r.role.handlers.iter().cloned());
-}
-
-/// `--tags a,b --tags c` as the list Ansible keeps (`ansible_run_tags`).
-fn split_tags(tags: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for t in tags.iter().flat_map(|t| t.split(',')) {
-        let t = t.trim();
-        if !t.is_empty() && !out.iter().any(|o| o == t) {
-            out.push(t.to_owned());
-        }
-    }
-    out
 }
 
 /// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).

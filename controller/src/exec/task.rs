@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
-use super::{actions, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
+use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
 use crate::playbook::{Block, Play};
 
 /// What the executor does with a host after its task.
@@ -36,98 +36,6 @@ pub(crate) struct Done {
     pub verbose_always: bool,
     /// Extra `ok` counts (an include with a loop counts once per item).
     pub extra_ok: u32,
-}
-
-fn tags_of(s: &Scheduled) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut add = |v: Option<&Value>| match v {
-        Some(Value::Array(a)) => out.extend(a.iter().map(value_to_string)),
-        Some(Value::String(s)) => out.extend(s.split(',').map(|t| t.trim().to_owned())),
-        Some(Value::Number(n)) => out.push(n.to_string()),
-        _ => {}
-    };
-    for b in &s.parents {
-        add(b.attrs.get("tags"));
-    }
-    add(s.task.attrs.get("tags"));
-    out
-}
-
-/// Ansible's tag selection (`Taggable.evaluate_tags`).
-pub(crate) fn tags_allow(tags: &[String], only: &[String], skip: &[String]) -> bool {
-    let only: Vec<&str> = only
-        .iter()
-        .flat_map(|t| t.split(','))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
-    let skip: Vec<&str> = skip
-        .iter()
-        .flat_map(|t| t.split(','))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
-    let has = |t: &str| tags.iter().any(|x| x == t);
-    let mut run = true;
-    if !only.is_empty() {
-        run = false;
-        if has("always") {
-            run = true;
-        }
-        for t in &only {
-            match *t {
-                "all" => {
-                    if !has("never") {
-                        run = true;
-                    }
-                }
-                "tagged" => {
-                    if !tags.is_empty() && !has("never") {
-                        run = true;
-                    }
-                }
-                "untagged" => {
-                    if tags.is_empty() {
-                        run = true;
-                    }
-                }
-                t => {
-                    if has(t) {
-                        run = true;
-                    }
-                }
-            }
-        }
-    } else if has("never") {
-        run = false;
-    }
-    if run && !skip.is_empty() {
-        for t in &skip {
-            match *t {
-                "all" => {
-                    if !has("always") || skip.contains(&"always") {
-                        run = false;
-                    }
-                }
-                "tagged" => {
-                    if !tags.is_empty() {
-                        run = false;
-                    }
-                }
-                "untagged" => {
-                    if tags.is_empty() {
-                        run = false;
-                    }
-                }
-                t => {
-                    if has(t) {
-                        run = false;
-                    }
-                }
-            }
-        }
-    }
-    run
 }
 
 fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
@@ -179,15 +87,8 @@ pub(crate) fn run_batch(
     let Some((_, first)) = batch.first() else {
         return Ok(());
     };
-    let mut tags = tags_of(first);
-    // Play tags (and those of an import_playbook) apply to every task.
-    for attrs in play.import_attrs.iter().chain(std::iter::once(&play.attrs)) {
-        match attrs.get("tags") {
-            Some(Value::Array(a)) => tags.extend(a.iter().map(value_to_string)),
-            Some(Value::String(s)) => tags.extend(s.split(',').map(|t| t.trim().to_owned())),
-            _ => {}
-        }
-    }
+    let mut tags = tags::task_tags(first);
+    tags.extend(tags::play_tags(play));
     // Tags may be templated (with play-level variables).
     if tags.iter().any(|t| t.contains("{{")) {
         let vars: Arc<dyn Vars> = Arc::new(Overlay {
@@ -209,7 +110,7 @@ pub(crate) fn run_batch(
         tags = out;
     }
     // Notified handlers run whatever the tags.
-    if !first.task.handler && !tags_allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
+    if !first.task.handler && !tags::allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
         for (h, _) in &batch {
             if let Some(c) = cursors.get_mut(h) {
                 c.advance();
