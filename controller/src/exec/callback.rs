@@ -5,7 +5,6 @@ use std::io::Write;
 
 use rustle_runner::engine::HostStats;
 use rustle_runner::output::{banner, render_diff, Renderer, DEFAULT_COLUMNS};
-use rustle_runner::pyjson;
 use serde_json::{Map, Value};
 
 /// How one host's task (or loop item) ended.
@@ -27,55 +26,7 @@ pub struct Callback {
     pending_banner: Option<String>,
 }
 
-/// Python's `str()` of a loop item for `(item=...)` labels.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
-    }
-}
-
-/// Python's `repr()` of JSON-like data.
-pub fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => {
-            if n.is_f64() {
-                pyjson::py_float(n.as_f64().unwrap_or(0.0))
-            } else {
-                n.to_string()
-            }
-        }
-        Value::String(s) => {
-            if s.contains('\'') && !s.contains('"') {
-                format!("\"{s}\"")
-            } else {
-                format!(
-                    "'{}'",
-                    s.replace('\\', "\\\\")
-                        .replace('\'', "\\'")
-                        .replace('\n', "\\n")
-                )
-            }
-        }
-        Value::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(m) => {
-            if m.len() == 1 {
-                if let Some(Value::String(s)) = m.get("__ansible_unsafe") {
-                    return py_repr(&Value::String(s.clone()));
-                }
-            }
-            format!(
-                "{{{}}}",
-                m.iter()
-                    .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    }
-}
+pub use rustle_inventory::pyfmt::{py_repr, py_str};
 
 impl Callback {
     pub fn new(
@@ -304,5 +255,6 @@ mod tests {
         );
         assert_eq!(py_str(&json!("plain")), "plain");
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
+        assert_eq!(py_str(&json!({"__ansible_unsafe": "{{ x }}"})), "{{ x }}");
     }
 }
