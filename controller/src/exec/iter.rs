@@ -46,6 +46,9 @@ pub struct HostCursor {
     frames: Vec<Frame>,
     /// The host failed (unrescued) and is done.
     pub failed: bool,
+    /// The task last returned by `peek`, until the cursor moves: the
+    /// linear strategy peeks every host at every step.
+    peeked: Option<Scheduled>,
 }
 
 fn section_items(b: &Block, s: Section) -> &[Item] {
@@ -88,6 +91,7 @@ impl HostCursor {
                 failing: false,
             }],
             failed: false,
+            peeked: None,
         }
     }
 
@@ -101,6 +105,15 @@ impl HostCursor {
     /// The next task to run, descending into blocks as needed; `None` when
     /// the host is done.
     pub fn peek(&mut self) -> Option<Scheduled> {
+        if let Some(s) = &self.peeked {
+            return Some(s.clone());
+        }
+        let next = self.find_next();
+        self.peeked.clone_from(&next);
+        next
+    }
+
+    fn find_next(&mut self) -> Option<Scheduled> {
         loop {
             let frame = self.frames.last_mut()?;
             let items = section_items(&frame.block, frame.section);
@@ -175,6 +188,7 @@ impl HostCursor {
 
     /// The task just peeked succeeded (or was skipped): move past it.
     pub fn advance(&mut self) {
+        self.peeked = None;
         if let Some(f) = self.frames.last_mut() {
             f.idx += 1;
         }
@@ -183,6 +197,7 @@ impl HostCursor {
     /// The task just peeked failed. Returns whether the failure was
     /// rescued (a rescue section will run).
     pub fn fail(&mut self) -> bool {
+        self.peeked = None;
         self.fail_current()
     }
 
@@ -218,6 +233,7 @@ impl HostCursor {
 
     /// Ends the host's iteration (meta: end_host, end_play).
     pub fn end(&mut self) {
+        self.peeked = None;
         self.frames.clear();
     }
 
@@ -236,6 +252,7 @@ impl HostCursor {
     /// include task just peeked: the cursor moves past the include task
     /// once the included block is done. Call instead of [`advance`].
     pub fn insert(&mut self, block: Block) {
+        self.peeked = None;
         if block.block.is_empty() {
             self.advance();
             return;
