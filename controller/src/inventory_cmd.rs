@@ -138,6 +138,7 @@ pub fn run(args: InventoryArgs) -> ExitCode {
         &LoadOptions {
             cwd: cwd.clone(),
             python_interpreter: local_python(),
+            ..Default::default()
         },
     );
     print_warnings(inv.warnings());

@@ -68,12 +68,16 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
     }
     print_warnings(&mut loader);
-    if args.syntax_check {
-        for p in &args.playbooks {
-            println!("\nplaybook: {}", display_path(p));
-        }
-        return 0;
-    }
+    let pattern_mismatch = match std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH") {
+        Ok(v) => match v.parse() {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("ERROR! {e}");
+                return 1;
+            }
+        },
+        Err(_) => rustle_inventory::PatternMismatch::default(),
+    };
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
@@ -88,6 +92,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         &rustle_inventory::LoadOptions {
             cwd: cwd.clone(),
             python_interpreter: "/usr/bin/python3".into(),
+            pattern_mismatch,
         },
     );
     for w in inventory.warnings().iter() {
@@ -95,6 +100,9 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     }
     if inventory.data.hosts.iter().all(|h| h.implicit) {
         eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
+    }
+    if args.syntax_check {
+        return syntax_check(args, &books, &inventory);
     }
     let limit = if args.limit.is_empty() {
         None
@@ -175,6 +183,44 @@ pub fn parse_extra_vars(
         }
     }
     Ok(out)
+}
+
+/// `--syntax-check`: everything is loaded; like Ansible, each play's host
+/// pattern is still evaluated (an unmatched one warns, or fails under
+/// `HOST_PATTERN_MISMATCH=error`), but nothing runs.
+fn syntax_check(
+    args: &PlaybookArgs,
+    books: &[crate::playbook::Playbook],
+    inventory: &rustle_inventory::Inventory,
+) -> u8 {
+    for play in books.iter().flat_map(|b| &b.plays) {
+        let patterns: Vec<String> = match play.attrs.get("hosts") {
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().map(crate::exec::value_to_string).collect()
+            }
+            Some(v) => vec![crate::exec::value_to_string(v)],
+            None => continue,
+        };
+        // A templated pattern is not known yet: Ansible uses `all` here.
+        if patterns.iter().any(|p| p.contains("{{") || p.contains("{%")) {
+            continue;
+        }
+        match inventory.get_hosts(&patterns, None, Default::default()) {
+            Ok(sel) => {
+                for w in sel.warnings.iter() {
+                    eprintln!("[WARNING]: {w}");
+                }
+            }
+            Err(e) => {
+                eprintln!("ERROR! {e}");
+                return 1;
+            }
+        }
+    }
+    for p in &args.playbooks {
+        println!("\nplaybook: {}", display_path(p));
+    }
+    0
 }
 
 fn display_path(p: &Path) -> String {

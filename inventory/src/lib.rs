@@ -176,6 +176,31 @@ pub struct LoadOptions {
     /// `ansible_python_interpreter` of the implicit localhost (Ansible
     /// uses its own interpreter, `sys.executable`).
     pub python_interpreter: String,
+    /// What an unmatched host pattern does (`HOST_PATTERN_MISMATCH`).
+    pub pattern_mismatch: PatternMismatch,
+}
+
+/// Ansible's `HOST_PATTERN_MISMATCH` setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PatternMismatch {
+    #[default]
+    Warning,
+    Error,
+    Ignore,
+}
+
+impl std::str::FromStr for PatternMismatch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "warning" => Ok(PatternMismatch::Warning),
+            "error" => Ok(PatternMismatch::Error),
+            "ignore" => Ok(PatternMismatch::Ignore),
+            _ => Err(format!(
+                "Invalid value for HOST_PATTERN_MISMATCH: {s} (expected one of warning, error, ignore)"
+            )),
+        }
+    }
 }
 
 impl Default for LoadOptions {
@@ -183,6 +208,7 @@ impl Default for LoadOptions {
         LoadOptions {
             cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
             python_interpreter: "/usr/bin/python3".into(),
+            pattern_mismatch: PatternMismatch::default(),
         }
     }
 }
@@ -222,6 +248,7 @@ pub struct Inventory {
     pub data: InventoryData,
     sources: Vec<String>,
     python_interpreter: String,
+    pub(crate) pattern_mismatch: PatternMismatch,
     cache: VarsCache,
     warnings: Warnings,
 }
@@ -258,6 +285,7 @@ impl Inventory {
             data,
             sources: list,
             python_interpreter: opts.python_interpreter.clone(),
+            pattern_mismatch: opts.pattern_mismatch,
             cache: VarsCache::default(),
             warnings,
         }

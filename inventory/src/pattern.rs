@@ -288,9 +288,12 @@ impl Inventory {
             }
         }
         if results.is_empty() && groups.is_empty() && pattern != "all" {
-            warnings.push(format!(
-                "Could not match supplied host pattern, ignoring: {pattern}"
-            ));
+            let msg = format!("Could not match supplied host pattern, ignoring: {pattern}");
+            match self.pattern_mismatch {
+                crate::PatternMismatch::Warning => warnings.push(msg),
+                crate::PatternMismatch::Error => return Err(InventoryError::Pattern(msg)),
+                crate::PatternMismatch::Ignore => {}
+            }
         }
         Ok(results)
     }

@@ -15,6 +15,7 @@ fn load(dir: &Path, sources: &[&str]) -> Inventory {
         &LoadOptions {
             cwd: dir.to_path_buf(),
             python_interpreter: "/opt/py/bin/python3".into(),
+            ..Default::default()
         },
     )
 }

@@ -43,6 +43,7 @@ fn check_case(name: &str) -> Vec<String> {
         &LoadOptions {
             cwd: dir.clone(),
             python_interpreter: "/usr/bin/python3".into(),
+            ..Default::default()
         },
     );
     let opts = OutputOptions {

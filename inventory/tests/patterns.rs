@@ -23,6 +23,7 @@ fn patterns_match_ansible() {
         &LoadOptions {
             cwd: dir.clone(),
             python_interpreter: "/usr/bin/python3".into(),
+            ..Default::default()
         },
     );
     let mut failures = Vec::new();
@@ -84,6 +85,7 @@ fn shuffle_keeps_the_hosts() {
         &LoadOptions {
             cwd: dir,
             python_interpreter: "/usr/bin/python3".into(),
+            ..Default::default()
         },
     );
     let mut a = inv

@@ -41,6 +41,8 @@ pub struct Loader {
     /// Extra vars (`-e`), visible to static imports.
     pub extra_vars: Map<String, Value>,
     play_vars: Map<String, Value>,
+    /// Vars of the enclosing blocks, innermost last (static import names see them).
+    block_vars: Vec<Map<String, Value>>,
 }
 
 /// Renders a template string with the given variables.
@@ -76,12 +78,18 @@ impl Loader {
             imported_vars: Map::new(),
             extra_vars: Map::new(),
             play_vars: Map::new(),
+            block_vars: Vec::new(),
         }
     }
 
     /// Templates a static import name (`import_tasks: "{{ f }}"`) with the
     /// play's vars and the extra vars, as Ansible does at parse time.
-    fn render(&self, s: &str, pos: &SrcPos) -> Result<String, ParseError> {
+    fn render(
+        &self,
+        s: &str,
+        task_vars: Option<&Value>,
+        pos: &SrcPos,
+    ) -> Result<String, ParseError> {
         if !s.contains("{{") && !s.contains("{%") {
             return Ok(s.to_owned());
         }
@@ -89,6 +97,12 @@ impl Loader {
             return Ok(s.to_owned());
         };
         let mut vars = self.play_vars.clone();
+        let task_vars = task_vars.and_then(Value::as_object);
+        for scope in self.block_vars.iter().chain(task_vars) {
+            for (k, v) in scope {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
         for (k, v) in &self.extra_vars {
             vars.insert(k.clone(), v.clone());
         }
@@ -278,7 +292,7 @@ impl Loader {
                 _ => Map::new(),
             },
         );
-        let target = self.render(&target, &p);
+        let target = self.render(&target, None, &p);
         self.play_vars = saved;
         let target = target?;
 
@@ -523,6 +537,31 @@ impl Loader {
             implicit: false,
             role: role.cloned(),
         };
+        // Block vars first: static imports inside the block template their
+        // names with them, wherever `vars:` sits in the mapping.
+        let mut pushed = false;
+        if let Some(v) = node.get("vars") {
+            let vars = self.load_vars(v, file, "Block")?;
+            b.attrs.insert("vars", Value::Object(vars.clone()), pos(file, v));
+            self.block_vars.push(vars);
+            pushed = true;
+        }
+        let result = self.load_block_body(node, file, basedir, role, &mut b);
+        if pushed {
+            self.block_vars.pop();
+        }
+        result.map(|()| b)
+    }
+
+    fn load_block_body(
+        &mut self,
+        node: &Node,
+        file: &Arc<str>,
+        basedir: &Path,
+        role: Option<&Arc<RoleInfo>>,
+        b: &mut Block,
+    ) -> Result<(), ParseError> {
+        let p = b.pos.clone();
         for (k, v) in node.as_map().unwrap_or_default() {
             let key = k.key_string();
             if !keywords::is_block_kw(&key) {
@@ -535,14 +574,11 @@ impl Loader {
                 "block" => b.block = self.load_list(v, file, basedir, false, role)?,
                 "rescue" => b.rescue = self.load_list(v, file, basedir, false, role)?,
                 "always" => b.always = self.load_list(v, file, basedir, false, role)?,
-                "vars" => {
-                    let vars = self.load_vars(v, file, "Block")?;
-                    b.attrs.insert("vars", Value::Object(vars), pos(file, v));
-                }
+                "vars" => {}
                 _ => b.attrs.insert(&key, v.to_ansible_json(), pos(file, v)),
             }
         }
-        Ok(b)
+        Ok(())
     }
 
     fn load_task(
@@ -837,7 +873,7 @@ impl Loader {
                 Some(task.pos.clone()),
             ));
         };
-        let target = self.render(&target, &task.pos)?;
+        let target = self.render(&target, task.attrs.get("vars"), &task.pos)?;
         let path = match role {
             Some(r) if Path::new(&target).is_relative() => {
                 let in_tasks = task.basedir.join(&target);
@@ -919,11 +955,11 @@ impl Loader {
                 Some(task.pos.clone()),
             ));
         };
-        let name = self.render(&name, &task.pos)?;
+        let name = self.render(&name, task.attrs.get("vars"), &task.pos)?;
         let mut from_args = std::collections::BTreeMap::new();
         for k in ["tasks_from", "handlers_from", "vars_from", "defaults_from"] {
             if let Some(v) = task.args.get(k).and_then(Value::as_str) {
-                from_args.insert(k, self.render(v, &task.pos)?);
+                from_args.insert(k, self.render(v, task.attrs.get("vars"), &task.pos)?);
             }
         }
         let from = |k: &str| from_args.get(k).cloned();
