@@ -34,40 +34,21 @@ fn fail(e: &ParseError) -> u8 {
 
 /// Runs `rustle playbook` and returns the process exit code.
 pub fn playbook(args: &PlaybookArgs) -> u8 {
-    let mut loader = Loader::new(LoadOptions {
-        roles_path: roles_path(),
-    });
-    let extra_vars = match parse_extra_vars(&args.extra_vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("ERROR! {e}");
-            return 1;
-        }
-    };
-    loader.extra_vars = extra_vars.clone();
-    let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
-    loader.renderer = Some(Box::new(move |s, vars| {
-        let vars: std::sync::Arc<dyn rustle_template::Vars> = std::sync::Arc::new(vars.clone());
-        render_templar
-            .template_str(s, &vars)
-            .map(|v| crate::exec::value_to_string(&v))
-            .map_err(|e| e.to_string())
-    }));
-    let mut books = Vec::new();
+    // Missing playbooks are refused before anything is loaded.
     for p in &args.playbooks {
-        if !p.is_file() {
+        if !p.exists() {
             eprintln!("ERROR! the playbook: {} could not be found", p.display());
             return 1;
         }
-        match loader.load_playbook(p) {
-            Ok(pb) => books.push(pb),
-            Err(e) => {
-                print_warnings(&mut loader);
-                return fail(&e);
-            }
+        if !p.is_file() {
+            eprintln!(
+                "ERROR! the playbook: {} does not appear to be a file",
+                p.display()
+            );
+            return 1;
         }
     }
-    print_warnings(&mut loader);
+    // Inventory first, as Ansible: its warnings precede any playbook error.
     let pattern_mismatch = match std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH") {
         Ok(v) => match v.parse() {
             Ok(p) => p,
@@ -101,6 +82,36 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     if inventory.data.hosts.iter().all(|h| h.implicit) {
         eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
     }
+    let mut loader = Loader::new(LoadOptions {
+        roles_path: roles_path(),
+    });
+    let extra_vars = match parse_extra_vars(&args.extra_vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("ERROR! {e}");
+            return 1;
+        }
+    };
+    loader.extra_vars = extra_vars.clone();
+    let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
+    loader.renderer = Some(Box::new(move |s, vars| {
+        let vars: std::sync::Arc<dyn rustle_template::Vars> = std::sync::Arc::new(vars.clone());
+        render_templar
+            .template_str(s, &vars)
+            .map(|v| crate::exec::value_to_string(&v))
+            .map_err(|e| e.to_string())
+    }));
+    let mut books = Vec::new();
+    for p in &args.playbooks {
+        match loader.load_playbook(p) {
+            Ok(pb) => books.push(pb),
+            Err(e) => {
+                print_warnings(&mut loader);
+                return fail(&e);
+            }
+        }
+    }
+    print_warnings(&mut loader);
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }
@@ -202,7 +213,10 @@ fn syntax_check(
             None => continue,
         };
         // A templated pattern is not known yet: Ansible uses `all` here.
-        if patterns.iter().any(|p| p.contains("{{") || p.contains("{%")) {
+        if patterns
+            .iter()
+            .any(|p| p.contains("{{") || p.contains("{%"))
+        {
             continue;
         }
         match inventory.get_hosts(&patterns, None, Default::default()) {

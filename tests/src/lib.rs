@@ -8,6 +8,8 @@ use std::sync::Mutex;
 
 use rustle_bundle::SecretKey;
 
+pub mod differential;
+
 /// The workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

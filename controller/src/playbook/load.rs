@@ -61,6 +61,9 @@ fn type_name(n: &Node) -> &'static str {
         Y::Map(_) => "<class 'ansible.parsing.yaml.objects.AnsibleMapping'>",
         Y::Seq(_) => "<class 'ansible.parsing.yaml.objects.AnsibleSequence'>",
         Y::Str(_) => "<class 'ansible.parsing.yaml.objects.AnsibleUnicode'>",
+        Y::Int(_) | Y::BigInt(_) => "<class 'int'>",
+        Y::Float(_) => "<class 'float'>",
+        Y::Bool(_) => "<class 'bool'>",
         _ => "<class 'NoneType'>",
     }
 }
@@ -542,7 +545,8 @@ impl Loader {
         let mut pushed = false;
         if let Some(v) = node.get("vars") {
             let vars = self.load_vars(v, file, "Block")?;
-            b.attrs.insert("vars", Value::Object(vars.clone()), pos(file, v));
+            b.attrs
+                .insert("vars", Value::Object(vars.clone()), pos(file, v));
             self.block_vars.push(vars);
             pushed = true;
         }
@@ -593,9 +597,8 @@ impl Loader {
         let map = node.as_map().unwrap_or_default();
         let what = if handler { "Handler" } else { "Task" };
         let mut attrs = Attrs::default();
-        let mut action: Option<(String, &Node)> = None;
+        let mut action: Option<(String, Map<String, Value>)> = None;
         let mut old_style: Option<(&str, &Node)> = None;
-        let mut first_unknown: Option<String> = None;
         let mut loop_with = None;
         for (k, v) in map {
             let key = k.key_string();
@@ -648,39 +651,33 @@ impl Loader {
                 }
                 continue;
             }
-            match resolve_action(&key) {
-                Some(_) => {
-                    if let Some((prev, _)) = &action {
-                        return Err(ParseError::parser(
-                            format!("conflicting action statements: {prev}, {key}"),
-                            Some(p),
-                        ));
-                    }
-                    if let Some((os, _)) = old_style {
-                        return Err(ParseError::parser(
-                            format!(
-                                "conflicting action statements: {}, {key}",
-                                old_style_action_name(os, map)
-                            ),
-                            Some(p),
-                        ));
-                    }
-                    action = Some((key.clone(), v));
-                }
-                None => {
-                    if first_unknown.is_none() {
-                        first_unknown = Some(key.clone());
-                    }
-                }
+            // Every other key is an action candidate when the task is first
+            // read (Ansible resolves the module only afterwards), so an
+            // unknown key next to a module conflicts with it.
+            if let Some((prev, _)) = &action {
+                return Err(ParseError::parser(
+                    format!("conflicting action statements: {prev}, {key}"),
+                    Some(p),
+                ));
             }
+            if let Some((os, _)) = old_style {
+                return Err(ParseError::parser(
+                    format!(
+                        "conflicting action statements: {}, {key}",
+                        old_style_action_name(os, map)
+                    ),
+                    Some(p),
+                ));
+            }
+            // Arguments are normalised as each candidate is met, so a bad
+            // value fails before a later key conflicts.
+            let module = resolve_action(&key).unwrap_or(&key).to_owned();
+            let args = self.module_args(&module, v, file, &p)?;
+            action = Some((key.clone(), args));
         }
         let extra_args = attrs.get("args").cloned();
         let (action_name, mut args) = match (action, old_style) {
-            (Some((name, v)), _) => {
-                let module = resolve_action(&name).unwrap_or(&name).to_owned();
-                let args = self.module_args(&module, v, file, &p)?;
-                (name, args)
-            }
+            (Some((name, args)), _) => (name, args),
             (None, Some((kind, v))) => {
                 let (name, args) = self.old_style(v, file, &p)?;
                 if kind == "local_action" {
@@ -689,31 +686,12 @@ impl Loader {
                 (name, args)
             }
             (None, None) => {
-                return Err(match first_unknown {
-                    Some(bad) => ParseError::parser(
-                        format!("couldn't resolve module/action '{bad}'. This often indicates a misspelling, missing collection, or incorrect module path."),
-                        Some(p),
-                    ),
-                    None => ParseError::parser("no module/action detected in task.", Some(p)),
-                });
+                return Err(ParseError::parser(
+                    "no module/action detected in task.",
+                    Some(p),
+                ));
             }
         };
-        if let Some(bad) = first_unknown {
-            return Err(ParseError::parser(
-                format!("'{bad}' is not a valid attribute for a {what}"),
-                Some(p),
-            ));
-        }
-        // A templated action name is resolved when the task runs.
-        let module = resolve_action(&action_name)
-            .map(str::to_owned)
-            .or_else(|| action_name.contains("{{").then(|| action_name.clone()))
-            .ok_or_else(|| {
-                ParseError::parser(
-                    format!("couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path."),
-                    Some(p.clone()),
-                )
-            })?;
         // `args:` first, then the module's own arguments win.
         if let Some(extra) = extra_args {
             match extra {
@@ -729,15 +707,18 @@ impl Loader {
                 }
                 Value::Null => {}
                 _ => {
+                    // Ansible raises this one without a position and re-wraps
+                    // it, which prints the message twice.
                     return Err(ParseError::parser(
-                        "Complex args must be a dictionary or variable string (\"{{var}}\").",
+                        "Complex args must be a dictionary or variable string (\"{{var}}\").. Complex args must be a dictionary or variable string (\"{{var}}\").",
                         Some(p),
-                    ))
+                    ));
                 }
             }
         }
+        let raw_module = resolve_action(&action_name).unwrap_or(action_name.as_str());
         if let Some(Value::String(raw)) = args.get("_raw_params") {
-            if !raw.is_empty() && !keywords::RAW_PARAM.contains(&module.as_str()) {
+            if !raw.is_empty() && !keywords::RAW_PARAM.contains(&raw_module) {
                 if raw.contains("{{") {
                     let raw = raw.clone();
                     args.remove("_raw_params");
@@ -753,6 +734,16 @@ impl Loader {
                 }
             }
         }
+        // A templated action name is resolved when the task runs.
+        let module = resolve_action(&action_name)
+            .map(str::to_owned)
+            .or_else(|| action_name.contains("{{").then(|| action_name.clone()))
+            .ok_or_else(|| {
+                ParseError::parser(
+                    format!("couldn't resolve module/action '{action_name}'. This often indicates a misspelling, missing collection, or incorrect module path."),
+                    Some(p.clone()),
+                )
+            })?;
         if let Some(Value::String(reg)) = attrs.get("register") {
             if !reg.contains("{{") && !is_identifier(reg) {
                 return Err(ParseError::parser(
@@ -789,11 +780,6 @@ impl Loader {
             Y::Null => Ok(Map::new()),
             Y::Str(s) | Y::Unsafe(s) => parse_kv(s, keywords::FREEFORM.contains(&module))
                 .map_err(|e| ParseError::parser(e, Some(p.clone()))),
-            Y::Int(_) | Y::Float(_) | Y::Bool(_) | Y::BigInt(_) => {
-                let s = v.key_string();
-                parse_kv(&s, keywords::FREEFORM.contains(&module))
-                    .map_err(|e| ParseError::parser(e, Some(p.clone())))
-            }
             _ => Err(ParseError::parser(
                 format!("unexpected parameter type in action: {}", type_name(v)),
                 Some(pos(file, v)),

@@ -1,0 +1,290 @@
+//! Differential cases: small playbooks run through both `ansible-playbook`
+//! and `rustle playbook`, comparing exit code and output.
+//!
+//! A case is a directory holding `site.yml`, optionally an `inventory` file
+//! (passed as `-i inventory`), any other files the playbook reads, and an
+//! optional `case.json`:
+//!
+//! ```json
+//! {"args": ["-e", "x=1"], "env": {"K": "V"}, "compare": ["rc", "stdout"]}
+//! ```
+//!
+//! Each run happens in a private copy of the case directory; that path is
+//! replaced by `$CASE` in the output. What Ansible printed is recorded in
+//! `expected.json` (`RUSTLE_RECORD=1 cargo test -p rustle-e2e --test
+//! <suite>`), and the recordings are re-checked against the real
+//! `ansible-playbook` whenever its venv is present.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde_json::{json, Value as Json};
+
+use crate::{workspace_root, Run};
+
+/// Which streams a suite compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Streams {
+    /// Exit code and stdout (the default callback's output).
+    Stdout,
+    /// Exit code, stdout and stderr (errors and warnings).
+    All,
+}
+
+/// One case directory.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: String,
+    pub dir: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+/// The cases of a suite (`tests/data/<suite>/<case>/`), sorted by name.
+pub fn cases(suite: &str) -> Vec<Case> {
+    let root = workspace_root().join("tests/data").join(suite);
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&root).expect("read suite dir") {
+        let dir = e.expect("dir entry").path();
+        if !dir.join("site.yml").exists() {
+            continue;
+        }
+        let spec: Json = std::fs::read_to_string(dir.join("case.json"))
+            .map(|t| serde_json::from_str(&t).expect("case.json is JSON"))
+            .unwrap_or_else(|_| json!({}));
+        let strs = |v: &Json| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let env = spec["env"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(Case {
+            name: dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned(),
+            args: strs(&spec["args"]),
+            env,
+            dir,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // `RUSTLE_CASES=prefix[,prefix]` narrows a run while working on cases.
+    if let Ok(only) = std::env::var("RUSTLE_CASES") {
+        out.retain(|c| only.split(',').any(|p| c.name.starts_with(p)));
+    }
+    out
+}
+
+/// The ansible venv (`RUSTLE_ANSIBLE_VENV`, else `.venv` at the workspace
+/// root), if it has `ansible-playbook`.
+pub fn ansible_venv() -> Option<PathBuf> {
+    let venv = std::env::var_os("RUSTLE_ANSIBLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv"));
+    venv.join("bin/ansible-playbook").exists().then_some(venv)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read case dir") {
+        let e = e.expect("dir entry");
+        let target = to.join(e.file_name());
+        let ty = e.file_type().expect("file type");
+        if ty.is_dir() {
+            copy_dir(&e.path(), &target);
+        } else if ty.is_symlink() {
+            let link = std::fs::read_link(e.path()).expect("readlink");
+            std::os::unix::fs::symlink(link, &target).expect("symlink");
+        } else if e.file_name() != "expected.json" {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Runs one case with `program` (plus leading `prefix` args, e.g.
+/// `playbook`) and returns the normalised result as recorded.
+pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) -> Json {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let work = tmp.path().join("case");
+    copy_dir(&case.dir, &work);
+    let work = work.canonicalize().expect("canonical case dir");
+    let mut cmd = Command::new(program);
+    cmd.args(prefix);
+    if work.join("inventory").exists() {
+        cmd.args(["-i", "inventory"]);
+    }
+    cmd.args(&case.args).arg("site.yml").current_dir(&work);
+    cmd.env_remove("ANSIBLE_CONFIG")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORCE_COLOR", "0")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "false")
+        .env("ANSIBLE_DEPRECATION_WARNINGS", "false")
+        .env("ANSIBLE_HOST_KEY_CHECKING", "false")
+        .env("ANSIBLE_LOCAL_TEMP", tmp.path().join("ansible-local"))
+        .env("ANSIBLE_REMOTE_TEMP", tmp.path().join("ansible-remote"))
+        .env("CASE_DIR", &work);
+    for (k, v) in &case.env {
+        cmd.env(k, v);
+    }
+    let run: Run = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", program.display()))
+        .into();
+    let path = work.display().to_string();
+    let norm = |s: &str| s.replace(&path, "$CASE");
+    let mut out = json!({"rc": run.code, "stdout": norm(&run.stdout)});
+    if streams == Streams::All {
+        out["stderr"] = Json::String(norm(&run.stderr));
+    }
+    out
+}
+
+/// Runs `f` over every case on a few threads; returns the results in case
+/// order.
+pub fn par_map<T: Send>(cases: &[Case], f: impl Fn(&Case) -> T + Sync) -> Vec<T> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new((0..cases.len()).map(|_| None).collect());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let r = f(case);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every case ran"))
+        .collect()
+}
+
+/// A readable report of where two recordings differ.
+pub fn describe_difference(name: &str, ours: &Json, want: &Json) -> Option<String> {
+    if ours == want {
+        return None;
+    }
+    let mut out = format!("=== {name}\n");
+    if ours["rc"] != want["rc"] {
+        out += &format!("exit code: ours {} ansible {}\n", ours["rc"], want["rc"]);
+    }
+    for stream in ["stdout", "stderr"] {
+        let (a, b) = (
+            ours[stream].as_str().unwrap_or_default(),
+            want[stream].as_str().unwrap_or_default(),
+        );
+        if a == b {
+            continue;
+        }
+        let (al, bl): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+        let first = al
+            .iter()
+            .zip(&bl)
+            .position(|(x, y)| x != y)
+            .unwrap_or(al.len().min(bl.len()));
+        let from = first.saturating_sub(3);
+        out += &format!("{stream} differs from line {}:\n--- ours\n", first + 1);
+        for l in al.iter().skip(from).take(12) {
+            out += &format!("  {l}\n");
+        }
+        out += "--- ansible\n";
+        for l in bl.iter().skip(from).take(12) {
+            out += &format!("  {l}\n");
+        }
+    }
+    Some(out)
+}
+
+/// The whole differential check of a suite: compares rustle with the
+/// recordings; with `RUSTLE_RECORD=1` (re)records them from Ansible first.
+pub fn check_suite(suite: &str, streams: Streams, rustle: &Path, min_cases: usize) {
+    let cases = cases(suite);
+    if std::env::var_os("RUSTLE_RECORD").is_some() {
+        let venv = ansible_venv().expect("RUSTLE_RECORD needs the ansible venv");
+        let ap = venv.join("bin/ansible-playbook");
+        par_map(&cases, |c| {
+            let rec = run_case(c, &ap, &[], streams);
+            let text = serde_json::to_string_pretty(&rec).expect("json") + "\n";
+            std::fs::write(c.dir.join("expected.json"), text).expect("write expected.json");
+        });
+    }
+    let failures: Vec<String> = par_map(&cases, |c| {
+        let want: Json = std::fs::read_to_string(c.dir.join("expected.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_else(|| json!({"missing": "expected.json (record with RUSTLE_RECORD=1)"}));
+        let ours = run_case(c, rustle, &["playbook"], streams);
+        describe_difference(&c.name, &ours, &want)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        failures.is_empty(),
+        "{}/{} cases differ from ansible-playbook:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        cases.len() >= min_cases || std::env::var_os("RUSTLE_CASES").is_some(),
+        "suite {suite}: only {} cases",
+        cases.len()
+    );
+}
+
+/// Re-runs Ansible on every case and checks the recordings are what it
+/// prints now (skipped without the venv or with
+/// `RUSTLE_SKIP_RECORDING_CHECK`).
+pub fn check_recordings(suite: &str, streams: Streams) {
+    let Some(venv) = ansible_venv() else {
+        eprintln!("no ansible venv: recordings of {suite} not re-checked");
+        return;
+    };
+    if std::env::var_os("RUSTLE_SKIP_RECORDING_CHECK").is_some()
+        || std::env::var_os("RUSTLE_RECORD").is_some()
+    {
+        return;
+    }
+    let ap = venv.join("bin/ansible-playbook");
+    let cases = cases(suite);
+    let stale: Vec<String> = par_map(&cases, |c| {
+        let want: Json = std::fs::read_to_string(c.dir.join("expected.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Json::Null);
+        let now = run_case(c, &ap, &[], streams);
+        describe_difference(&c.name, &want, &now)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        stale.is_empty(),
+        "recordings differ from what ansible-playbook prints now (re-record with RUSTLE_RECORD=1):\n\n{}",
+        stale.join("\n")
+    );
+}
