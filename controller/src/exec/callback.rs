@@ -24,6 +24,7 @@ pub struct Callback {
     pub diff: bool,
     renderer: Renderer,
     pending_banner: Option<String>,
+    warned: std::collections::HashSet<String>,
 }
 
 pub use rustle_inventory::pyfmt::{py_repr, py_str};
@@ -42,6 +43,7 @@ impl Callback {
             diff,
             renderer: Renderer::new(verbosity, diff),
             pending_banner: None,
+            warned: std::collections::HashSet::new(),
         }
     }
 
@@ -50,8 +52,16 @@ impl Callback {
         let _ = self.out.flush();
     }
 
+    /// Prints a warning once per run: Ansible's display drops repeats.
     pub fn warning(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "[WARNING]: {msg}");
+        if self.warned.insert(msg.to_owned()) {
+            let _ = writeln!(self.err, "[WARNING]: {msg}");
+        }
+    }
+
+    /// Prints a plain line on stdout (prompts' notices).
+    pub fn display(&mut self, line: &str) {
+        self.say(&format!("{line}\n"));
     }
 
     pub fn error(&mut self, msg: &str) {

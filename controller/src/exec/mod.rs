@@ -8,6 +8,7 @@ pub mod iter;
 pub mod vars;
 
 mod actions;
+pub mod prompt;
 mod tags;
 mod task;
 
@@ -271,6 +272,8 @@ impl<'a> Runner<'a> {
     }
 
     fn run_play(&mut self, play: &Play) -> Result<(), u8> {
+        let prompted = self.prompt_vars(play, &mut prompt::Terminal)?;
+        let play = prompted.as_ref().unwrap_or(play);
         let play_name = {
             let vars = self.play_level_vars(play);
             match play.attrs.get("name") {

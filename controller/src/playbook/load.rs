@@ -383,6 +383,12 @@ impl Loader {
                     }
                 }
                 "vars" => play.vars = self.load_vars(v, file, "Play")?,
+                "vars_prompt" => {
+                    let value = v.to_ansible_json();
+                    crate::exec::prompt::validate(&value)
+                        .map_err(|e| ParseError::parser(e, Some(pos(file, v))))?;
+                    play.attrs.insert(key, value, pos(file, v));
+                }
                 "hosts" => {
                     check_hosts(v, file)?;
                     play.attrs.insert(key, v.to_ansible_json(), pos(file, v));
