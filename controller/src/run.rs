@@ -149,6 +149,15 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         args.diff,
     );
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
+    let what = crate::exec::listing::ListWhat {
+        hosts: args.list_hosts,
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+    };
+    if what.any() {
+        let shown: Vec<String> = args.playbooks.iter().map(|p| display_path(p)).collect();
+        return runner.list(&books, &shown, what);
+    }
     runner.run(&books)
 }
 

@@ -59,9 +59,14 @@ impl Callback {
         }
     }
 
-    /// Prints a plain line on stdout (prompts' notices).
-    pub fn display(&mut self, line: &str) {
-        self.say(&format!("{line}\n"));
+    /// Prints a message on stdout, ending it with a newline unless it has
+    /// one (Ansible's `display.display`).
+    pub fn display(&mut self, msg: &str) {
+        if msg.ends_with('\n') {
+            self.say(msg);
+        } else {
+            self.say(&format!("{msg}\n"));
+        }
     }
 
     pub fn error(&mut self, msg: &str) {

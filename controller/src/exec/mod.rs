@@ -8,6 +8,7 @@ pub mod iter;
 pub mod vars;
 
 mod actions;
+pub mod listing;
 pub mod prompt;
 mod tags;
 mod task;
@@ -272,7 +273,7 @@ impl<'a> Runner<'a> {
     }
 
     fn run_play(&mut self, play: &Play) -> Result<(), u8> {
-        let prompted = self.prompt_vars(play, &mut prompt::Terminal)?;
+        let prompted = self.prompt_vars(play, Some(&mut prompt::Terminal))?;
         let play = prompted.as_ref().unwrap_or(play);
         let play_name = {
             let vars = self.play_level_vars(play);
@@ -801,8 +802,32 @@ pub(crate) fn flatten_role(
     vars: &mut Map<String, Value>,
     seen: &mut Vec<(String, Value)>,
 ) {
+    // A role's `tags` and `when` reach its dependencies too (Ansible walks
+    // the dependency chain for them): wrap the dependencies' blocks.
+    let mut inherited = crate::playbook::Attrs::default();
+    for k in ["tags", "when"] {
+        if let (Some(v), Some(p)) = (r.attrs.get(k), r.attrs.pos(k)) {
+            inherited.insert(k, v.clone(), p.clone());
+        }
+    }
     for d in &r.role.dependencies {
-        flatten_role(d, blocks, handlers, defaults, vars, seen);
+        if inherited.0.is_empty() {
+            flatten_role(d, blocks, handlers, defaults, vars, seen);
+            continue;
+        }
+        let mut dep_blocks = Vec::new();
+        flatten_role(d, &mut dep_blocks, handlers, defaults, vars, seen);
+        blocks.extend(dep_blocks.into_iter().map(|b| {
+            Item::Block(Block {
+                pos: r.pos.clone(),
+                attrs: inherited.clone(),
+                block: vec![b],
+                rescue: Vec::new(),
+                always: Vec::new(),
+                implicit: true,
+                role: None,
+            })
+        }));
     }
     let key = (
         r.path.display().to_string(),

@@ -212,11 +212,12 @@ fn getrandom_fill(buf: &mut [u8]) -> std::io::Result<()> {
 
 impl super::Runner<'_> {
     /// The play with its prompted variables in `vars` (None when it has no
-    /// `vars_prompt`). Runs before the play banner, as in Ansible.
+    /// `vars_prompt`). Runs before the play banner, as in Ansible. Without
+    /// an asker (listing modes) each default is used as is, unasked.
     pub(crate) fn prompt_vars(
         &mut self,
         play: &crate::playbook::Play,
-        asker: &mut dyn Asker,
+        mut asker: Option<&mut dyn Asker>,
     ) -> Result<Option<crate::playbook::Play>, u8> {
         let Some(raw) = play.attrs.get("vars_prompt") else {
             return Ok(None);
@@ -236,6 +237,13 @@ impl super::Runner<'_> {
             if self.cfg.extra_vars.contains_key(&spec.name) {
                 continue;
             }
+            let Some(asker) = asker.as_deref_mut() else {
+                play.vars.insert(
+                    spec.name.clone(),
+                    spec.default.clone().unwrap_or(Value::Null),
+                );
+                continue;
+            };
             let cb = &mut self.cb;
             let answer = ask_one(&spec, asker, &mut |n| match n {
                 Notice::Mismatch => cb.display("***** VALUES ENTERED DO NOT MATCH ****"),

@@ -48,6 +48,28 @@ pub(crate) fn task_tags(s: &Scheduled) -> Vec<String> {
         .collect()
 }
 
+/// Templates tags that hold expressions (a list value adds each item, a
+/// string is split on commas); one that cannot be rendered stays as is.
+pub(crate) fn render(
+    templar: &rustle_template::Templar,
+    tags: Vec<String>,
+    vars: &std::sync::Arc<dyn rustle_template::Vars>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tags {
+        if !t.contains("{{") {
+            out.push(t);
+            continue;
+        }
+        match templar.template_str(&t, vars) {
+            Ok(Value::Array(a)) => out.extend(a.iter().map(value_to_string)),
+            Ok(v) => out.extend(value_to_string(&v).split(',').map(|s| s.trim().to_owned())),
+            Err(_) => out.push(t),
+        }
+    }
+    out
+}
+
 /// Whether a task with `tags` runs under `--tags only` / `--skip-tags skip`.
 pub(crate) fn allow(tags: &[String], only: &[String], skip: &[String]) -> bool {
     let (only, skip) = (split(only), split(skip));

@@ -95,19 +95,7 @@ pub(crate) fn run_batch(
             base: Arc::new(pr.scope.play_vars.clone()),
             extra: pr.scope.extra_vars.clone(),
         });
-        let mut out = Vec::new();
-        for t in tags {
-            if !t.contains("{{") {
-                out.push(t);
-                continue;
-            }
-            match r.templar.template_str(&t, &vars) {
-                Ok(Value::Array(a)) => out.extend(a.iter().map(value_to_string)),
-                Ok(v) => out.extend(value_to_string(&v).split(',').map(|s| s.trim().to_owned())),
-                Err(_) => out.push(t),
-            }
-        }
-        tags = out;
+        tags = tags::render(&r.templar, tags, &vars);
     }
     // Notified handlers run whatever the tags.
     if !first.task.handler && !tags::allow(&tags, &r.cfg.tags, &r.cfg.skip_tags) {
