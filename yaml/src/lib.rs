@@ -541,6 +541,16 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     tag,
                 }) = self.stack.pop()
                 {
+                    // `!unsafe` on a collection marks every string in it.
+                    if tag.as_ref().is_some_and(is_unsafe_tag) {
+                        let mut node = Node {
+                            value: Value::Seq(items),
+                            pos,
+                        };
+                        mark_unsafe(&mut node);
+                        self.push(node, anchor);
+                        return;
+                    }
                     if let Some(t) = tag.filter(|t| !is_core(t, "seq")) {
                         self.fail(
                             pos,
@@ -568,7 +578,8 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                     tag,
                 }) = self.stack.pop()
                 {
-                    if let Some(t) = tag.filter(|t| !is_core(t, "map")) {
+                    let unsafe_tag = tag.as_ref().is_some_and(is_unsafe_tag);
+                    if let Some(t) = tag.filter(|t| !is_core(t, "map") && !is_unsafe_tag(t)) {
                         self.fail(
                             pos,
                             format!(
@@ -579,7 +590,11 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
                         return;
                     }
                     if let Some(value) = self.finish_map(raw, pos) {
-                        self.push(Node { value, pos }, anchor);
+                        let mut node = Node { value, pos };
+                        if unsafe_tag {
+                            mark_unsafe(&mut node);
+                        }
+                        self.push(node, anchor);
                     }
                 }
             }
@@ -593,6 +608,32 @@ impl<'input> SpannedEventReceiver<'input> for Builder<'_> {
             | Event::StreamEnd
             | Event::Nothing => {}
         }
+    }
+}
+
+fn is_unsafe_tag(t: &Tag) -> bool {
+    t.handle == "!" && t.suffix == "unsafe"
+}
+
+/// Ansible's `!unsafe` on a collection: `wrap_var` over PyYAML's shallow
+/// construction. Its strings (keys too) become unsafe, and a nested
+/// collection is copied before PyYAML fills it, so it ends up empty.
+fn mark_unsafe(node: &mut Node) {
+    fn member(n: &mut Node) {
+        match &mut n.value {
+            Value::Str(s) => n.value = Value::Unsafe(std::mem::take(s)),
+            Value::Seq(items) => items.clear(),
+            Value::Map(pairs) => pairs.clear(),
+            _ => {}
+        }
+    }
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(member),
+        Value::Map(pairs) => pairs.iter_mut().for_each(|(k, v)| {
+            member(k);
+            member(v);
+        }),
+        _ => {}
     }
 }
 

@@ -97,8 +97,7 @@ fn template_args(
         other => other,
     };
 
-    let t = r.templar.remove_omit(&t);
-    match strip_unsafe(&t) {
+    match r.templar.remove_omit(&t) {
         Value::Object(m) => Ok(m),
         _ => Ok(Map::new()),
     }
@@ -138,7 +137,13 @@ pub(crate) fn dispatch(
         return Ok(assert(r, s, vars));
     }
     let args = match template_args(r, s, vars) {
-        Ok(a) => a,
+        // set_fact keeps values unsafe (they stay untemplated later, as in
+        // Ansible); every other action gets plain values.
+        Ok(a) if module == "set_fact" => a,
+        Ok(a) => match strip_unsafe(&Value::Object(a)) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
         // Errors raised before the module runs carry no `changed`.
         Err(e) => return Ok(done(json!({"failed": true, "msg": e}))),
     };
@@ -267,13 +272,12 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         }
         // Without jinja2_native, set_fact turns boolean-looking strings
         // into booleans (ansible.builtin.set_fact's documented behaviour).
-        let v = match v {
-            Value::String(s)
-                if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no") =>
-            {
-                Value::Bool(truthy(v))
+        let text = v.as_str().or_else(|| rustle_template::as_unsafe_str(v));
+        let v = match text {
+            Some(s) if matches!(s.to_lowercase().as_str(), "true" | "false" | "yes" | "no") => {
+                Value::Bool(matches!(s.to_lowercase().as_str(), "true" | "yes"))
             }
-            other => other.clone(),
+            _ => v.clone(),
         };
         facts.insert(k.clone(), v);
     }

@@ -143,9 +143,10 @@ impl Callback {
         // Fact gathering sets _ansible_verbose_override: never dumped.
         let verbose =
             (self.verbosity > 0 || verbose_always) && !matches!(module, "gather_facts" | "setup");
+        // Delegating to the host itself is not shown (Ansible's host_label).
         let who = match delegated {
-            Some(d) => format!("[{host} -> {d}]"),
-            None => format!("[{host}]"),
+            Some(d) if d != host => format!("[{host} -> {d}]"),
+            _ => format!("[{host}]"),
         };
         let line = match outcome {
             Outcome::Ok | Outcome::Changed => {

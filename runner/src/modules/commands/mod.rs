@@ -197,7 +197,10 @@ pub(crate) fn check(ctx: &Context<'_>, force_shell: bool) -> Result<Check, Modul
         if any_glob(&rel(c)) {
             r.msg = Some(format!("{shoulda} not run command since '{c}' exists"));
             r.set("rc", 0);
-            r.set("stdout_lines", Vec::<String>::new());
+            // Ansible still sets this (deprecated) stdout.
+            let out = format!("skipped, since {c} exists");
+            r.set("stdout_lines", vec![out.clone()]);
+            r.set("stdout", out);
             r.set("stderr_lines", Vec::<String>::new());
             return Ok(Check::Done(r));
         }
@@ -208,7 +211,9 @@ pub(crate) fn check(ctx: &Context<'_>, force_shell: bool) -> Result<Check, Modul
                 "{shoulda} not run command since '{rm}' does not exist"
             ));
             r.set("rc", 0);
-            r.set("stdout_lines", Vec::<String>::new());
+            let out = format!("skipped, since {rm} does not exist");
+            r.set("stdout_lines", vec![out.clone()]);
+            r.set("stdout", out);
             r.set("stderr_lines", Vec::<String>::new());
             return Ok(Check::Done(r));
         }
