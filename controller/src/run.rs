@@ -221,12 +221,14 @@ pub fn parse_extra_vars(
                 }
             }
             serde_json::Value::Null => {}
-            _ => return Err(ParseError::general(
-                format!(
+            _ => {
+                return Err(ParseError::general(
+                    format!(
                     "Invalid extra vars data supplied. '{raw}' could not be made into a dictionary"
                 ),
-                None,
-            )),
+                    None,
+                ))
+            }
         }
     }
     Ok(out)

@@ -437,26 +437,15 @@ impl Loader {
         match &v.value {
             Y::Map(m) => add(m)?,
             Y::Null => {}
-            Y::Seq(items) => {
-                for it in items {
-                    match it.as_map() {
-                        Some(m) => add(m)?,
-                        None => {
-                            return Err(ParseError::parser(
-                                format!("Vars in a {what} must be specified as a dictionary, or a list of dictionaries"),
-                                Some(pos(file, v)),
-                            ))
-                        }
-                    }
-                }
-            }
-            _ => {
+            // Anything else is refused (lists of dicts too, since 2.18);
+            // only YAML strings and collections carry a position.
+            other => {
+                let at =
+                    matches!(other, Y::Seq(_) | Y::Str(_) | Y::Unsafe(_)).then(|| pos(file, v));
                 return Err(ParseError::parser(
-                    format!(
-                    "Vars in a {what} must be specified as a dictionary, or a list of dictionaries"
-                ),
-                    Some(pos(file, v)),
-                ))
+                    format!("Vars in a {what} must be specified as a dictionary. "),
+                    at,
+                ));
             }
         }
         Ok(out)
