@@ -8,22 +8,27 @@ use crate::exec::callback::Callback;
 use crate::exec::{RunConfig, Runner};
 use crate::playbook::{LoadOptions, Loader, ParseError};
 
-/// Roles path from `ANSIBLE_ROLES_PATH` (colon-separated).
+/// Roles path from `ANSIBLE_ROLES_PATH` (colon-separated), else Ansible's
+/// default `DEFAULT_ROLES_PATH` (`~` expanded as Python's `expanduser`).
 fn roles_path() -> Vec<std::path::PathBuf> {
-    std::env::var("ANSIBLE_ROLES_PATH")
-        .map(|s| {
-            s.split(':')
-                .filter(|p| !p.is_empty())
-                .map(std::path::PathBuf::from)
-                .collect()
+    let raw = std::env::var("ANSIBLE_ROLES_PATH")
+        .unwrap_or_else(|_| "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".into());
+    let home = std::env::var("HOME").unwrap_or_default();
+    raw.split(':')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.strip_prefix('~') {
+            Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+                std::path::PathBuf::from(format!("{home}{rest}"))
+            }
+            _ => std::path::PathBuf::from(p),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 fn print_warnings(loader: &mut Loader) {
     let mut err = std::io::stderr().lock();
     for w in loader.warnings.drain(..) {
-        let _ = writeln!(err, "[WARNING]: {}", w.0);
+        let _ = writeln!(err, "{}", crate::display::warning_text(&w.0));
     }
 }
 
@@ -77,21 +82,47 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         },
     );
     for w in inventory.warnings().iter() {
-        eprintln!("[WARNING]: {w}");
+        eprintln!("{}", crate::display::warning_text(w));
     }
-    if inventory.data.hosts.iter().all(|h| h.implicit) {
+    // Then, as Ansible's CLI: extra vars, the empty-inventory warning, and
+    // the --limit subset, before any playbook is read.
+    let extra_vars = match parse_extra_vars(&args.extra_vars, &cwd) {
+        Ok(v) => v,
+        Err(e) => return fail(&e),
+    };
+    let no_hosts = inventory.data.hosts.iter().all(|h| h.implicit);
+    if no_hosts {
         eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
     }
-    let mut loader = Loader::new(LoadOptions {
-        roles_path: roles_path(),
-    });
-    let extra_vars = match parse_extra_vars(&args.extra_vars) {
-        Ok(v) => v,
+    let limit = if args.limit.is_empty() {
+        None
+    } else {
+        match rustle_inventory::Limit::parse(&args.limit.join(","), &cwd) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("ERROR! {e}");
+                return 1;
+            }
+        }
+    };
+    match inventory.get_hosts(&["all"], limit.as_ref(), Default::default()) {
+        Ok(sel) => {
+            for w in sel.warnings.iter() {
+                eprintln!("{}", crate::display::warning_text(w));
+            }
+            if sel.hosts.is_empty() && !no_hosts {
+                eprintln!("ERROR! Specified inventory, host pattern and/or --limit leaves us with no hosts to target.");
+                return 1;
+            }
+        }
         Err(e) => {
             eprintln!("ERROR! {e}");
             return 1;
         }
-    };
+    }
+    let mut loader = Loader::new(LoadOptions {
+        roles_path: roles_path(),
+    });
     loader.extra_vars = extra_vars.clone();
     let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
     loader.renderer = Some(Box::new(move |s, vars| {
@@ -115,17 +146,6 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }
-    let limit = if args.limit.is_empty() {
-        None
-    } else {
-        match rustle_inventory::Limit::parse(&args.limit.join(","), &cwd) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                eprintln!("ERROR! {e}");
-                return 1;
-            }
-        }
-    };
     let cfg = RunConfig {
         check: args.check,
         diff: args.diff,
@@ -161,28 +181,43 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     runner.run(&books)
 }
 
-/// `-e` values: `k=v` pairs, YAML/JSON documents, or `@file`.
+/// `-e` values: `k=v` pairs, YAML/JSON documents, or `@file` (relative to
+/// `cwd`, as Ansible's loader resolves it); errors as Ansible reports them.
 pub fn parse_extra_vars(
     items: &[String],
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    cwd: &Path,
+) -> Result<serde_json::Map<String, serde_json::Value>, ParseError> {
     let mut out = serde_json::Map::new();
     for raw in items {
         let (text, name) = if let Some(path) = raw.strip_prefix('@') {
-            let t = std::fs::read_to_string(path).map_err(|e| {
-                format!("Unable to retrieve file contents\nCould not find or access '{path}': {e}")
+            let full = cwd.join(path);
+            let shown = full.display().to_string();
+            let t = std::fs::read_to_string(&full).map_err(|_| {
+                ParseError::general(
+                    format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
+                    None,
+                )
             })?;
-            (t, path.to_owned())
+            (t, shown)
         } else {
-            (raw.clone(), "<extra vars>".to_owned())
+            (raw.clone(), "<string>".to_owned())
         };
-        let trimmed = text.trim_start();
-        let value = if raw.starts_with('@') || trimmed.starts_with('{') || trimmed.starts_with('[')
-        {
-            let (node, _) = rustle_yaml::load(&text, &name).map_err(|e| e.to_string())?;
+        let value = if raw.starts_with('@') || raw.starts_with('{') || raw.starts_with('[') {
+            let (node, _) = rustle_yaml::load(&text, &name).map_err(|e| {
+                ParseError::parser(
+                    e.ansible_message(&text),
+                    Some(crate::playbook::SrcPos {
+                        file: name.as_str().into(),
+                        line: e.line,
+                        col: e.col,
+                    }),
+                )
+            })?;
             node.to_ansible_json()
         } else {
             serde_json::Value::Object(
-                crate::playbook::splitter::parse_kv(&text, false)?
+                crate::playbook::splitter::parse_kv(&text, false)
+                    .map_err(|e| ParseError::general(e, None))?
                     .into_iter()
                     .filter(|(k, _)| k != "_raw_params")
                     .collect(),
@@ -196,8 +231,11 @@ pub fn parse_extra_vars(
             }
             serde_json::Value::Null => {}
             _ => {
-                return Err(format!(
+                return Err(ParseError::general(
+                    format!(
                     "Invalid extra vars data supplied. '{raw}' could not be made into a dictionary"
+                ),
+                    None,
                 ))
             }
         }

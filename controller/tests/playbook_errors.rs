@@ -85,14 +85,16 @@ fn yaml_syntax_error() {
         "e4.yml",
         "- hosts: localhost\n  tasks:\n  - debug: msg=hi\n   - debug: msg=x\n",
     );
-    // Ansible also exits 4; its message names line 3 (PyYAML reports the
-    // enclosing mapping), ours the line of the bad token.
+    // As Ansible: exit 4, and the k=v shorthand on the line before the
+    // bad token moves the reported position to that line's `=`.
     assert_eq!(code, 4);
     assert!(
-        err.starts_with("ERROR! Syntax Error while loading YAML."),
+        err.starts_with("ERROR! We were unable to read either as JSON nor YAML, these are the errors we got from each:\nJSON: Expecting value: line 1 column 1 (char 0)\n\nSyntax Error while loading YAML.\n"),
         "{err}"
     );
-    assert!(err.contains("e4.yml': line 4, column 4"), "{err}");
+    assert!(err.contains("  did not find expected key. while parsing a block mapping\n  in \"<unicode string>\", line 1, column 3\ndid not find expected key\n  in \"<unicode string>\", line 4, column 4\n"), "{err}");
+    assert!(err.contains("e4.yml': line 3, column 15"), "{err}");
+    assert!(err.ends_with("There appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used."), "{err}");
 }
 
 #[test]

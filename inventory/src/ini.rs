@@ -145,8 +145,8 @@ pub fn parse(
                     // fails on tokens[0]
                     return Err("list index out of range".into());
                 };
-                // Ansible's text has no position here; we add file:line
-                let (hosts, port) = expand_hostpattern(first).map_err(|e| err(lineno, e))?;
+                // Ansible's text has no position here (a bare Python error)
+                let (hosts, port) = expand_hostpattern(first)?;
                 if first.trim().ends_with(':') && port.is_none() {
                     return Err(format!("Invalid host pattern '{first}' supplied, ending in ':' is not allowed, this character is reserved to provide a port."));
                 }

@@ -105,7 +105,11 @@ pub fn load_data(text: &str, file: &str, warnings: &mut Warnings) -> Result<Json
             }
             Ok(node.to_ansible_json())
         }
-        Err(e) => Err(format!("Syntax Error while loading YAML. {e}")),
+        Err(e) => Err(format!(
+            "{}\n\n{}",
+            e.ansible_message(text),
+            rustle_yaml::excerpt::extended_error(file, e.line, e.col)
+        )),
     }
 }
 

@@ -49,6 +49,14 @@ impl Renderer {
     /// As [`Renderer::dump_result`], for a result marked
     /// `_ansible_verbose_always` (indented, like debug's).
     pub fn dump_result_with(&self, result: &Value, module: &str, always: bool) -> String {
+        self.dump_result_exact(result, module, always || verbose_always(module))
+    }
+
+    /// As [`Renderer::dump_result_with`], but `always` alone says whether
+    /// the result carries `_ansible_verbose_always`: a debug task that
+    /// failed before its action ran (a templating error) has no such mark
+    /// and is shown on one line.
+    pub fn dump_result_exact(&self, result: &Value, module: &str, always: bool) -> String {
         let skipped = result.get("skipped").and_then(Value::as_bool) == Some(true);
         let mut m = match result {
             Value::Object(m) => m.clone(),
@@ -67,7 +75,7 @@ impl Renderer {
             // _clean_results for debug: the registered `changed` is noise.
             m.remove("changed");
         }
-        let indent = if self.verbosity > 2 || ((always || verbose_always(module)) && !skipped) {
+        let indent = if self.verbosity > 2 || (always && !skipped) {
             Some(4)
         } else {
             None

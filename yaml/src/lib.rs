@@ -8,6 +8,8 @@
 //! keeps tags, styles and positions); scalar resolution is our own, because
 //! no Rust YAML crate resolves scalars with YAML 1.1 rules.
 
+pub mod excerpt;
+pub mod pyjson;
 mod resolve;
 
 use std::collections::HashMap;
@@ -197,6 +199,62 @@ pub struct YamlError {
     pub line: usize,
     pub col: usize,
     pub problem: String,
+    /// Where the construct named by a `while parsing ...` context began
+    /// (1-based line and column), as libyaml's context mark.
+    pub context_mark: Option<(usize, usize)>,
+}
+
+impl YamlError {
+    /// The problem and its context apart: the parser words its errors as
+    /// `while parsing X, did not find Y`.
+    fn split(&self) -> (Option<&str>, String) {
+        if let Some(rest) = self.problem.strip_prefix("while ") {
+            if let Some((ctx, problem)) = rest.split_once(", ") {
+                let ctx_len = "while ".len() + ctx.len();
+                // libyaml says "did not find expected ..." where the flow
+                // collection parser here says "expected ..."
+                let problem = match problem.strip_prefix("expected ") {
+                    Some(what) if ctx.contains("flow") => format!("did not find expected {what}"),
+                    _ => problem.to_owned(),
+                };
+                return (Some(&self.problem[..ctx_len]), problem);
+            }
+        }
+        (None, self.problem.clone())
+    }
+
+    /// `str()` of the PyYAML (C loader) error for this failure, preceded by
+    /// its problem as Ansible's `YAML_SYNTAX_ERROR` shows it:
+    /// `problem. context\n  in "<unicode string>", line L, column C\n...`.
+    pub fn pyyaml_text(&self) -> String {
+        let (context, problem) = self.split();
+        let mark = |l: usize, c: usize| format!("  in \"<unicode string>\", line {l}, column {c}");
+        let mut lines = Vec::new();
+        if let Some(ctx) = context {
+            lines.push(ctx.to_owned());
+            if let Some((l, c)) = self.context_mark {
+                if (l, c) != (self.line, self.col) {
+                    lines.push(mark(l, c));
+                }
+            }
+        }
+        lines.push(problem.clone());
+        lines.push(mark(self.line, self.col));
+        format!(
+            "Syntax Error while loading YAML.\n  {problem}. {}",
+            lines.join("\n")
+        )
+    }
+
+    /// Ansible's `from_yaml` failure text when neither JSON nor YAML could
+    /// read `src`.
+    pub fn ansible_message(&self, src: &str) -> String {
+        let json = pyjson::json_error(src).unwrap_or_default();
+        format!(
+            "We were unable to read either as JSON nor YAML, these are the errors we got from each:\nJSON: {json}\n\n{}",
+            self.pyyaml_text()
+        )
+    }
 }
 
 /// A warning raised while loading (duplicate keys).
@@ -255,6 +313,7 @@ impl Builder<'_> {
                 line: pos.line,
                 col: pos.col,
                 problem: problem.into(),
+                context_mark: None,
             });
         }
     }
@@ -652,6 +711,7 @@ pub fn load_all(src: &str, file: &str) -> Result<Loaded, YamlError> {
                 "unacceptable character #x{:04x}: special characters are not allowed",
                 c as u32
             ),
+            context_mark: None,
         });
     }
     let mut b = Builder {
@@ -664,11 +724,16 @@ pub fn load_all(src: &str, file: &str) -> Result<Loaded, YamlError> {
     };
     let mut parser = Parser::new_from_str(src);
     if let Err(e) = parser.load(&mut b, true) {
+        // The innermost open collection is the one being parsed.
+        let context_mark = b.stack.last().map(|f| match f {
+            Frame::Seq { pos, .. } | Frame::Map { pos, .. } => (pos.line, pos.col),
+        });
         return Err(YamlError {
             file: file.to_owned(),
             line: e.marker().line(),
             col: e.marker().col() + 1,
             problem: e.info().to_owned(),
+            context_mark,
         });
     }
     if let Some(e) = b.error {
@@ -695,6 +760,7 @@ pub fn load(src: &str, file: &str) -> Result<(Node, Vec<Warning>), YamlError> {
             line: second.pos.line,
             col: second.pos.col,
             problem: "expected a single document in the stream, but found another document".into(),
+            context_mark: None,
         });
     }
     Ok((first, loaded.warnings))

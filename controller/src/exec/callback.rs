@@ -108,7 +108,7 @@ impl Callback {
     }
 
     fn dump_always(&self, result: &Value, module: &str, always: bool) -> String {
-        self.renderer.dump_result_with(result, module, always)
+        self.renderer.dump_result_exact(result, module, always)
     }
 
     fn diffs(&mut self, result: &Value) {

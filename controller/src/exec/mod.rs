@@ -199,6 +199,16 @@ impl<'a> Runner<'a> {
         let vars = self.play_level_vars(play);
         let hosts_v = play.attrs.get("hosts").cloned().unwrap_or(Value::Null);
         let hosts_v = self.templar.template(&hosts_v, &vars).map_err(|e| {
+            if e.is_undefined() {
+                // Play.post_validate: an AnsibleParserError (exit 4) that
+                // points at the play.
+                let err = crate::playbook::ParseError::parser(
+                    format!("The field 'hosts' has an invalid value, which includes an undefined variable.. {e}"),
+                    Some(play.pos.clone()),
+                );
+                self.cb.error(err.render().trim_end_matches('\n'));
+                return err.exit_code();
+            }
             self.cb.error(&e.to_string());
             RUN_ERROR
         })?;

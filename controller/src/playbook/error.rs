@@ -73,27 +73,10 @@ impl ParseError {
     pub fn render(&self) -> String {
         let mut out = self.msg.clone();
         if let Some(pos) = &self.pos {
-            out.push_str(&format!(
-                "\n\nThe error appears to be in '{}': line {}, column {}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n",
-                pos.file, pos.line, pos.col
+            out.push_str("\n\n");
+            out.push_str(&rustle_yaml::excerpt::extended_error(
+                &pos.file, pos.line, pos.col,
             ));
-            if let Ok(text) = std::fs::read_to_string(&*pos.file) {
-                let lines: Vec<&str> = text.split('\n').collect();
-                if let Some(target) = lines.get(pos.line.saturating_sub(1)) {
-                    let prev = if pos.line >= 2 {
-                        lines.get(pos.line - 2).copied().unwrap_or("")
-                    } else {
-                        ""
-                    };
-                    out.push_str("\nThe offending line appears to be:\n\n");
-                    out.push_str(prev);
-                    out.push('\n');
-                    out.push_str(target);
-                    out.push('\n');
-                    out.push_str(&" ".repeat(pos.col.saturating_sub(1)));
-                    out.push_str("^ here\n");
-                }
-            }
         }
         if let Some(h) = &self.hint {
             out.push('\n');

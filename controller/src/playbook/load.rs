@@ -115,9 +115,9 @@ impl Loader {
     /// Reads and parses a YAML file.
     pub fn read_yaml(&mut self, path: &Path) -> Result<(Node, Arc<str>), ParseError> {
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|e| {
+        let text = std::fs::read(path).map_err(|_| {
             ParseError::general(
-                format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option: {e}"),
+                format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
                 None,
             )
         })?;
@@ -130,7 +130,7 @@ impl Loader {
         let file: Arc<str> = Arc::from(shown.as_str());
         let (node, warns) = rustle_yaml::load(&text, &shown).map_err(|e| {
             ParseError::parser(
-                format!("Syntax Error while loading YAML.\n  {}", e.problem),
+                e.ansible_message(&text),
                 Some(SrcPos {
                     file: file.clone(),
                     line: e.line,
@@ -172,7 +172,7 @@ impl Loader {
             Y::Null => {
                 return Err(ParseError::parser(
                     format!("Empty playbook, nothing to do: {shown}"),
-                    Some(pos(&file, &root)),
+                    None,
                 ))
             }
             Y::Seq(items) => items,
@@ -372,8 +372,13 @@ impl Loader {
                 }
                 "roles" => {
                     let Some(list) = as_list(v) else {
+                        // Ansible appends the failed assertion's text.
                         return Err(ParseError::parser(
-                            "A malformed role declaration was encountered.",
+                            format!(
+                                "A malformed role declaration was encountered.. ds ({}) should be a list but was a {}",
+                                rustle_inventory::pyfmt::py_str(&v.to_ansible_json()),
+                                type_name(v)
+                            ),
                             Some(p),
                         ));
                     };
@@ -409,7 +414,7 @@ impl Loader {
         if !play.attrs.contains("hosts") {
             return Err(ParseError::parser(
                 "the field 'hosts' is required but was not set",
-                Some(p),
+                None,
             ));
         }
         Ok(play)
@@ -438,26 +443,15 @@ impl Loader {
         match &v.value {
             Y::Map(m) => add(m)?,
             Y::Null => {}
-            Y::Seq(items) => {
-                for it in items {
-                    match it.as_map() {
-                        Some(m) => add(m)?,
-                        None => {
-                            return Err(ParseError::parser(
-                                format!("Vars in a {what} must be specified as a dictionary, or a list of dictionaries"),
-                                Some(pos(file, v)),
-                            ))
-                        }
-                    }
-                }
-            }
-            _ => {
+            // Anything else is refused (lists of dicts too, since 2.18);
+            // only YAML strings and collections carry a position.
+            other => {
+                let at =
+                    matches!(other, Y::Seq(_) | Y::Str(_) | Y::Unsafe(_)).then(|| pos(file, v));
                 return Err(ParseError::parser(
-                    format!(
-                    "Vars in a {what} must be specified as a dictionary, or a list of dictionaries"
-                ),
-                    Some(pos(file, v)),
-                ))
+                    format!("Vars in a {what} must be specified as a dictionary. "),
+                    at,
+                ));
             }
         }
         Ok(out)
@@ -754,7 +748,7 @@ impl Loader {
             if !reg.contains("{{") && !is_identifier(reg) {
                 return Err(ParseError::parser(
                     format!("Invalid variable name in 'register' specified: '{reg}'"),
-                    Some(p),
+                    None,
                 ));
             }
         }
