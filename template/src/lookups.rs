@@ -99,13 +99,19 @@ fn parse_kv(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The sequence plugin raises plain `AnsibleError`s, which Ansible wraps
+/// as "An unhandled exception occurred while running the lookup plugin".
+fn serr(msg: impl Into<String>) -> TemplateError {
+    TemplateError::other(msg)
+}
+
 fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
     let (mut start, mut end, mut count, mut stride, mut format) =
         (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
     let num = |v: &str| -> Result<i64, TemplateError> {
         crate::filters::parse_py_int(v, 0)
             .map(|n| n as i64)
-            .ok_or_else(|| lerr(format!("can't parse value={v} as integer")))
+            .ok_or_else(|| serr(format!("can't parse value={v} as integer")))
     };
     if term.contains('=') {
         for (k, v) in parse_kv(term) {
@@ -116,7 +122,7 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
                 "stride" => stride = num(&v)?,
                 "format" => format = v,
                 other => {
-                    return Err(lerr(format!(
+                    return Err(serr(format!(
                         "unrecognized arguments to with_sequence: ['{other}']"
                     )))
                 }
@@ -147,7 +153,7 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
         }
     }
     if count.is_some() && end.is_some() {
-        return Err(lerr("can't specify both count and end in with_sequence"));
+        return Err(serr("can't specify both count and end in with_sequence"));
     }
     let end = match (end, count) {
         (Some(e), _) => e,
@@ -157,22 +163,22 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
             }
             start + (c - 1) * stride
         }
-        (None, None) => return Err(lerr("must specify count or end in with_sequence")),
+        (None, None) => return Err(serr("must specify count or end in with_sequence")),
     };
     if stride == 0 {
         return Ok(vec![]);
     }
     if stride > 0 && end < start {
-        return Err(lerr("to count backwards make stride negative"));
+        return Err(serr("to count backwards make stride negative"));
     }
     if stride < 0 && end > start {
-        return Err(lerr("to count forward don't make stride negative"));
+        return Err(serr("to count forward don't make stride negative"));
     }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         let f = crate::pyfmt::percent_format(&format, &Value::from(i))
-            .map_err(|e| lerr(e.to_string()))?;
+            .map_err(|e| serr(e.to_string()))?;
         out.push(Value::from(f));
         i += stride;
     }
@@ -535,9 +541,29 @@ pub(crate) fn run(
             let st = ctx.env.empty_state();
             let mut state = st;
             let r = state
-                .apply_filter("subelements", &[base, key, Value::from(skip)])
+                .apply_filter("subelements", &[base, key.clone(), Value::from(skip)])
                 .map_err(|e| crate::error::find_ours(&e).unwrap_or_else(|| lerr(e.to_string())))?;
-            Ok(r)
+            // Unlike the filter, the lookup pops the subelement out of
+            // each item it returns.
+            let path: Vec<String> = s(&key).split('.').map(str::to_owned).collect();
+            let mut pairs = crate::convert::mj_to_json(&r)?;
+            if let serde_json::Value::Array(a) = &mut pairs {
+                for pair in a {
+                    if let Some(item) = pair.get_mut(0) {
+                        let mut cur = item;
+                        for (i, k) in path.iter().enumerate() {
+                            let Some(m) = cur.as_object_mut() else { break };
+                            if i + 1 == path.len() {
+                                m.remove(k);
+                                break;
+                            }
+                            let Some(next) = m.get_mut(k) else { break };
+                            cur = next;
+                        }
+                    }
+                }
+            }
+            Ok(crate::convert::json_to_mj(&pairs))
         }
         "fileglob" | "ansible.builtin.fileglob" => {
             let mut out = Vec::new();

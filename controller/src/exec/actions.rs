@@ -46,19 +46,33 @@ fn fail(msg: impl Into<String>) -> Done {
     done(json!({"changed": false, "failed": true, "msg": msg.into()}))
 }
 
+/// Why a task's arguments could not be templated.
+enum ArgError {
+    /// An undefined variable (reported with the task's position).
+    Undefined(String),
+    Other(String),
+}
+
+impl From<rustle_template::TemplateError> for ArgError {
+    fn from(e: rustle_template::TemplateError) -> Self {
+        if e.is_undefined() {
+            ArgError::Undefined(e.to_string())
+        } else {
+            ArgError::Other(e.to_string())
+        }
+    }
+}
+
 /// Templated module arguments with `omit` removed and `!unsafe` markers
 /// dropped.
 fn template_args(
     r: &Runner<'_>,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, ArgError> {
     let mut raw = Value::Object(s.task.args.clone());
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
-        let v = r
-            .templar
-            .template(&Value::String(vp.clone()), vars)
-            .map_err(|e| e.to_string())?;
+        let v = r.templar.template(&Value::String(vp.clone()), vars)?;
         let mut m = s.task.args.clone();
         m.remove("_variable_params");
         match v {
@@ -68,15 +82,15 @@ fn template_args(
                 }
             }
             other => {
-                return Err(format!(
+                return Err(ArgError::Other(format!(
                     "invalid or malformed argument: '{}'",
                     value_to_string(&other)
-                ))
+                )))
             }
         }
         raw = Value::Object(m);
     }
-    let t = r.templar.template(&raw, vars).map_err(|e| e.to_string())?;
+    let t = r.templar.template(&raw, vars)?;
     // Keys are templated too (`set_fact: {"{{ name }}": value}`).
     let t = match t {
         Value::Object(m) if m.keys().any(|k| k.contains("{{")) => {
@@ -85,8 +99,7 @@ fn template_args(
                 let key = if k.contains("{{") {
                     r.templar
                         .template_str(&k, vars)
-                        .map(|v| value_to_string(&v))
-                        .map_err(|e| e.to_string())?
+                        .map(|v| value_to_string(&v))?
                 } else {
                     k
                 };
@@ -140,7 +153,17 @@ pub(crate) fn dispatch(
     let args = match template_args(r, s, vars) {
         Ok(a) => a,
         // Errors raised before the module runs carry no `changed`.
-        Err(e) => return Ok(done(json!({"failed": true, "msg": e}))),
+        Err(ArgError::Other(e)) => return Ok(done(json!({"failed": true, "msg": e}))),
+        // An undefined variable in the arguments fails the task's
+        // validation: Ansible names the task and shows where it is.
+        Err(ArgError::Undefined(e)) => {
+            let msg = crate::playbook::ParseError::general(
+                format!("The task includes an option with an undefined variable.. {e}"),
+                Some(s.task.pos.clone()),
+            )
+            .render();
+            return Ok(done(json!({"failed": true, "msg": msg})));
+        }
     };
     let d = match module {
         "debug" => debug(r, &args, vars),
@@ -154,7 +177,7 @@ pub(crate) fn dispatch(
         }
         "meta" => meta(r, pr, host, &args),
         "include_tasks" => include_tasks(r, s, &args, item),
-        "include_role" => include_role(r, s, &args),
+        "include_role" => include_role(r, s, &args, &pr.scope.play_roles),
         "include_vars" => include_vars(r, host, s, &args),
         "add_host" | "group_by" => {
             let d = if module == "add_host" {
@@ -172,6 +195,7 @@ pub(crate) fn dispatch(
                 .unwrap_or(host)
                 .to_owned();
             r.refresh_inventory_vars(&target);
+            r.refresh_inventory_view();
             d
         }
         "set_stats" => done(
@@ -282,10 +306,16 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
             "No key/value pairs provided, at least one is required for this action to succeed",
         );
     }
+    // `cacheable` facts are real facts too (lower precedence, in
+    // `ansible_facts`), besides the set_fact level.
+    let cacheable = args.get("cacheable").is_some_and(truthy);
     if let Ok(mut st) = r.states.write() {
         if let Some(h) = st.get_mut(host) {
             for (k, v) in &facts {
                 h.set_facts.insert(k.clone(), v.clone());
+                if cacheable {
+                    h.facts.insert(k.clone(), v.clone());
+                }
             }
         }
     }
@@ -424,8 +454,9 @@ fn include_tasks(
                 Value::from(path.display().to_string()),
                 s.task.pos.clone(),
             );
+            // The include's `vars` are include params: above set_fact.
             if let Some(v) = s.task.attrs.get("vars") {
-                attrs.insert("vars", v.clone(), s.task.pos.clone());
+                attrs.insert("_include_params", v.clone(), s.task.pos.clone());
             }
             if let Some(Value::Object(apply)) = args.get("apply") {
                 for (k, v) in apply {
@@ -449,7 +480,12 @@ fn include_tasks(
     }
 }
 
-fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) -> Done {
+fn include_role(
+    r: &mut Runner<'_>,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    pr_roles: &std::sync::RwLock<Vec<String>>,
+) -> Done {
     let Some(name) = args.get("name").map(value_to_string) else {
         return fail("'name' is a required field for include_role.");
     };
@@ -472,17 +508,64 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     let mut handler_items = role.handlers.clone();
     handler_items.append(&mut r.loader.imported_handlers);
     r.pending_handlers.extend(handler_items);
-    let mut vars = role.defaults.clone();
-    for (k, v) in &role.vars {
-        vars.insert(k.clone(), v.clone());
-    }
+    // An included role inherits the role params and vars of the role it
+    // is included from (its dependency chain).
+    let parent = s
+        .parents
+        .iter()
+        .rev()
+        .find(|b| b.attrs.get("_role_vars").is_some());
+    let inherited = |k: &str| match parent.and_then(|b| b.attrs.get(k)) {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let chain = super::RoleChain {
+        params: inherited("_role_params"),
+        vars: inherited("_role_vars"),
+    };
+    let mut attrs = crate::playbook::Attrs::default();
+    // The include's `vars` are include params: above set_fact. Included
+    // from a role, it also gets that role's params and learns its parents.
+    let mut include_params = chain.params.clone();
     if let Some(Value::Object(tv)) = s.task.attrs.get("vars") {
-        for (k, v) in tv {
-            vars.insert(k.clone(), v.clone());
+        include_params.extend(tv.clone());
+    }
+    let parent_role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    if let Some(pr) = parent_role {
+        let mut outer = Map::new();
+        for b in &s.parents {
+            if let Some(Value::Object(v)) = b.attrs.get("_include_params") {
+                outer.extend(v.clone());
+            }
+        }
+        for (k, v) in [
+            ("ansible_parent_role_names", Value::from(pr.name.clone())),
+            (
+                "ansible_parent_role_paths",
+                Value::from(pr.path.display().to_string()),
+            ),
+        ] {
+            let mut list = vec![v];
+            if let Some(Value::Array(a)) = outer.get(k) {
+                list.extend(a.iter().cloned());
+            }
+            include_params.insert(k.into(), Value::Array(list));
         }
     }
-    let mut attrs = crate::playbook::Attrs::default();
-    attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+    if !include_params.is_empty() {
+        attrs.insert(
+            "_include_params",
+            Value::Object(include_params),
+            s.task.pos.clone(),
+        );
+    }
+    if let Ok(mut names) = pr_roles.write() {
+        names.push(role.info.name.clone());
+    }
     attrs.insert(
         "_included_file",
         Value::from(name.clone()),
@@ -499,6 +582,8 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     let mut blocks = Vec::new();
     let mut dep_handlers = Vec::new();
     let (mut dd, mut dv, mut seen) = (Map::new(), Map::new(), Vec::new());
+    let mut child = chain.clone();
+    child.vars.extend(role.vars.clone());
     for dep in &role.dependencies {
         super::flatten_role(
             dep,
@@ -507,12 +592,30 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
             &mut dd,
             &mut dv,
             &mut seen,
+            &child,
         );
     }
     r.pending_handlers.extend(dep_handlers);
+    let mut own_defaults = dd;
+    own_defaults.extend(role.defaults.clone());
+    let mut own_vars = chain.vars.clone();
+    own_vars.extend(dv);
+    own_vars.extend(role.vars.clone());
+    let mut role_attrs = crate::playbook::Attrs::default();
+    role_attrs.insert(
+        "_role_defaults",
+        Value::Object(own_defaults),
+        s.task.pos.clone(),
+    );
+    role_attrs.insert("_role_vars", Value::Object(own_vars), s.task.pos.clone());
+    role_attrs.insert(
+        "_role_params",
+        Value::Object(chain.params),
+        s.task.pos.clone(),
+    );
     blocks.push(crate::playbook::Item::Block(Block {
         pos: s.task.pos.clone(),
-        attrs: Default::default(),
+        attrs: role_attrs,
         block: role.tasks.clone(),
         rescue: Vec::new(),
         always: Vec::new(),
@@ -531,52 +634,171 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     d
 }
 
+/// Whether `text` matches the Python regex `pattern` (`re.search`).
+fn py_search(r: &Runner<'_>, pattern: &str, text: &str) -> Result<bool, String> {
+    let mut m = Map::new();
+    m.insert("__text".into(), Value::from(text));
+    m.insert("__pattern".into(), Value::from(pattern));
+    let vars: Arc<dyn Vars> = Arc::new(m);
+    r.templar
+        .evaluate_conditional(&Value::from("__text is search(__pattern)"), &vars)
+        .map_err(|e| e.to_string())
+}
+
+/// The files of an include_vars `dir`, walked as the action does: sorted
+/// by directory, each directory's files sorted, down to `depth` (0: all).
+fn walk_vars_dir(root: &Path, depth: usize) -> Vec<(PathBuf, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 1usize)];
+    while let Some((dir, level)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push((p, level + 1));
+            } else if let Some(n) = e.file_name().to_str() {
+                files.push(n.to_owned());
+            }
+        }
+        if depth == 0 || level <= depth {
+            files.sort();
+            out.push((dir, files));
+        }
+    }
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    out
+}
+
 fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String, Value>) -> Done {
     let file = args
         .get("file")
         .or_else(|| args.get("_raw_params"))
         .map(value_to_string);
     let dir = args.get("dir").map(value_to_string);
-    let mut files = Vec::new();
-    if let Some(f) = file {
-        files.push(search_file(s, "vars", &f, &r.playbook_dir));
-    } else if let Some(d) = dir {
-        let base = search_file(s, "vars", &d, &r.playbook_dir);
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&base)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        entries.retain(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yml" | "yaml" | "json")
-            )
-        });
-        entries.sort();
-        files = entries;
-    } else {
-        return fail("Unable to find a file to include");
-    }
+    let list = |k: &str| -> Option<Vec<String>> {
+        match args.get(k)? {
+            Value::Array(a) => Some(a.iter().map(value_to_string).collect()),
+            v => Some(
+                value_to_string(v)
+                    .split(',')
+                    .map(|x| x.trim().to_owned())
+                    .collect(),
+            ),
+        }
+    };
     let mut facts = Map::new();
     let mut names = Vec::new();
-    for f in &files {
-        match r.loader.read_yaml(f) {
-            Ok((node, _)) => match node.to_ansible_json() {
-                Value::Object(m) => {
-                    for (k, v) in m {
-                        facts.insert(k, v);
-                    }
-                }
-                Value::Null => {}
-                _ => {
-                    return fail(format!(
-                        "{} must be stored as a dictionary/hash",
-                        f.display()
-                    ))
-                }
-            },
-            Err(e) => return fail(e.msg),
+    let mut error: Option<String> = None;
+    // Loads one file into `into`; Err is the action's failure message.
+    let load = |r: &mut Runner<'_>,
+                f: &Path,
+                into: &mut Map<String, Value>,
+                names: &mut Vec<Value>|
+     -> Result<(), String> {
+        let (node, _) = r.loader.read_yaml(f).map_err(|e| e.msg)?;
+        match node.to_ansible_json() {
+            Value::Object(m) => into.extend(m),
+            Value::Null => {}
+            _ => {
+                return Err(format!(
+                    "{} must be stored as a dictionary/hash",
+                    f.display()
+                ))
+            }
         }
         names.push(Value::from(f.display().to_string()));
+        Ok(())
+    };
+    if let Some(f) = file {
+        let path = search_file(s, "vars", &f, &r.playbook_dir);
+        if let Err(e) = load(r, &path, &mut facts, &mut names) {
+            return fail(e);
+        }
+    } else if let Some(d) = dir {
+        let role = s
+            .task
+            .role
+            .as_ref()
+            .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+        // Relative to the role's `vars/`, else to the task's file.
+        let base = match role {
+            Some(role) if d.split('/').next() == Some("vars") => {
+                let p = role.path.join(&d);
+                if p.exists() {
+                    p
+                } else {
+                    PathBuf::from(&d)
+                }
+            }
+            Some(role) => role.path.join("vars").join(&d),
+            None => s.task.basedir.join(&d),
+        };
+        let depth = args
+            .get("depth")
+            .and_then(|v| v.as_u64().or_else(|| value_to_string(v).parse().ok()))
+            .unwrap_or(0) as usize;
+        let exts =
+            list("extensions").unwrap_or_else(|| vec!["yaml".into(), "yml".into(), "json".into()]);
+        let ignore_files = list("ignore_files").unwrap_or_default();
+        let ignore_unknown = args.get("ignore_unknown_extensions").is_some_and(truthy);
+        let matching = args.get("files_matching").map(value_to_string);
+        if !base.exists() {
+            error = Some(format!("{} directory does not exist", base.display()));
+        } else if !base.is_dir() {
+            error = Some(format!("{} is not a directory", base.display()));
+        } else {
+            'dirs: for (root, files) in walk_vars_dir(&base, depth) {
+                let mut dir_facts = Map::new();
+                for name in files {
+                    if let Some(role) = role {
+                        // A role's vars/main.yml is never included again.
+                        if role.path.join("vars").join("main.yml") == root.join(&name) {
+                            continue;
+                        }
+                    }
+                    if let Some(pat) = &matching {
+                        match py_search(r, pat, &name) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => return fail(e),
+                        }
+                    }
+                    let mut ignored = false;
+                    for pat in &ignore_files {
+                        match py_search(r, &format!("{pat}$"), &name) {
+                            Ok(m) => ignored |= m,
+                            Err(_) => return fail(format!("Invalid regular expression: {pat}")),
+                        }
+                    }
+                    let ext_ok = Path::new(&name)
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| exts.iter().any(|x| x == e));
+                    let path = root.join(&name);
+                    if ignored || (ignore_unknown && !ext_ok) || !path.exists() {
+                        continue;
+                    }
+                    if !ext_ok {
+                        error = Some(format!(
+                            "{} does not have a valid extension: {}",
+                            path.display(),
+                            exts.join(", ")
+                        ));
+                        break 'dirs;
+                    }
+                    if let Err(e) = load(r, &path, &mut dir_facts, &mut names) {
+                        error = Some(e);
+                        break 'dirs;
+                    }
+                }
+                facts.extend(dir_facts);
+            }
+        }
+    } else {
+        return fail("Unable to find a file to include");
     }
     let facts = match args.get("name").map(value_to_string) {
         Some(n) => {
@@ -586,6 +808,13 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
         }
         None => facts,
     };
+    if let Some(e) = error {
+        // The action reports `message` (not `msg`) with what it loaded.
+        return done(json!({
+            "changed": false, "failed": true, "message": e,
+            "ansible_facts": facts, "ansible_included_var_files": names,
+        }));
+    }
     if let Ok(mut st) = r.states.write() {
         if let Some(h) = st.get_mut(host) {
             for (k, v) in &facts {

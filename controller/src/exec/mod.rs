@@ -56,6 +56,22 @@ pub(crate) struct HandlerDef {
     pub role: Option<String>,
 }
 
+/// `inventory_hostnames`: the run's inventory as it is now (add_host and
+/// group_by update the shared copy).
+struct InventoryHook(Arc<RwLock<Inventory>>);
+
+impl rustle_template::InventoryHook for InventoryHook {
+    fn hostnames(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let inv = self.0.read().map_err(|e| e.to_string())?;
+        // A pattern matching nothing gives an empty list, as the lookup
+        // swallows inventory errors.
+        Ok(inv
+            .get_hosts(&[pattern], None, Default::default())
+            .map(|sel| sel.hosts)
+            .unwrap_or_default())
+    }
+}
+
 /// Everything the run shares across plays.
 pub struct Runner<'a> {
     pub cfg: RunConfig,
@@ -77,6 +93,8 @@ pub struct Runner<'a> {
     pub(crate) pending_handlers: Vec<Item>,
     /// Templars by lookup search path (role and task directories first).
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
+    /// The inventory the `inventory_hostnames` lookup reads.
+    inventory_view: Arc<RwLock<Inventory>>,
 }
 
 /// Per-play runtime state.
@@ -98,10 +116,12 @@ impl<'a> Runner<'a> {
         loader: &'a mut Loader,
         playbook_dir: PathBuf,
     ) -> Self {
+        let inventory_view = Arc::new(RwLock::new(inventory.clone()));
         let templar = Templar::new(TemplarOptions {
             search_paths: vec![playbook_dir.clone()],
             playbook_dir: Some(playbook_dir.clone()),
             check_mode: cfg.check,
+            inventory: Some(Arc::new(InventoryHook(inventory_view.clone()))),
             ..Default::default()
         });
         Runner {
@@ -119,6 +139,7 @@ impl<'a> Runner<'a> {
             dynamic_groups: BTreeMap::new(),
             templars: std::collections::HashMap::new(),
             pending_handlers: Vec::new(),
+            inventory_view,
         }
     }
 
@@ -146,6 +167,7 @@ impl<'a> Runner<'a> {
             playbook_dir: Some(self.playbook_dir.clone()),
             check_mode: self.cfg.check,
             omit_token: Some(self.templar.omit_token().to_owned()),
+            inventory: Some(Arc::new(InventoryHook(self.inventory_view.clone()))),
             ..Default::default()
         });
         self.templars.insert(paths, t.clone());
@@ -229,6 +251,13 @@ impl<'a> Runner<'a> {
 
     /// Re-reads a host's inventory variables (after add_host/group_by put
     /// it in new groups, whose group_vars now apply).
+    /// Makes `inventory_hostnames` see add_host/group_by changes.
+    pub(crate) fn refresh_inventory_view(&mut self) {
+        if let Ok(mut v) = self.inventory_view.write() {
+            *v = self.inventory.clone();
+        }
+    }
+
     pub(crate) fn refresh_inventory_vars(&mut self, host: &str) {
         let Ok(inv) = self
             .inventory
@@ -311,6 +340,8 @@ impl<'a> Runner<'a> {
         for h in &all {
             self.init_host(h);
         }
+        // hostvars always knows the implicit localhost.
+        self.init_host("localhost");
         // Roles: dependencies first, deduplicated.
         let mut role_blocks: Vec<Item> = Vec::new();
         let mut role_handlers: Vec<Item> = Vec::new();
@@ -326,6 +357,7 @@ impl<'a> Runner<'a> {
                 &mut role_defaults,
                 &mut role_vars,
                 &mut seen,
+                &RoleChain::default(),
             );
         }
         let mut scope = PlayScope {
@@ -336,6 +368,14 @@ impl<'a> Runner<'a> {
             extra_vars: self.cfg.extra_vars.clone(),
             magic: Map::new(),
             groups: std::sync::RwLock::new(Value::Null),
+            play_roles: std::sync::RwLock::new(play_role_names(play)),
+            dep_roles: {
+                let mut deps = Vec::new();
+                for r in &play.roles {
+                    dependency_names(r, &mut deps);
+                }
+                deps
+            },
         };
         scope.magic = self.magic_vars(play, &hosts);
         scope.groups = std::sync::RwLock::new(self.groups_value());
@@ -352,8 +392,9 @@ impl<'a> Runner<'a> {
                     Value::Array(a) => a,
                     other => vec![other],
                 };
-                let mut loaded = false;
-                let mut last_err = String::new();
+                // A file that is not there is skipped (the next candidate
+                // is tried; none found is no error, as in Ansible); one that
+                // does not parse is an error.
                 for c in &candidates {
                     let name = self
                         .templar
@@ -361,6 +402,9 @@ impl<'a> Runner<'a> {
                         .map(|v| value_to_string(&v))
                         .unwrap_or_else(|_| value_to_string(c));
                     let path = crate::playbook::load::resolve_path(&play.basedir, &name);
+                    if !path.is_file() {
+                        continue;
+                    }
                     match self.loader.read_yaml(&path) {
                         Ok((node, _)) => {
                             if let Value::Object(m) = node.to_ansible_json() {
@@ -368,15 +412,13 @@ impl<'a> Runner<'a> {
                                     scope.vars_files.insert(k, v);
                                 }
                             }
-                            loaded = true;
                             break;
                         }
-                        Err(e) => last_err = e.msg,
+                        Err(e) => {
+                            self.cb.error(&e.render());
+                            return Err(RUN_ERROR);
+                        }
                     }
-                }
-                if !loaded {
-                    self.cb.error(&last_err);
-                    return Err(RUN_ERROR);
                 }
             }
         }
@@ -680,6 +722,7 @@ impl<'a> Runner<'a> {
             play: pr.scope.clone(),
             local: Vec::new(),
             loop_vars: Map::new(),
+            role: Default::default(),
         });
         self.templar
             .template_str(&s, &vars)
@@ -697,11 +740,31 @@ impl<'a> Runner<'a> {
         loop_vars: Map<String, Value>,
     ) -> Arc<dyn Vars> {
         let mut local = Vec::new();
+        let (mut role_defaults, mut role_vars, mut role_params, mut include_params) =
+            (Map::new(), Map::new(), Map::new(), Map::new());
         for b in &sched.parents {
             if let Some(Value::Object(v)) = b.attrs.get("vars") {
                 local.push(v.clone());
             }
+            if let Some(Value::Object(v)) = b.attrs.get("_include_params") {
+                include_params.extend(v.clone());
+            }
+            // The innermost role's levels win (a role included from
+            // another carries what it inherits already).
+            if let Some(Value::Object(v)) = b.attrs.get("_role_vars") {
+                role_vars = v.clone();
+                role_defaults = match b.attrs.get("_role_defaults") {
+                    Some(Value::Object(d)) => d.clone(),
+                    _ => Map::new(),
+                };
+                role_params = match b.attrs.get("_role_params") {
+                    Some(Value::Object(p)) => p.clone(),
+                    _ => Map::new(),
+                };
+            }
         }
+        let mut params = role_params;
+        params.extend(include_params);
         if let Some(Value::Object(v)) = sched.task.attrs.get("vars") {
             local.push(v.clone());
         }
@@ -732,6 +795,11 @@ impl<'a> Runner<'a> {
             play: pr.scope.clone(),
             local,
             loop_vars,
+            role: vars::RoleLevels {
+                defaults: role_defaults,
+                vars: role_vars,
+                params,
+            },
         })
     }
 }
@@ -790,6 +858,66 @@ fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<Handle
     }
 }
 
+/// `ansible_play_role_names` at the start of a play: its `roles:`, then
+/// roles imported by its tasks (Ansible adds those to the play's roles
+/// while loading).
+fn play_role_names(play: &Play) -> Vec<String> {
+    fn walk(items: &[Item], out: &mut Vec<String>) {
+        for it in items {
+            if let Item::Block(b) = it {
+                // import_role blocks carry their role's levels.
+                if b.attrs.get("_role_vars").is_some() {
+                    if let Some(r) = &b.role {
+                        out.push(r.name.clone());
+                    }
+                }
+                walk(&b.block, out);
+                walk(&b.rescue, out);
+                walk(&b.always, out);
+            }
+        }
+    }
+    let mut out: Vec<String> = play
+        .roles
+        .iter()
+        .map(|r| r.role.info.name.clone())
+        .collect();
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        walk(section, &mut out);
+    }
+    out
+}
+
+/// Names of a role's dependencies, recursively (deepest first).
+fn dependency_names(r: &RoleRef, out: &mut Vec<String>) {
+    for d in &r.role.dependencies {
+        dependency_names(d, out);
+        if !out.contains(&d.role.info.name) {
+            out.push(d.role.info.name.clone());
+        }
+    }
+}
+
+/// What a role inherits from the roles whose dependency it is.
+#[derive(Default, Clone)]
+pub(crate) struct RoleChain {
+    /// Role params of the parents (`- role: x` keys that are not keywords).
+    pub params: Map<String, Value>,
+    /// The parents' `vars:` keyword and `vars/main.yml`.
+    pub vars: Map<String, Value>,
+}
+
+/// Defaults and vars of a role and of all its dependencies, as Ansible's
+/// `get_default_vars` and exported `get_vars` combine them.
+fn role_levels(r: &RoleRef, defaults: &mut Map<String, Value>, vars: &mut Map<String, Value>) {
+    for d in &r.role.dependencies {
+        role_levels(d, defaults, vars);
+    }
+    defaults.extend(r.role.defaults.clone());
+    vars.extend(r.role.vars.clone());
+}
+
+#[allow(clippy::too_many_arguments)] // the accumulators of one flattening pass
 pub(crate) fn flatten_role(
     r: &RoleRef,
     blocks: &mut Vec<Item>,
@@ -797,14 +925,33 @@ pub(crate) fn flatten_role(
     defaults: &mut Map<String, Value>,
     vars: &mut Map<String, Value>,
     seen: &mut Vec<(String, Value)>,
+    chain: &RoleChain,
 ) {
+    let kw_vars = match r.attrs.get("vars") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let mut params = chain.params.clone();
+    params.extend(r.params.clone());
+    let mut child = RoleChain {
+        params: params.clone(),
+        vars: chain.vars.clone(),
+    };
+    child.vars.extend(kw_vars.clone());
+    child.vars.extend(r.role.vars.clone());
     for d in &r.role.dependencies {
-        flatten_role(d, blocks, handlers, defaults, vars, seen);
+        flatten_role(d, blocks, handlers, defaults, vars, seen, &child);
     }
-    let key = (
-        r.path.display().to_string(),
-        Value::Object(r.params.clone()),
-    );
+    // A role runs once per distinct invocation: its params, `vars`,
+    // `when` and `tags` are part of its identity (as Ansible hashes it).
+    let mut ident = Map::new();
+    ident.insert("params".into(), Value::Object(r.params.clone()));
+    for k in ["vars", "when", "tags"] {
+        if let Some(v) = r.attrs.get(k) {
+            ident.insert(k.into(), v.clone());
+        }
+    }
+    let key = (r.path.display().to_string(), Value::Object(ident));
     if !r.role.allow_duplicates && seen.contains(&key) {
         return;
     }
@@ -815,15 +962,16 @@ pub(crate) fn flatten_role(
     for (k, v) in &r.role.vars {
         vars.insert(k.clone(), v.clone());
     }
+    // The role's own levels: its defaults over its dependencies', and its
+    // vars over what it inherits and what its dependencies export.
+    let (mut own_defaults, mut own_vars) = (Map::new(), chain.vars.clone());
+    role_levels(r, &mut own_defaults, &mut own_vars);
+    own_vars.extend(kw_vars);
     let mut attrs = r.attrs.clone();
-    let mut local_vars = match attrs.get("vars") {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    for (k, v) in &r.params {
-        local_vars.insert(k.clone(), v.clone());
-    }
-    attrs.insert("vars", Value::Object(local_vars), r.pos.clone());
+    attrs.0.remove("vars");
+    attrs.insert("_role_defaults", Value::Object(own_defaults), r.pos.clone());
+    attrs.insert("_role_vars", Value::Object(own_vars), r.pos.clone());
+    attrs.insert("_role_params", Value::Object(params), r.pos.clone());
     blocks.push(Item::Block(Block {
         pos: r.pos.clone(),
         attrs,

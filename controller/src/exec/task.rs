@@ -374,7 +374,16 @@ fn run_host_task(
         // No loop.
         match check_when(r, &conds, &base_vars) {
             Ok(Some(c)) => {
+                // A skipped task still registers its (skipped) result, as
+                // the executor returned it (no `failed` key).
                 let d = done(skipped_result(&c), Outcome::Skipped);
+                if let Some(name) = s.task.attrs.get("register").and_then(Value::as_str) {
+                    if let Ok(mut st) = r.states.write() {
+                        if let Some(h) = st.get_mut(host) {
+                            h.set_facts.insert(name.to_owned(), d.result.clone());
+                        }
+                    }
+                }
                 return Ok(d);
             }
             Ok(None) => {}
@@ -425,6 +434,7 @@ fn run_host_task(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let extended = lc.get("extended").is_some_and(truthy);
+    let extended_allitems = lc.get("extended_allitems").is_none_or(truthy);
     let label_t = lc.get("label").cloned();
     let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
     let mut results = Vec::new();
@@ -432,6 +442,7 @@ fn run_host_task(
     let mut any_failed = false;
     let mut all_skipped = true;
     let n = items.len();
+    let all_items = if extended { items.clone() } else { Vec::new() };
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 && pause > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(pause));
@@ -444,13 +455,22 @@ fn run_host_task(
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         if extended {
-            lv.insert(
-                "ansible_loop".into(),
-                json!({
-                    "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
-                    "first": i == 0, "last": i + 1 == n, "length": n,
-                }),
-            );
+            let mut al = json!({
+                "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
+                "first": i == 0, "last": i + 1 == n, "length": n,
+            });
+            if let Value::Object(m) = &mut al {
+                if extended_allitems {
+                    m.insert("allitems".into(), Value::Array(all_items.clone()));
+                }
+                if let Some(next) = all_items.get(i + 1) {
+                    m.insert("nextitem".into(), next.clone());
+                }
+                if i > 0 {
+                    m.insert("previtem".into(), all_items[i - 1].clone());
+                }
+            }
+            lv.insert("ansible_loop".into(), al);
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
         let label = match &label_t {
@@ -532,10 +552,21 @@ fn run_host_task(
     if outcome == Outcome::Skipped {
         r.cb.loop_skipped(host);
     }
+    let ignored = any_failed && ignore_errors;
+    if any_failed {
+        // The callback cleans the whole result before deciding: a debug
+        // loop loses `results` and so shows a `fatal:` line; others only
+        // say they ignored the failure.
+        if rustle_runner::modules::canonical_name(&s.task.module) == "debug" {
+            r.cb.result(host, outcome, &result, &s.task.module, ignored, None, false);
+        } else if ignored {
+            r.cb.raw("...ignoring\n");
+        }
+    }
     Ok(Done {
         result,
         outcome,
-        ignored: any_failed && ignore_errors,
+        ignored,
         flow: Flow::Continue,
         show: false,
         verbose_always: false,
@@ -620,7 +651,9 @@ fn include_loop(
                     .unwrap_or_default()
                     .to_owned();
                 r.cb.included(&file, &[host.to_owned()], Some(item));
-                let mut vars = match b.attrs.get("vars") {
+                // The loop variables reach the included tasks as include
+                // params (the include's copy gets them as its vars).
+                let mut vars = match b.attrs.get("_include_params") {
                     Some(Value::Object(m)) => m.clone(),
                     _ => Map::new(),
                 };
@@ -628,7 +661,7 @@ fn include_loop(
                     vars.insert(k, v);
                 }
                 b.attrs
-                    .insert("vars", Value::Object(vars), s.task.pos.clone());
+                    .insert("_include_params", Value::Object(vars), s.task.pos.clone());
                 b.attrs.0.remove("_included_file");
                 blocks.push(crate::playbook::Item::Block(b));
                 count += 1;

@@ -33,6 +33,11 @@ pub struct PlayScope {
     pub magic: Map<String, Value>,
     /// `groups`, refreshed when add_host or group_by change the inventory.
     pub groups: std::sync::RwLock<Value>,
+    /// The play's roles by name, in order (`ansible_play_role_names`):
+    /// `roles:`, imported ones, then included ones as they are included.
+    pub play_roles: std::sync::RwLock<Vec<String>>,
+    /// Names of the dependencies of the play's roles.
+    pub dep_roles: Vec<String>,
 }
 
 /// All hosts' states, shared so `hostvars` can read them.
@@ -46,9 +51,23 @@ pub struct TaskVars {
     /// Block vars, task vars, role params, include params, loop vars: in
     /// increasing precedence (extra vars still win over all of these).
     pub local: Vec<Map<String, Value>>,
-    /// Loop variables (item, ansible_loop...): above everything but extra
-    /// vars.
+    /// Loop variables (item, ansible_loop...): above everything, extra
+    /// vars included.
     pub loop_vars: Map<String, Value>,
+    /// The levels of the role the task belongs to.
+    pub role: RoleLevels,
+}
+
+/// A task's role's variables, each at its own precedence level.
+#[derive(Debug, Default, Clone)]
+pub struct RoleLevels {
+    /// Its defaults (over the play roles' defaults).
+    pub defaults: Map<String, Value>,
+    /// Its vars (inherited, exported by dependencies, `vars/`, the `vars:`
+    /// keyword): over play vars, under block vars.
+    pub vars: Map<String, Value>,
+    /// Role params and include params: over set_fact, under extra vars.
+    pub params: Map<String, Value>,
 }
 
 impl TaskVars {
@@ -95,10 +114,15 @@ impl TaskVars {
 
 impl Vars for TaskVars {
     fn get(&self, name: &str) -> Option<Value> {
+        // The executor sets loop variables on top of everything, extra
+        // vars included.
+        if let Some(v) = self.loop_vars.get(name) {
+            return Some(v.clone());
+        }
         if let Some(v) = self.play.extra_vars.get(name) {
             return Some(v.clone());
         }
-        if let Some(v) = self.loop_vars.get(name) {
+        if let Some(v) = self.role.params.get(name) {
             return Some(v.clone());
         }
         // set_fact/register and include_vars outrank block and task vars.
@@ -111,6 +135,7 @@ impl Vars for TaskVars {
             }
         }
         for layer in [
+            &self.role.vars,
             &self.play.role_vars,
             &self.play.vars_files,
             &self.play.play_vars,
@@ -122,6 +147,9 @@ impl Vars for TaskVars {
         if let Some(v) = self.lower_get(name) {
             return Some(v);
         }
+        if let Some(v) = self.role.defaults.get(name) {
+            return Some(v.clone());
+        }
         if let Some(v) = self.play.role_defaults.get(name) {
             return Some(v.clone());
         }
@@ -130,6 +158,27 @@ impl Vars for TaskVars {
         }
         match name {
             "groups" => self.play.groups.read().ok().map(|g| g.clone()),
+            "ansible_play_role_names" | "role_names" => self
+                .play
+                .play_roles
+                .read()
+                .ok()
+                .map(|r| Value::from(r.clone())),
+            "ansible_dependent_role_names" => Some(Value::from(self.play.dep_roles.clone())),
+            "ansible_role_names" => {
+                // A set in Ansible (unordered): first-seen order here.
+                let mut all: Vec<String> = self.play.dep_roles.clone();
+                if let Ok(r) = self.play.play_roles.read() {
+                    all.extend(r.iter().cloned());
+                }
+                let mut seen = Vec::new();
+                for n in all {
+                    if !seen.contains(&n) {
+                        seen.push(n);
+                    }
+                }
+                Some(Value::from(seen))
+            }
             "hostvars" => Some(self.hostvars()),
             "vars" => Some(Value::Object(self.merged_without_vars())),
             _ => None,
@@ -147,6 +196,9 @@ impl Vars for TaskVars {
         };
         add(&self.play.extra_vars);
         add(&self.loop_vars);
+        add(&self.role.params);
+        add(&self.role.vars);
+        add(&self.role.defaults);
         for l in &self.local {
             add(l);
         }
@@ -168,6 +220,17 @@ impl Vars for TaskVars {
         add(&self.play.play_vars);
         add(&self.play.role_defaults);
         add(&self.play.magic);
+        for n in [
+            "groups",
+            "ansible_play_role_names",
+            "role_names",
+            "ansible_dependent_role_names",
+            "ansible_role_names",
+        ] {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_owned());
+            }
+        }
         names
     }
 }
@@ -189,10 +252,30 @@ impl TaskVars {
     /// `hostvars`: every host's variables (host-level scopes only: facts,
     /// set_fact, inventory, play vars, extra vars).
     fn hostvars(&self) -> Value {
-        let hosts: Vec<String> = match self.states.read() {
+        // Inventory order (`groups.all`), then the implicit localhost,
+        // which Ansible's hostvars always has.
+        let known: Vec<String> = match self.states.read() {
             Ok(s) => s.keys().cloned().collect(),
             Err(_) => Vec::new(),
         };
+        let mut hosts: Vec<String> = match self.play.groups.read() {
+            Ok(g) => g
+                .get("all")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        for h in known {
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
         let mut out = Map::new();
         for h in hosts {
             let tv = TaskVars {
@@ -201,6 +284,7 @@ impl TaskVars {
                 play: self.play.clone(),
                 local: Vec::new(),
                 loop_vars: Map::new(),
+                role: RoleLevels::default(),
             };
             out.insert(h, Value::Object(tv.merged_without_vars()));
         }
