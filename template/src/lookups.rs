@@ -193,7 +193,14 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     let path = parts.next().unwrap_or_default().to_string();
     let mut params: Vec<(String, String)> = parse_kv(parts.next().unwrap_or_default());
     for (k, v) in kwargs {
-        params.push((k.clone(), s(v)));
+        // `chars` may be given as a list of sets.
+        let text = match v.try_iter() {
+            Ok(items) if v.kind() == ValueKind::Seq => {
+                items.map(|i| s(&i)).collect::<Vec<_>>().join(",")
+            }
+            _ => s(v),
+        };
+        params.push((k.clone(), text));
     }
     let get = |k: &str| {
         params
@@ -266,9 +273,55 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     Ok(Value::from(pw))
 }
 
+/// The environment variable that sets a known setting, and its type.
+fn config_env(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "DEFAULT_BECOME_USER" => ("ANSIBLE_BECOME_USER", "string"),
+        "DEFAULT_BECOME_METHOD" => ("ANSIBLE_BECOME_METHOD", "string"),
+        "DEFAULT_REMOTE_USER" => ("ANSIBLE_REMOTE_USER", "string"),
+        "DEFAULT_FORKS" => ("ANSIBLE_FORKS", "integer"),
+        "DEFAULT_TIMEOUT" => ("ANSIBLE_TIMEOUT", "integer"),
+        "DEFAULT_JINJA2_NATIVE" => ("ANSIBLE_JINJA2_NATIVE", "boolean"),
+        "DEFAULT_HASH_BEHAVIOUR" => ("ANSIBLE_HASH_BEHAVIOUR", "string"),
+        "DEFAULT_KEEP_REMOTE_FILES" => ("ANSIBLE_KEEP_REMOTE_FILES", "boolean"),
+        "DEFAULT_ROLES_PATH" => ("ANSIBLE_ROLES_PATH", "pathspec"),
+        "DEFAULT_UNDEFINED_VAR_BEHAVIOR" => ("ANSIBLE_ERROR_ON_UNDEFINED_VARS", "boolean"),
+        "HOST_KEY_CHECKING" => ("ANSIBLE_HOST_KEY_CHECKING", "boolean"),
+        "RETRY_FILES_ENABLED" => ("ANSIBLE_RETRY_FILES_ENABLED", "boolean"),
+        "ANSIBLE_FORCE_COLOR" => ("ANSIBLE_FORCE_COLOR", "boolean"),
+        "COLOR_OK" => ("ANSIBLE_COLOR_OK", "string"),
+        "COLOR_CHANGED" => ("ANSIBLE_COLOR_CHANGED", "string"),
+        "COLOR_ERROR" => ("ANSIBLE_COLOR_ERROR", "string"),
+        _ => return None,
+    })
+}
+
 fn config(ctx: &Ctx, name: &str) -> Option<Value> {
     if let Some(v) = ctx.shared.opts.config.get(name) {
         return Some(crate::convert::json_to_mj(v));
+    }
+    // The environment overrides the defaults, converted to the setting's
+    // type as Ansible's config manager does.
+    if let Some((env, ty)) = config_env(name) {
+        if let Ok(raw) = std::env::var(env) {
+            let v = match ty {
+                "integer" => raw.trim().parse::<i64>().ok().map(Value::from),
+                "boolean" => Some(Value::from(matches!(
+                    raw.trim().to_lowercase().as_str(),
+                    "y" | "yes" | "on" | "1" | "true" | "t"
+                ))),
+                "pathspec" => Some(Value::from(
+                    raw.split(':')
+                        .filter(|p| !p.is_empty())
+                        .map(Value::from)
+                        .collect::<Vec<_>>(),
+                )),
+                _ => Some(Value::from(raw.clone())),
+            };
+            if let Some(v) = v {
+                return Some(v);
+            }
+        }
     }
     let home = std::env::var("HOME").unwrap_or_default();
     Some(match name {
@@ -413,7 +466,12 @@ pub(crate) fn run(
                     Some(v) => out.push(v),
                     None => match &default {
                         Some(d) => out.push(d.clone()),
-                        None => return Err(lerr(format!("No variable found with this name: {t}"))),
+                        // AnsibleUndefinedVariable in Ansible.
+                        None => {
+                            return Err(TemplateError::undefined(format!(
+                                "No variable found with this name: {t}"
+                            )))
+                        }
                     },
                 }
             }
@@ -675,7 +733,12 @@ pub(crate) fn run(
                 match config(ctx, &t) {
                     Some(v) => out.push(v),
                     None if on_missing == "skip" || on_missing == "warn" => {}
-                    None => return Err(lerr(format!("Unable to find setting {t}"))),
+                    // Ansible's message carries the failed attribute
+                    // lookup on its constants module (twice).
+                    None => {
+                        let why = format!("module 'ansible.constants' has no attribute '{t}'");
+                        return Err(lerr(format!("Unable to find setting {t}. {why}. {why}")));
+                    }
                 }
             }
             list(out)

@@ -46,6 +46,203 @@ fn fail(msg: impl Into<String>) -> Done {
     done(json!({"changed": false, "failed": true, "msg": msg.into()}))
 }
 
+const UNQUOTED_VARIABLE_HINT: &str =
+    "We could be wrong, but this one looks like it might be an issue with
+missing quotes. Always quote template expression brackets when they
+start a value. For instance:
+
+    with_items:
+      - {{ foo }}
+
+Should be written as:
+
+    with_items:
+      - \"{{ foo }}\"
+";
+
+const DICT_HINT: &str = "This one looks easy to fix. YAML thought it was looking for the start of a
+hash/dictionary and was confused to see a second \"{\". Most likely this was
+meant to be an ansible template evaluation instead, so we have to give the
+parser a small hint that we wanted a string instead. The solution here is to
+just quote the entire value.
+
+For instance, if the original line was:
+
+    app_path: {{ base_path }}/foo
+
+It should be written as:
+
+    app_path: \"{{ base_path }}/foo\"
+";
+
+const UNQUOTED_COLON_HINT: &str =
+    "This one looks easy to fix. There seems to be an extra unquoted colon in the line
+and this is confusing the parser. It was only expecting to find one free
+colon. The solution is just add some quotes around the colon, or quote the
+entire line after the first colon.
+
+For instance, if the original line was:
+
+    copy: src=file.txt dest=/path/filename:with_colon.txt
+
+It can be written as:
+
+    copy: src=file.txt dest='/path/filename:with_colon.txt'
+
+Or:
+
+    copy: 'src=file.txt dest=/path/filename:with_colon.txt'
+";
+
+const PARTIALLY_QUOTED_HINT: &str =
+    "This one looks easy to fix. It seems that there is a value started
+with a quote, and the YAML parser is expecting to see the line ended
+with the same kind of quote. For instance:
+
+    when: \"ok\" in result.stdout
+
+Could be written as:
+
+   when: '\"ok\" in result.stdout'
+
+Or equivalently:
+
+   when: \"'ok' in result.stdout\"
+";
+
+const UNBALANCED_QUOTES_HINT: &str =
+    "We could be wrong, but this one looks like it might be an issue with
+unbalanced quotes. If starting a value with a quote, make sure the
+line ends with the same set of quotes. For instance this arbitrary
+example:
+
+    foo: \"bad\" \"wolf\"
+
+Could be written as:
+
+    foo: '\"bad\" \"wolf\"'
+";
+
+const LEADING_TAB_HINT: &str = "There appears to be a tab character at the start of the line.
+
+YAML does not use tabs for formatting. Tabs should be replaced with spaces.
+
+For example:
+    - name: update tooling
+      vars:
+        version: 1.2.3
+#    ^--- there is a tab there.
+
+Should be written as:
+    - name: update tooling
+      vars:
+        version: 1.2.3
+# ^--- all spaces here.
+";
+
+const SHORTHAND_HINT: &str =
+    "There appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n";
+
+/// Whether a line has `word = word` (Ansible's k=v heuristic).
+fn has_kv(line: &str) -> bool {
+    let b: Vec<char> = line.chars().collect();
+    (0..b.len()).any(|i| {
+        if b[i] != '=' || i == 0 {
+            return false;
+        }
+        let mut j = i;
+        while j > 0 && b[j - 1].is_whitespace() {
+            j -= 1;
+        }
+        let word_before = j > 0 && (b[j - 1].is_alphanumeric() || b[j - 1] == '_');
+        let mut k = i + 1;
+        while k < b.len() && b[k].is_whitespace() {
+            k += 1;
+        }
+        let word_after = k < b.len() && (b[k].is_alphanumeric() || matches!(b[k], '_' | '/' | '-'));
+        word_before && word_after
+    })
+}
+
+/// A runtime error about a task with its position, as Ansible's
+/// `AnsibleError` renders it for an object (the offending lines and its
+/// common-mistake hints).
+pub(crate) fn with_position(msg: &str, pos: &crate::playbook::SrcPos) -> String {
+    let details = |line: usize, col: usize| {
+        format!(
+            "The error appears to be in '{}': line {line}, column {col}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n",
+            pos.file
+        )
+    };
+    let mut ext = details(pos.line, pos.col);
+    let Ok(text) = std::fs::read_to_string(&*pos.file) else {
+        return format!("{msg}\n\n{ext}\n(could not open file to display line)");
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    if lines.is_empty() {
+        return format!("{msg}\n\n{ext}");
+    }
+    let idx = pos.line.saturating_sub(1).min(lines.len() - 1);
+    let target = lines[idx];
+    let prev = if idx > 0 { lines[idx - 1] } else { "" };
+    if !target.is_empty() {
+        if has_kv(prev) {
+            let at = prev.trim_end().find('=').unwrap_or(0);
+            ext = details(pos.line - 1, at + 1);
+            ext.push_str(&format!(
+                "\nThe offending line appears to be:\n\n{}\n{}^ here\n\n{SHORTHAND_HINT}",
+                prev.trim_end(),
+                " ".repeat(at)
+            ));
+        } else {
+            ext.push_str(&format!(
+                "\nThe offending line appears to be:\n\n{}\n{}\n{}^ here\n",
+                prev.trim_end(),
+                target.trim_end(),
+                " ".repeat(pos.col.saturating_sub(1))
+            ));
+        }
+        if target.contains('\t') {
+            ext.push_str(LEADING_TAB_HINT);
+        }
+        let chars: Vec<char> = target.chars().collect();
+        let stripped = target.replace(' ', "");
+        if target.contains("{{")
+            && target.contains("}}")
+            && (!target.contains("\"{{") || !target.contains("'{{"))
+        {
+            ext.push_str(UNQUOTED_VARIABLE_HINT);
+        } else if stripped.contains(":{{") && stripped.contains("}}") {
+            ext.push_str(DICT_HINT);
+        } else if chars.len() > 1
+            && chars.len() > pos.col
+            && chars[pos.col] == ':'
+            && target.matches(':').count() > 1
+        {
+            ext.push_str(UNQUOTED_COLON_HINT);
+        } else {
+            let parts: Vec<&str> = target.split(':').collect();
+            if parts.len() > 1 {
+                let middle = parts[1].trim();
+                let starts = |q: char| middle.starts_with(q) && !middle.ends_with(q);
+                let partial = starts('\'') || starts('"');
+                let quoted_ends = !middle.is_empty()
+                    && middle.starts_with(['"', '\''])
+                    && middle.ends_with(['"', '\'']);
+                let unbalanced = (quoted_ends && target.matches('\'').count() > 2)
+                    || target.matches('"').count() > 2;
+                if partial {
+                    ext.push_str(PARTIALLY_QUOTED_HINT);
+                }
+                if unbalanced {
+                    ext.push_str(UNBALANCED_QUOTES_HINT);
+                }
+            }
+        }
+    }
+    format!("{msg}\n\n{ext}")
+}
+
 /// Why a task's arguments could not be templated.
 enum ArgError {
     /// An undefined variable (reported with the task's position).
@@ -157,11 +354,10 @@ pub(crate) fn dispatch(
         // An undefined variable in the arguments fails the task's
         // validation: Ansible names the task and shows where it is.
         Err(ArgError::Undefined(e)) => {
-            let msg = crate::playbook::ParseError::general(
-                format!("The task includes an option with an undefined variable.. {e}"),
-                Some(s.task.pos.clone()),
-            )
-            .render();
+            let msg = with_position(
+                &format!("The task includes an option with an undefined variable.. {e}"),
+                &s.task.pos,
+            );
             return Ok(done(json!({"failed": true, "msg": msg})));
         }
     };

@@ -242,15 +242,15 @@ impl<'a> Runner<'a> {
         for w in sel.warnings.iter() {
             self.cb.warning(w);
         }
-        Ok(sel
-            .hosts
-            .into_iter()
-            .filter(|h| !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h))
-            .collect())
+        // Hosts that failed in earlier plays are still the play's hosts
+        // (`ansible_play_hosts_all`, serial batches); they just do not run.
+        Ok(sel.hosts)
     }
 
-    /// Re-reads a host's inventory variables (after add_host/group_by put
-    /// it in new groups, whose group_vars now apply).
+    fn runnable(&self, h: &str) -> bool {
+        !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h)
+    }
+
     /// Makes `inventory_hostnames` see add_host/group_by changes.
     pub(crate) fn refresh_inventory_view(&mut self) {
         if let Ok(mut v) = self.inventory_view.write() {
@@ -258,6 +258,8 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Re-reads a host's inventory variables (after add_host/group_by put
+    /// it in new groups, whose group_vars now apply).
     pub(crate) fn refresh_inventory_vars(&mut self, host: &str) {
         let Ok(inv) = self
             .inventory
@@ -318,7 +320,12 @@ impl<'a> Runner<'a> {
                 },
             }
         };
-        let hosts = self.select_hosts(play)?;
+        let all_hosts = self.select_hosts(play)?;
+        let hosts: Vec<String> = all_hosts
+            .iter()
+            .filter(|h| self.runnable(h))
+            .cloned()
+            .collect();
         self.cb.play_start(&play_name);
         if hosts.is_empty() {
             self.cb.no_hosts();
@@ -369,6 +376,9 @@ impl<'a> Runner<'a> {
             magic: Map::new(),
             groups: std::sync::RwLock::new(Value::Null),
             play_roles: std::sync::RwLock::new(play_role_names(play)),
+            hosts_all: all_hosts.clone(),
+            batch: std::sync::RwLock::new(all_hosts.clone()),
+            removed: std::sync::RwLock::new(Vec::new()),
             dep_roles: {
                 let mut deps = Vec::new();
                 for r in &play.roles {
@@ -377,7 +387,10 @@ impl<'a> Runner<'a> {
                 deps
             },
         };
-        scope.magic = self.magic_vars(play, &hosts);
+        scope.magic = self.magic_vars(play);
+        scope
+            .magic
+            .insert("ansible_play_name".into(), Value::from(play_name.clone()));
         scope.groups = std::sync::RwLock::new(self.groups_value());
         // vars_files (templated with play vars and extra vars).
         if let Some(vf) = play.attrs.get("vars_files") {
@@ -423,21 +436,61 @@ impl<'a> Runner<'a> {
             }
         }
         let scope = Arc::new(scope);
-        let mut pr = PlayRun {
-            scope,
-            handlers: Vec::new(),
-            notified: BTreeMap::new(),
-            hosts: hosts.clone(),
-            ended: false,
-            force_handlers: self.cfg.force_handlers
-                || play.attrs.get("force_handlers").is_some_and(truthy),
-        };
         // Handlers: play handlers then role handlers (roles' first, as Ansible
         // compiles role handlers before the play's own).
         let mut all_handlers = role_handlers;
         all_handlers.extend(play.handlers.iter().cloned());
-        collect_handlers(&all_handlers, &[], &mut pr.handlers);
+        let batches = match serial_batches(play, &all_hosts) {
+            Ok(b) => b,
+            Err(e) => {
+                self.cb.error(&e);
+                return Err(RUN_ERROR);
+            }
+        };
+        let mut tasks_section: Vec<Item> = role_blocks;
+        tasks_section.extend(play.tasks.iter().cloned());
+        for (i, batch) in batches.into_iter().enumerate() {
+            // Each batch after the first announces the play again.
+            if i > 0 {
+                self.cb.play_start(&play_name);
+            }
+            if let Ok(mut b) = scope.batch.write() {
+                *b = batch.clone();
+            }
+            let batch_hosts: Vec<String> =
+                batch.iter().filter(|h| self.runnable(h)).cloned().collect();
+            if batch_hosts.is_empty() {
+                continue;
+            }
+            let failed_before = self.failed_hosts.len() + self.unreachable_hosts.len();
+            let mut pr = PlayRun {
+                scope: scope.clone(),
+                handlers: Vec::new(),
+                notified: BTreeMap::new(),
+                hosts: batch_hosts.clone(),
+                ended: false,
+                force_handlers: self.cfg.force_handlers
+                    || play.attrs.get("force_handlers").is_some_and(truthy),
+            };
+            collect_handlers(&all_handlers, &[], &mut pr.handlers);
+            self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
+            // A batch whose every host failed ends the play.
+            let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
+            if pr.ended || failed_now - failed_before == batch.len() {
+                break;
+            }
+        }
+        Ok(())
+    }
 
+    /// One serial batch of a play: facts, then pre_tasks, tasks, post_tasks
+    /// (each followed by its handlers).
+    fn run_batch_of_play(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        tasks_section: Vec<Item>,
+    ) -> Result<(), u8> {
         // Facts.
         let gather = match play.attrs.get("gather_facts") {
             None => std::env::var("ANSIBLE_GATHERING")
@@ -450,10 +503,8 @@ impl<'a> Runner<'a> {
         let mut gather_tags = vec!["always".to_owned()];
         gather_tags.extend(tags::play_tags(play));
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            self.gather_facts(&mut pr, play)?;
+            self.gather_facts(pr, play)?;
         }
-        let mut tasks_section: Vec<Item> = role_blocks;
-        tasks_section.extend(play.tasks.iter().cloned());
         for section in [
             play.pre_tasks.clone(),
             tasks_section,
@@ -462,21 +513,27 @@ impl<'a> Runner<'a> {
             if pr.ended {
                 break;
             }
-            self.run_section(&mut pr, section, play)?;
+            self.run_section(pr, section, play)?;
             if !pr.ended || pr.force_handlers {
-                self.flush_handlers(&mut pr, play)?;
+                self.flush_handlers(pr, play)?;
             }
         }
         Ok(())
     }
 
-    fn magic_vars(&self, play: &Play, hosts: &[String]) -> Map<String, Value> {
+    /// A host failed (or became unreachable) in this play: it leaves
+    /// `ansible_play_hosts` and `ansible_play_batch`.
+    pub(crate) fn host_removed(&mut self, pr: &PlayRun, host: &str) {
+        self.failed_hosts.insert(host.to_owned());
+        if let Ok(mut r) = pr.scope.removed.write() {
+            if !r.iter().any(|h| h == host) {
+                r.push(host.to_owned());
+            }
+        }
+    }
+
+    fn magic_vars(&self, play: &Play) -> Map<String, Value> {
         let mut m = Map::new();
-        let hosts_v = Value::from(hosts.to_vec());
-        m.insert("ansible_play_hosts".into(), hosts_v.clone());
-        m.insert("ansible_play_hosts_all".into(), hosts_v.clone());
-        m.insert("ansible_play_batch".into(), hosts_v.clone());
-        m.insert("play_hosts".into(), hosts_v);
         m.insert(
             "playbook_dir".into(),
             Value::from(play.basedir.display().to_string()),
@@ -508,10 +565,6 @@ impl<'a> Runner<'a> {
             Value::from("/usr/bin/python3"),
         );
         m.insert("ansible_config_file".into(), Value::Null);
-        m.insert(
-            "ansible_play_name".into(),
-            play.attrs.get("name").cloned().unwrap_or(Value::Null),
-        );
         m
     }
 
@@ -616,10 +669,13 @@ impl<'a> Runner<'a> {
             task::run_batch(self, pr, play, &mut cursors, batch)?;
             self.adopt_pending_handlers(pr);
             // Hosts whose cursor failed are done for the play.
-            for (h, c) in &cursors {
-                if c.failed {
-                    self.failed_hosts.insert(h.clone());
-                }
+            let failed: Vec<String> = cursors
+                .iter()
+                .filter(|(_, c)| c.failed)
+                .map(|(h, _)| h.clone())
+                .collect();
+            for h in failed {
+                self.host_removed(pr, &h);
             }
         }
         Ok(())
@@ -679,10 +735,13 @@ impl<'a> Runner<'a> {
                     cursors.insert(h.clone(), c);
                 }
                 task::run_batch(self, pr, play, &mut cursors, batch)?;
-                for (h, c) in &cursors {
-                    if c.failed {
-                        self.failed_hosts.insert(h.clone());
-                    }
+                let failed: Vec<String> = cursors
+                    .iter()
+                    .filter(|(_, c)| c.failed)
+                    .map(|(h, _)| h.clone())
+                    .collect();
+                for h in failed {
+                    self.host_removed(pr, &h);
                 }
                 ran = true;
             }
@@ -856,6 +915,51 @@ fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<Handle
             }
         }
     }
+}
+
+/// The play's hosts split by `serial` (a number, a percentage, or a list
+/// of them whose last entry repeats), as Ansible batches them.
+fn serial_batches(play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>, String> {
+    let spec: Vec<Value> = match play.attrs.get("serial") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(v) => vec![v.clone()],
+    };
+    let total = hosts.len();
+    let size = |v: &Value| -> Result<i64, String> {
+        let text = value_to_string(v);
+        let text = text.trim();
+        if let Some(pct) = text.strip_suffix('%') {
+            let p: f64 = pct
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid serial value: {text}"))?;
+            // pct_to_int: at least one host.
+            Ok(((p / 100.0) * total as f64) as i64).map(|n| n.max(1))
+        } else {
+            text.parse::<i64>()
+                .map_err(|_| format!("invalid serial value: {text}"))
+        }
+    };
+    let mut rest: Vec<String> = hosts.to_vec();
+    let mut out = Vec::new();
+    let mut cur = 0usize;
+    while !rest.is_empty() {
+        let n = match spec.get(cur) {
+            Some(v) => size(v)?,
+            None => -1,
+        };
+        if n <= 0 {
+            out.push(std::mem::take(&mut rest));
+            break;
+        }
+        let take = (n as usize).min(rest.len());
+        out.push(rest.drain(..take).collect());
+        if cur + 1 < spec.len() {
+            cur += 1;
+        }
+    }
+    Ok(out)
 }
 
 /// `ansible_play_role_names` at the start of a play: its `roles:`, then

@@ -123,6 +123,20 @@ pub(crate) fn run_batch(
         let title = task_title(r, pr, first);
         r.cb.task_start(&title, first.task.handler);
     }
+    // run_once: the first host runs it; the others take its registered
+    // result and move on.
+    let run_once = {
+        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
+        kw_bool(r, first, "run_once", &vars).unwrap_or(false)
+    };
+    let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
+        let mut b = batch;
+        let rest = b.split_off(1);
+        (b, rest)
+    } else {
+        (batch, Vec::new())
+    };
+    let once_host = batch.first().map(|(h, _)| h.clone());
     let mut included: Vec<(String, String, Block)> = Vec::new();
     for (host, sched) in batch {
         // An explicit meta task shows its banner for each host it runs on.
@@ -216,6 +230,24 @@ pub(crate) fn run_batch(
             }
         }
     }
+    if let (Some(src), false) = (once_host, others.is_empty()) {
+        let reg = first_register(&others);
+        if let Ok(mut st) = r.states.write() {
+            let value = reg
+                .as_ref()
+                .and_then(|n| st.get(&src).and_then(|h| h.set_facts.get(n).cloned()));
+            for (h, _) in &others {
+                if let (Some(n), Some(v), Some(hs)) = (&reg, &value, st.get_mut(h)) {
+                    hs.set_facts.insert(n.clone(), v.clone());
+                }
+            }
+        }
+        for (h, _) in &others {
+            if let Some(c) = cursors.get_mut(h) {
+                c.advance();
+            }
+        }
+    }
     // `included: file for h1, h2` (one line per file, hosts grouped).
     let mut files: Vec<(String, Vec<String>)> = Vec::new();
     for (h, f, _) in included {
@@ -231,6 +263,15 @@ pub(crate) fn run_batch(
         r.cb.included(&f, &hs, None);
     }
     Ok(())
+}
+
+/// The `register` name of a batch's task.
+fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
+    batch
+        .first()
+        .and_then(|(_, s)| s.task.attrs.get("register"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
@@ -455,9 +496,10 @@ fn run_host_task(
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         if extended {
+            // Key order as the executor builds it (shown when printed).
             let mut al = json!({
-                "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
-                "first": i == 0, "last": i + 1 == n, "length": n,
+                "index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == n,
+                "length": n, "revindex": n - i, "revindex0": n - i - 1,
             });
             if let Value::Object(m) = &mut al {
                 if extended_allitems {

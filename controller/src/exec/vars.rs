@@ -38,6 +38,25 @@ pub struct PlayScope {
     pub play_roles: std::sync::RwLock<Vec<String>>,
     /// Names of the dependencies of the play's roles.
     pub dep_roles: Vec<String>,
+    /// Every host the play's pattern matches (`ansible_play_hosts_all`).
+    pub hosts_all: Vec<String>,
+    /// The current serial batch (`ansible_play_batch`, `play_hosts`).
+    pub batch: std::sync::RwLock<Vec<String>>,
+    /// Hosts that failed in this play: gone from the two lists above.
+    pub removed: std::sync::RwLock<Vec<String>>,
+}
+
+impl PlayScope {
+    fn without_removed(&self, hosts: &[String]) -> Value {
+        let removed = self.removed.read().map(|r| r.clone()).unwrap_or_default();
+        Value::from(
+            hosts
+                .iter()
+                .filter(|h| !removed.contains(h))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    }
 }
 
 /// All hosts' states, shared so `hostvars` can read them.
@@ -165,6 +184,17 @@ impl Vars for TaskVars {
                 .ok()
                 .map(|r| Value::from(r.clone())),
             "ansible_dependent_role_names" => Some(Value::from(self.play.dep_roles.clone())),
+            "ansible_play_hosts_all" => Some(Value::from(self.play.hosts_all.clone())),
+            "ansible_play_hosts" => Some(self.play.without_removed(&self.play.hosts_all)),
+            "ansible_play_batch" | "play_hosts" => {
+                let batch = self
+                    .play
+                    .batch
+                    .read()
+                    .map(|b| b.clone())
+                    .unwrap_or_default();
+                Some(self.play.without_removed(&batch))
+            }
             "ansible_role_names" => {
                 // A set in Ansible (unordered): first-seen order here.
                 let mut all: Vec<String> = self.play.dep_roles.clone();
@@ -222,6 +252,10 @@ impl Vars for TaskVars {
         add(&self.play.magic);
         for n in [
             "groups",
+            "ansible_play_hosts_all",
+            "ansible_play_hosts",
+            "ansible_play_batch",
+            "play_hosts",
             "ansible_play_role_names",
             "role_names",
             "ansible_dependent_role_names",
