@@ -948,13 +948,9 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
         } else {
             'dirs: for (root, files) in walk_vars_dir(&base, depth) {
                 let mut dir_facts = Map::new();
+                // (The action means to skip a role's vars/main.yml, but its
+                // check compares mismatched paths, so that file is loaded.)
                 for name in files {
-                    if let Some(role) = role {
-                        // A role's vars/main.yml is never included again.
-                        if role.path.join("vars").join("main.yml") == root.join(&name) {
-                            continue;
-                        }
-                    }
                     if let Some(pat) = &matching {
                         match py_search(r, pat, &name) {
                             Ok(true) => {}
