@@ -782,6 +782,7 @@ impl<'a> Runner<'a> {
             local: Vec::new(),
             loop_vars: Map::new(),
             role: Default::default(),
+            host_only: false,
         });
         self.templar
             .template_str(&s, &vars)
@@ -859,6 +860,7 @@ impl<'a> Runner<'a> {
                 vars: role_vars,
                 params,
             },
+            host_only: false,
         })
     }
 }

@@ -75,7 +75,24 @@ pub struct TaskVars {
     pub loop_vars: Map<String, Value>,
     /// The levels of the role the task belongs to.
     pub role: RoleLevels,
+    /// Only the host's own levels, without the play's (vars, vars_files,
+    /// roles, play magic): what `hostvars[host]` shows, as Ansible builds
+    /// it without a play.
+    pub host_only: bool,
 }
+
+/// Magic variables that need a play (left out of `hostvars`).
+const PLAY_MAGIC: &[&str] = &[
+    "ansible_play_name",
+    "ansible_play_hosts_all",
+    "ansible_play_hosts",
+    "ansible_play_batch",
+    "play_hosts",
+    "ansible_play_role_names",
+    "role_names",
+    "ansible_dependent_role_names",
+    "ansible_role_names",
+];
 
 /// A task's role's variables, each at its own precedence level.
 #[derive(Debug, Default, Clone)]
@@ -153,24 +170,33 @@ impl Vars for TaskVars {
                 return Some(v.clone());
             }
         }
-        for layer in [
-            &self.role.vars,
-            &self.play.role_vars,
-            &self.play.vars_files,
-            &self.play.play_vars,
-        ] {
-            if let Some(v) = layer.get(name) {
+        if self.host_only {
+            if PLAY_MAGIC.contains(&name) {
+                return None;
+            }
+            if let Some(v) = self.lower_get(name) {
+                return Some(v);
+            }
+        } else {
+            for layer in [
+                &self.role.vars,
+                &self.play.role_vars,
+                &self.play.vars_files,
+                &self.play.play_vars,
+            ] {
+                if let Some(v) = layer.get(name) {
+                    return Some(v.clone());
+                }
+            }
+            if let Some(v) = self.lower_get(name) {
+                return Some(v);
+            }
+            if let Some(v) = self.role.defaults.get(name) {
                 return Some(v.clone());
             }
-        }
-        if let Some(v) = self.lower_get(name) {
-            return Some(v);
-        }
-        if let Some(v) = self.role.defaults.get(name) {
-            return Some(v.clone());
-        }
-        if let Some(v) = self.play.role_defaults.get(name) {
-            return Some(v.clone());
+            if let Some(v) = self.play.role_defaults.get(name) {
+                return Some(v.clone());
+            }
         }
         if let Some(v) = self.play.magic.get(name) {
             return Some(v.clone());
@@ -210,7 +236,8 @@ impl Vars for TaskVars {
                 Some(Value::from(seen))
             }
             "hostvars" => Some(self.hostvars()),
-            "vars" => Some(Value::Object(self.merged_without_vars())),
+            // `vars` is left to the templar, whose view returns entries
+            // untemplated, as Ansible's copy of the variables does.
             _ => None,
         }
     }
@@ -245,11 +272,18 @@ impl Vars for TaskVars {
                 add(&facts);
             }
         }
-        add(&self.play.role_vars);
-        add(&self.play.vars_files);
-        add(&self.play.play_vars);
-        add(&self.play.role_defaults);
+        if !self.host_only {
+            add(&self.play.role_vars);
+            add(&self.play.vars_files);
+            add(&self.play.play_vars);
+            add(&self.play.role_defaults);
+        }
         add(&self.play.magic);
+        if self.host_only {
+            names.retain(|n| !PLAY_MAGIC.contains(&n.as_str()));
+            names.push("groups".into());
+            return names;
+        }
         for n in [
             "groups",
             "ansible_play_hosts_all",
@@ -319,6 +353,7 @@ impl TaskVars {
                 local: Vec::new(),
                 loop_vars: Map::new(),
                 role: RoleLevels::default(),
+                host_only: true,
             };
             out.insert(h, Value::Object(tv.merged_without_vars()));
         }
