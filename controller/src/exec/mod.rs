@@ -38,6 +38,10 @@ pub struct RunConfig {
     pub force_handlers: bool,
     pub start_at_task: Option<String>,
     pub forks: usize,
+    /// Inventory sources as `ansible_inventory_sources` shows them.
+    pub inventory_sources: Vec<String>,
+    /// `--limit` as given (`ansible_limit`).
+    pub limit_text: Option<String>,
 }
 
 /// Exit codes of ansible-playbook.
@@ -251,6 +255,57 @@ impl<'a> Runner<'a> {
         !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h)
     }
 
+    /// A host's `vars_files` entries: each a file or a list of candidates
+    /// (the first that exists wins). A file that is not there is skipped,
+    /// as is an entry whose name cannot be templated; one that does not
+    /// parse is an error.
+    fn load_vars_files(
+        &mut self,
+        play: &Play,
+        host: &str,
+        files: &[Value],
+    ) -> Result<Map<String, Value>, u8> {
+        let mut m = self
+            .states
+            .read()
+            .ok()
+            .and_then(|s| s.get(host).map(|st| st.inventory.clone()))
+            .unwrap_or_default();
+        m.extend(play.vars.clone());
+        m.extend(self.cfg.extra_vars.clone());
+        m.insert("inventory_hostname".into(), Value::from(host));
+        let vars: Arc<dyn Vars> = Arc::new(m);
+        let mut out = Map::new();
+        for f in files {
+            let candidates: Vec<Value> = match f {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for c in &candidates {
+                let Ok(name) = self.templar.template(c, &vars).map(|v| value_to_string(&v)) else {
+                    break;
+                };
+                let path = crate::playbook::load::resolve_path(&play.basedir, &name);
+                if !path.is_file() {
+                    continue;
+                }
+                match self.loader.read_yaml(&path) {
+                    Ok((node, _)) => {
+                        if let Value::Object(data) = node.to_ansible_json() {
+                            out.extend(data);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        self.cb.error(&e.render());
+                        return Err(RUN_ERROR);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Makes `inventory_hostnames` see add_host/group_by changes.
     pub(crate) fn refresh_inventory_view(&mut self) {
         if let Ok(mut v) = self.inventory_view.write() {
@@ -371,6 +426,7 @@ impl<'a> Runner<'a> {
             role_defaults,
             play_vars: play.vars.clone(),
             vars_files: Map::new(),
+            vars_files_by_host: BTreeMap::new(),
             role_vars,
             extra_vars: self.cfg.extra_vars.clone(),
             magic: Map::new(),
@@ -392,47 +448,18 @@ impl<'a> Runner<'a> {
             .magic
             .insert("ansible_play_name".into(), Value::from(play_name.clone()));
         scope.groups = std::sync::RwLock::new(self.groups_value());
-        // vars_files (templated with play vars and extra vars).
+        // vars_files, per host: the names are templated with the host's
+        // variables (inventory, play vars, extra vars), so each host may
+        // read different files.
         if let Some(vf) = play.attrs.get("vars_files") {
             let files: Vec<Value> = match vf {
                 Value::Array(a) => a.clone(),
                 Value::Null => Vec::new(),
                 other => vec![other.clone()],
             };
-            let tmp_vars = self.play_level_vars(play);
-            for f in files {
-                let candidates: Vec<Value> = match f {
-                    Value::Array(a) => a,
-                    other => vec![other],
-                };
-                // A file that is not there is skipped (the next candidate
-                // is tried; none found is no error, as in Ansible); one that
-                // does not parse is an error.
-                for c in &candidates {
-                    let name = self
-                        .templar
-                        .template(c, &tmp_vars)
-                        .map(|v| value_to_string(&v))
-                        .unwrap_or_else(|_| value_to_string(c));
-                    let path = crate::playbook::load::resolve_path(&play.basedir, &name);
-                    if !path.is_file() {
-                        continue;
-                    }
-                    match self.loader.read_yaml(&path) {
-                        Ok((node, _)) => {
-                            if let Value::Object(m) = node.to_ansible_json() {
-                                for (k, v) in m {
-                                    scope.vars_files.insert(k, v);
-                                }
-                            }
-                            break;
-                        }
-                        Err(e) => {
-                            self.cb.error(&e.render());
-                            return Err(RUN_ERROR);
-                        }
-                    }
-                }
+            for h in &hosts {
+                let loaded = self.load_vars_files(play, h, &files)?;
+                scope.vars_files_by_host.insert(h.clone(), loaded);
             }
         }
         let scope = Arc::new(scope);
@@ -541,6 +568,15 @@ impl<'a> Runner<'a> {
         m.insert("ansible_check_mode".into(), Value::Bool(self.cfg.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(self.cfg.diff));
         m.insert("ansible_verbosity".into(), Value::from(self.cfg.verbosity));
+        // The command line's options, as Ansible exposes them.
+        m.insert("ansible_forks".into(), Value::from(self.cfg.forks));
+        m.insert(
+            "ansible_inventory_sources".into(),
+            Value::from(self.cfg.inventory_sources.clone()),
+        );
+        if let Some(l) = &self.cfg.limit_text {
+            m.insert("ansible_limit".into(), Value::from(l.clone()));
+        }
         m.insert(
             "ansible_run_tags".into(),
             Value::from(if self.cfg.tags.is_empty() {

@@ -27,6 +27,8 @@ pub struct PlayScope {
     pub role_defaults: Map<String, Value>,
     pub play_vars: Map<String, Value>,
     pub vars_files: Map<String, Value>,
+    /// `vars_files` as each host read them (names templated per host).
+    pub vars_files_by_host: BTreeMap<String, Map<String, Value>>,
     pub role_vars: Map<String, Value>,
     pub extra_vars: Map<String, Value>,
     /// Magic variables that are the same for every host of the play.
@@ -107,6 +109,13 @@ pub struct RoleLevels {
 }
 
 impl TaskVars {
+    fn vars_files(&self) -> &Map<String, Value> {
+        self.play
+            .vars_files_by_host
+            .get(&self.host)
+            .unwrap_or(&self.play.vars_files)
+    }
+
     fn state_get(&self, name: &str) -> Option<Value> {
         let states = self.states.read().ok()?;
         let st = states.get(&self.host)?;
@@ -181,7 +190,7 @@ impl Vars for TaskVars {
             for layer in [
                 &self.role.vars,
                 &self.play.role_vars,
-                &self.play.vars_files,
+                self.vars_files(),
                 &self.play.play_vars,
             ] {
                 if let Some(v) = layer.get(name) {
@@ -274,7 +283,7 @@ impl Vars for TaskVars {
         }
         if !self.host_only {
             add(&self.play.role_vars);
-            add(&self.play.vars_files);
+            add(self.vars_files());
             add(&self.play.play_vars);
             add(&self.play.role_defaults);
         }
