@@ -763,8 +763,15 @@ impl Ctx {
         kwargs: &Map<String, JV>,
     ) -> Result<Vec<JV>, TemplateError> {
         let terms_mj = json_to_mj(terms);
+        // listify_lookup_plugin_terms keeps any iterable as is: a list's
+        // items are the terms, and so are a mapping's keys, except for
+        // `dict`, which wraps a non-list into a list.
+        let is_dict_lookup = matches!(name, "dict" | "ansible.builtin.dict");
         let terms_list: Vec<MV> = match terms_mj.kind() {
             ValueKind::Seq => terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default(),
+            ValueKind::Map if !is_dict_lookup => {
+                terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default()
+            }
             _ => vec![terms_mj],
         };
         let kw: Vec<(String, MV)> = kwargs

@@ -504,7 +504,7 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 if t.kind() != ValueKind::Map {
-                    return Err(lerr(format!("with_dict expects a dict, got {}", py_str(t))));
+                    return Err(TemplateError::other("with_dict expects a dict"));
                 }
                 for k in t.try_iter().map_err(|e| lerr(e.to_string()))? {
                     let v = t.get_item(&k).unwrap_or_default();

@@ -243,6 +243,17 @@ pub(crate) fn with_position(msg: &str, pos: &crate::playbook::SrcPos) -> String 
     format!("{msg}\n\n{ext}")
 }
 
+/// Marks a result that stands for an exception raised while preparing the
+/// task (not a module's own failure); removed before anyone sees it.
+const RAISED: &str = "_rustle_raised";
+
+/// Removes the exception marker; the message when it was there.
+pub(crate) fn take_raised(result: &mut Value) -> Option<String> {
+    let m = result.as_object_mut()?;
+    m.remove(RAISED)?;
+    Some(m.get("msg").map(value_to_string).unwrap_or_default())
+}
+
 /// Why a task's arguments could not be templated.
 enum ArgError {
     /// An undefined variable (reported with the task's position).
@@ -349,8 +360,13 @@ pub(crate) fn dispatch(
     }
     let args = match template_args(r, s, vars) {
         Ok(a) => a,
-        // Errors raised before the module runs carry no `changed`.
-        Err(ArgError::Other(e)) => return Ok(done(json!({"failed": true, "msg": e}))),
+        // Errors raised before the module runs carry no `changed`; they
+        // are exceptions in Ansible (a loop stops at them).
+        Err(ArgError::Other(e)) => {
+            return Ok(done(
+                json!({"failed": true, "msg": e, "_rustle_raised": true}),
+            ))
+        }
         // An undefined variable in the arguments fails the task's
         // validation: Ansible names the task and shows where it is.
         Err(ArgError::Undefined(e)) => {
@@ -358,7 +374,9 @@ pub(crate) fn dispatch(
                 &format!("The task includes an option with an undefined variable.. {e}"),
                 &s.task.pos,
             );
-            return Ok(done(json!({"failed": true, "msg": msg})));
+            return Ok(done(
+                json!({"failed": true, "msg": msg, "_rustle_raised": true}),
+            ));
         }
     };
     let d = match module {
@@ -373,7 +391,13 @@ pub(crate) fn dispatch(
         }
         "meta" => meta(r, pr, host, &args),
         "include_tasks" => include_tasks(r, s, &args, item),
-        "include_role" => include_role(r, s, &args, &pr.scope.play_roles),
+        "include_role" => include_role(
+            r,
+            s,
+            &args,
+            &pr.scope.play_roles,
+            (&pr.scope.public_defaults, &pr.scope.public_vars),
+        ),
         "include_vars" => include_vars(r, host, s, &args),
         "add_host" | "group_by" => {
             let d = if module == "add_host" {
@@ -681,6 +705,10 @@ fn include_role(
     s: &Scheduled,
     args: &Map<String, Value>,
     pr_roles: &std::sync::RwLock<Vec<String>>,
+    exported: (
+        &std::sync::RwLock<Map<String, Value>>,
+        &std::sync::RwLock<Map<String, Value>>,
+    ),
 ) -> Done {
     let Some(name) = args.get("name").map(value_to_string) else {
         return fail("'name' is a required field for include_role.");
@@ -761,6 +789,16 @@ fn include_role(
     }
     if let Ok(mut names) = pr_roles.write() {
         names.push(role.info.name.clone());
+    }
+    // `public: true` exports the role's defaults and vars to the rest of
+    // the play, like a play role's.
+    if args.get("public").is_some_and(truthy) {
+        if let Ok(mut d) = exported.0.write() {
+            d.extend(role.defaults.clone());
+        }
+        if let Ok(mut v) = exported.1.write() {
+            v.extend(role.vars.clone());
+        }
     }
     attrs.insert(
         "_included_file",

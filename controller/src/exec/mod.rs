@@ -427,6 +427,8 @@ impl<'a> Runner<'a> {
             play_vars: play.vars.clone(),
             vars_files: Map::new(),
             vars_files_by_host: BTreeMap::new(),
+            public_defaults: Default::default(),
+            public_vars: Default::default(),
             role_vars,
             extra_vars: self.cfg.extra_vars.clone(),
             magic: Map::new(),

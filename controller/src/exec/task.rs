@@ -435,6 +435,7 @@ fn run_host_task(
             }
         }
         let mut d = execute(r, pr, play, host, s, &base_vars, None)?;
+        let _ = actions::take_raised(&mut d.result);
         finish(r, host, s, &base_vars, &mut d, ignore_errors, no_log);
         return Ok(d);
     };
@@ -515,16 +516,52 @@ fn run_host_task(
             lv.insert("ansible_loop".into(), al);
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
-        let label = match &label_t {
-            Some(t) => r.templar.template(t, &vars).unwrap_or_else(|_| t.clone()),
-            None => item.clone(),
+        // An undefined label fails the item (after it ran); other label
+        // errors are left as the raw label.
+        let (label, label_error) = match &label_t {
+            Some(t) => match r.templar.template(t, &vars) {
+                Ok(l) => (l, None),
+                Err(e) if e.is_undefined() => (Value::Null, Some(e.to_string())),
+                Err(_) => (t.clone(), None),
+            },
+            None => (item.clone(), None),
+        };
+        // An error raised while preparing an item (its condition, its
+        // arguments) ends the whole loop: the task fails with it.
+        let raised = |msg: String| Done {
+            result: failed(msg),
+            outcome: Outcome::Failed,
+            ignored: ignore_errors,
+            flow: Flow::Continue,
+            show: true,
+            verbose_always: false,
+            extra_ok: 0,
         };
         let mut d = match check_when(r, &conds, &vars) {
             Ok(Some(c)) => done(skipped_result(&c), Outcome::Skipped),
             Ok(None) => execute(r, pr, play, host, s, &vars, Some(&item))?,
-            Err(msg) => done(failed(msg), Outcome::Failed),
+            Err(msg) => {
+                let d = raised(msg);
+                register(r, host, s, &d.result);
+                return Ok(d);
+            }
         };
+        if let Some(msg) = actions::take_raised(&mut d.result) {
+            let mut d = raised(msg);
+            d.result = json!({"failed": true, "msg": d.result["msg"].clone()});
+            register(r, host, s, &d.result);
+            return Ok(d);
+        }
         finish(r, host, s, &vars, &mut d, false, no_log);
+        if let Some(e) = label_error {
+            set_key(
+                &mut d.result,
+                "msg",
+                Value::from(format!("Failed to template loop_control.label: {e}")),
+            );
+            set_key(&mut d.result, "failed", Value::Bool(true));
+            d.outcome = Outcome::Failed;
+        }
         if let Value::Object(m) = &mut d.result {
             m.insert(loop_var.clone(), item.clone());
             m.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));

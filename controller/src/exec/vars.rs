@@ -27,6 +27,9 @@ pub struct PlayScope {
     pub role_defaults: Map<String, Value>,
     pub play_vars: Map<String, Value>,
     pub vars_files: Map<String, Value>,
+    /// Defaults and vars of roles included with `public: true`.
+    pub public_defaults: std::sync::RwLock<Map<String, Value>>,
+    pub public_vars: std::sync::RwLock<Map<String, Value>>,
     /// `vars_files` as each host read them (names templated per host).
     pub vars_files_by_host: BTreeMap<String, Map<String, Value>>,
     pub role_vars: Map<String, Value>,
@@ -197,6 +200,9 @@ impl Vars for TaskVars {
                     return Some(v.clone());
                 }
             }
+            if let Some(v) = self.play.public_vars.read().ok()?.get(name) {
+                return Some(v.clone());
+            }
             if let Some(v) = self.lower_get(name) {
                 return Some(v);
             }
@@ -204,6 +210,9 @@ impl Vars for TaskVars {
                 return Some(v.clone());
             }
             if let Some(v) = self.play.role_defaults.get(name) {
+                return Some(v.clone());
+            }
+            if let Some(v) = self.play.public_defaults.read().ok()?.get(name) {
                 return Some(v.clone());
             }
         }
@@ -286,6 +295,12 @@ impl Vars for TaskVars {
             add(self.vars_files());
             add(&self.play.play_vars);
             add(&self.play.role_defaults);
+            if let Ok(m) = self.play.public_vars.read() {
+                add(&m);
+            }
+            if let Ok(m) = self.play.public_defaults.read() {
+                add(&m);
+            }
         }
         add(&self.play.magic);
         if self.host_only {
