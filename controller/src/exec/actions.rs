@@ -243,6 +243,9 @@ pub(crate) fn with_position(msg: &str, pos: &crate::playbook::SrcPos) -> String 
     format!("{msg}\n\n{ext}")
 }
 
+/// A variable layer the play's tasks add to (include_role `public`).
+type SharedMap = std::sync::RwLock<Map<String, Value>>;
+
 /// Marks a result that stands for an exception raised while preparing the
 /// task (not a module's own failure); removed before anyone sees it.
 const RAISED: &str = "_rustle_raised";
@@ -705,10 +708,7 @@ fn include_role(
     s: &Scheduled,
     args: &Map<String, Value>,
     pr_roles: &std::sync::RwLock<Vec<String>>,
-    exported: (
-        &std::sync::RwLock<Map<String, Value>>,
-        &std::sync::RwLock<Map<String, Value>>,
-    ),
+    exported: (&SharedMap, &SharedMap),
 ) -> Done {
     let Some(name) = args.get("name").map(value_to_string) else {
         return fail("'name' is a required field for include_role.");
