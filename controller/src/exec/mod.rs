@@ -375,6 +375,20 @@ impl<'a> Runner<'a> {
                 },
             }
         };
+        // Each play runs from its playbook's directory (an imported
+        // playbook's own): playbook_dir, and the group_vars/host_vars
+        // found next to it.
+        if play.basedir != self.playbook_dir && play.basedir.is_dir() {
+            self.playbook_dir = play.basedir.clone();
+            let known: Vec<String> = self
+                .states
+                .read()
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default();
+            for h in known {
+                self.refresh_inventory_vars(&h);
+            }
+        }
         let all_hosts = self.select_hosts(play)?;
         let hosts: Vec<String> = all_hosts
             .iter()

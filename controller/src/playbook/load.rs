@@ -153,10 +153,10 @@ impl Loader {
             ));
         }
         self.stack.push(path.clone());
+        // While a playbook loads (an imported one too), its directory is
+        // the base for roles, as Ansible's loader basedir is.
         let outer = self.playbook_dir.clone();
-        if outer.is_none() {
-            self.playbook_dir = path.parent().map(Path::to_path_buf);
-        }
+        self.playbook_dir = path.parent().map(Path::to_path_buf);
         let result = self.load_playbook_inner(&path);
         if outer.is_some() {
             self.playbook_dir = outer;
