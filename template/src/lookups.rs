@@ -408,8 +408,9 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
+                // A plain AnsibleError (reported as an unhandled exception).
                 let p = find_file(ctx, "templates", &t).ok_or_else(|| {
-                    lerr(format!(
+                    TemplateError::other(format!(
                         "the template file {t} could not be found for the lookup"
                     ))
                 })?;
