@@ -157,6 +157,23 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         force_handlers: args.force_handlers,
         start_at_task: args.start_at_task.clone(),
         forks: args.forks.unwrap_or(5),
+        // Paths made absolute, host lists (with a comma) kept, as Ansible's
+        // CLI does; without -i, the configured default.
+        inventory_sources: if sources.is_empty() {
+            vec!["/etc/ansible/hosts".to_owned()]
+        } else {
+            sources
+                .iter()
+                .map(|s| {
+                    if s.contains(',') || Path::new(s).is_absolute() {
+                        s.clone()
+                    } else {
+                        cwd.join(s).display().to_string()
+                    }
+                })
+                .collect()
+        },
+        limit_text: (!args.limit.is_empty()).then(|| args.limit.join(",")),
     };
     let playbook_dir = books
         .first()

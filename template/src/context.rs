@@ -40,6 +40,9 @@ struct St {
     pending: Option<TemplateError>,
     unsafe_seen: bool,
     last_missing: Option<String>,
+    /// The first missing variable of the template: what an unguarded use
+    /// reports (Jinja fails at the first undefined it evaluates).
+    first_missing: Option<String>,
     hints: HashMap<String, String>,
     /// Templated values of variables already read through this context
     /// (deterministic ones only).
@@ -79,7 +82,11 @@ impl Object for Ctx {
                 return Some(MV::from_object(HostVars { ctx: self.clone() }));
             }
             if !GLOBAL_NAMES.contains(&name) {
-                self.st().last_missing = Some(name.to_string());
+                let mut st = self.st();
+                st.last_missing = Some(name.to_string());
+                if st.first_missing.is_none() {
+                    st.first_missing = Some(name.to_string());
+                }
             }
             return None;
         };
@@ -255,10 +262,12 @@ impl Ctx {
             st.stack.push(name.to_string());
         }
         let saved_missing = self.st().last_missing.take();
+        let saved_first = self.st().first_missing.take();
         let res = self.template_raw(raw);
         let mut st = self.st();
         st.stack.pop();
         st.last_missing = saved_missing;
+        st.first_missing = saved_first;
         match res {
             Ok(v) => {
                 if deterministic(raw) {
@@ -396,6 +405,7 @@ impl Ctx {
         let prepared = self.shared.prepare(s, escape_backslashes);
         let pre = prepared.pre.as_str();
         self.st().last_missing = None;
+        self.st().first_missing = None;
         let res: MV = if let Some(expr) = &prepared.single {
             let v = self.eval_expr(expr, s)?;
             if v.is_undefined() {
@@ -496,7 +506,7 @@ impl Ctx {
     /// truth and iteration. A missing top-level variable read by a source
     /// that has no such guard is therefore reported as undefined.
     fn check_unguarded(self: &Arc<Self>, src: &str) -> Result<(), TemplateError> {
-        let missing = self.st().last_missing.clone();
+        let missing = self.st().first_missing.clone();
         let Some(name) = missing else { return Ok(()) };
         const GUARDS: &[&str] = &["defined", "default", "d(", "mandatory", "omit"];
         if GUARDS.iter().any(|g| src.contains(g)) {
@@ -724,6 +734,7 @@ impl Ctx {
         }
         let expr = lex::preprocess_expr(&cond);
         self.st().last_missing = None;
+        self.st().first_missing = None;
         let v = self
             .eval_expr(&expr, &format!("{{% if {cond} %}}"))
             .map_err(undef)?;
@@ -752,8 +763,15 @@ impl Ctx {
         kwargs: &Map<String, JV>,
     ) -> Result<Vec<JV>, TemplateError> {
         let terms_mj = json_to_mj(terms);
+        // listify_lookup_plugin_terms keeps any iterable as is: a list's
+        // items are the terms, and so are a mapping's keys, except for
+        // `dict`, which wraps a non-list into a list.
+        let is_dict_lookup = matches!(name, "dict" | "ansible.builtin.dict");
         let terms_list: Vec<MV> = match terms_mj.kind() {
             ValueKind::Seq => terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default(),
+            ValueKind::Map if !is_dict_lookup => {
+                terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default()
+            }
             _ => vec![terms_mj],
         };
         let kw: Vec<(String, MV)> = kwargs

@@ -99,13 +99,19 @@ fn parse_kv(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The sequence plugin raises plain `AnsibleError`s, which Ansible wraps
+/// as "An unhandled exception occurred while running the lookup plugin".
+fn serr(msg: impl Into<String>) -> TemplateError {
+    TemplateError::other(msg)
+}
+
 fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
     let (mut start, mut end, mut count, mut stride, mut format) =
         (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
     let num = |v: &str| -> Result<i64, TemplateError> {
         crate::filters::parse_py_int(v, 0)
             .map(|n| n as i64)
-            .ok_or_else(|| lerr(format!("can't parse value={v} as integer")))
+            .ok_or_else(|| serr(format!("can't parse value={v} as integer")))
     };
     if term.contains('=') {
         for (k, v) in parse_kv(term) {
@@ -116,7 +122,7 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
                 "stride" => stride = num(&v)?,
                 "format" => format = v,
                 other => {
-                    return Err(lerr(format!(
+                    return Err(serr(format!(
                         "unrecognized arguments to with_sequence: ['{other}']"
                     )))
                 }
@@ -147,7 +153,7 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
         }
     }
     if count.is_some() && end.is_some() {
-        return Err(lerr("can't specify both count and end in with_sequence"));
+        return Err(serr("can't specify both count and end in with_sequence"));
     }
     let end = match (end, count) {
         (Some(e), _) => e,
@@ -157,22 +163,22 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
             }
             start + (c - 1) * stride
         }
-        (None, None) => return Err(lerr("must specify count or end in with_sequence")),
+        (None, None) => return Err(serr("must specify count or end in with_sequence")),
     };
     if stride == 0 {
         return Ok(vec![]);
     }
     if stride > 0 && end < start {
-        return Err(lerr("to count backwards make stride negative"));
+        return Err(serr("to count backwards make stride negative"));
     }
     if stride < 0 && end > start {
-        return Err(lerr("to count forward don't make stride negative"));
+        return Err(serr("to count forward don't make stride negative"));
     }
     let mut out = Vec::new();
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         let f = crate::pyfmt::percent_format(&format, &Value::from(i))
-            .map_err(|e| lerr(e.to_string()))?;
+            .map_err(|e| serr(e.to_string()))?;
         out.push(Value::from(f));
         i += stride;
     }
@@ -187,7 +193,14 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     let path = parts.next().unwrap_or_default().to_string();
     let mut params: Vec<(String, String)> = parse_kv(parts.next().unwrap_or_default());
     for (k, v) in kwargs {
-        params.push((k.clone(), s(v)));
+        // `chars` may be given as a list of sets.
+        let text = match v.try_iter() {
+            Ok(items) if v.kind() == ValueKind::Seq => {
+                items.map(|i| s(&i)).collect::<Vec<_>>().join(",")
+            }
+            _ => s(v),
+        };
+        params.push((k.clone(), text));
     }
     let get = |k: &str| {
         params
@@ -260,9 +273,55 @@ fn password(ctx: &Ctx, term: &str, kwargs: &[(String, Value)]) -> Result<Value, 
     Ok(Value::from(pw))
 }
 
+/// The environment variable that sets a known setting, and its type.
+fn config_env(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "DEFAULT_BECOME_USER" => ("ANSIBLE_BECOME_USER", "string"),
+        "DEFAULT_BECOME_METHOD" => ("ANSIBLE_BECOME_METHOD", "string"),
+        "DEFAULT_REMOTE_USER" => ("ANSIBLE_REMOTE_USER", "string"),
+        "DEFAULT_FORKS" => ("ANSIBLE_FORKS", "integer"),
+        "DEFAULT_TIMEOUT" => ("ANSIBLE_TIMEOUT", "integer"),
+        "DEFAULT_JINJA2_NATIVE" => ("ANSIBLE_JINJA2_NATIVE", "boolean"),
+        "DEFAULT_HASH_BEHAVIOUR" => ("ANSIBLE_HASH_BEHAVIOUR", "string"),
+        "DEFAULT_KEEP_REMOTE_FILES" => ("ANSIBLE_KEEP_REMOTE_FILES", "boolean"),
+        "DEFAULT_ROLES_PATH" => ("ANSIBLE_ROLES_PATH", "pathspec"),
+        "DEFAULT_UNDEFINED_VAR_BEHAVIOR" => ("ANSIBLE_ERROR_ON_UNDEFINED_VARS", "boolean"),
+        "HOST_KEY_CHECKING" => ("ANSIBLE_HOST_KEY_CHECKING", "boolean"),
+        "RETRY_FILES_ENABLED" => ("ANSIBLE_RETRY_FILES_ENABLED", "boolean"),
+        "ANSIBLE_FORCE_COLOR" => ("ANSIBLE_FORCE_COLOR", "boolean"),
+        "COLOR_OK" => ("ANSIBLE_COLOR_OK", "string"),
+        "COLOR_CHANGED" => ("ANSIBLE_COLOR_CHANGED", "string"),
+        "COLOR_ERROR" => ("ANSIBLE_COLOR_ERROR", "string"),
+        _ => return None,
+    })
+}
+
 fn config(ctx: &Ctx, name: &str) -> Option<Value> {
     if let Some(v) = ctx.shared.opts.config.get(name) {
         return Some(crate::convert::json_to_mj(v));
+    }
+    // The environment overrides the defaults, converted to the setting's
+    // type as Ansible's config manager does.
+    if let Some((env, ty)) = config_env(name) {
+        if let Ok(raw) = std::env::var(env) {
+            let v = match ty {
+                "integer" => raw.trim().parse::<i64>().ok().map(Value::from),
+                "boolean" => Some(Value::from(matches!(
+                    raw.trim().to_lowercase().as_str(),
+                    "y" | "yes" | "on" | "1" | "true" | "t"
+                ))),
+                "pathspec" => Some(Value::from(
+                    raw.split(':')
+                        .filter(|p| !p.is_empty())
+                        .map(Value::from)
+                        .collect::<Vec<_>>(),
+                )),
+                _ => Some(Value::from(raw.clone())),
+            };
+            if let Some(v) = v {
+                return Some(v);
+            }
+        }
     }
     let home = std::env::var("HOME").unwrap_or_default();
     Some(match name {
@@ -349,8 +408,9 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
+                // A plain AnsibleError (reported as an unhandled exception).
                 let p = find_file(ctx, "templates", &t).ok_or_else(|| {
-                    lerr(format!(
+                    TemplateError::other(format!(
                         "the template file {t} could not be found for the lookup"
                     ))
                 })?;
@@ -407,7 +467,12 @@ pub(crate) fn run(
                     Some(v) => out.push(v),
                     None => match &default {
                         Some(d) => out.push(d.clone()),
-                        None => return Err(lerr(format!("No variable found with this name: {t}"))),
+                        // AnsibleUndefinedVariable in Ansible.
+                        None => {
+                            return Err(TemplateError::undefined(format!(
+                                "No variable found with this name: {t}"
+                            )))
+                        }
                     },
                 }
             }
@@ -440,7 +505,7 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 if t.kind() != ValueKind::Map {
-                    return Err(lerr(format!("with_dict expects a dict, got {}", py_str(t))));
+                    return Err(TemplateError::other("with_dict expects a dict"));
                 }
                 for k in t.try_iter().map_err(|e| lerr(e.to_string()))? {
                     let v = t.get_item(&k).unwrap_or_default();
@@ -535,9 +600,29 @@ pub(crate) fn run(
             let st = ctx.env.empty_state();
             let mut state = st;
             let r = state
-                .apply_filter("subelements", &[base, key, Value::from(skip)])
+                .apply_filter("subelements", &[base, key.clone(), Value::from(skip)])
                 .map_err(|e| crate::error::find_ours(&e).unwrap_or_else(|| lerr(e.to_string())))?;
-            Ok(r)
+            // Unlike the filter, the lookup pops the subelement out of
+            // each item it returns.
+            let path: Vec<String> = s(&key).split('.').map(str::to_owned).collect();
+            let mut pairs = crate::convert::mj_to_json(&r)?;
+            if let serde_json::Value::Array(a) = &mut pairs {
+                for pair in a {
+                    if let Some(item) = pair.get_mut(0) {
+                        let mut cur = item;
+                        for (i, k) in path.iter().enumerate() {
+                            let Some(m) = cur.as_object_mut() else { break };
+                            if i + 1 == path.len() {
+                                m.remove(k);
+                                break;
+                            }
+                            let Some(next) = m.get_mut(k) else { break };
+                            cur = next;
+                        }
+                    }
+                }
+            }
+            Ok(crate::convert::json_to_mj(&pairs))
         }
         "fileglob" | "ansible.builtin.fileglob" => {
             let mut out = Vec::new();
@@ -649,7 +734,12 @@ pub(crate) fn run(
                 match config(ctx, &t) {
                     Some(v) => out.push(v),
                     None if on_missing == "skip" || on_missing == "warn" => {}
-                    None => return Err(lerr(format!("Unable to find setting {t}"))),
+                    // Ansible's message carries the failed attribute
+                    // lookup on its constants module (twice).
+                    None => {
+                        let why = format!("module 'ansible.constants' has no attribute '{t}'");
+                        return Err(lerr(format!("Unable to find setting {t}. {why}. {why}")));
+                    }
                 }
             }
             list(out)

@@ -46,19 +46,244 @@ fn fail(msg: impl Into<String>) -> Done {
     done(json!({"changed": false, "failed": true, "msg": msg.into()}))
 }
 
+const UNQUOTED_VARIABLE_HINT: &str =
+    "We could be wrong, but this one looks like it might be an issue with
+missing quotes. Always quote template expression brackets when they
+start a value. For instance:
+
+    with_items:
+      - {{ foo }}
+
+Should be written as:
+
+    with_items:
+      - \"{{ foo }}\"
+";
+
+const DICT_HINT: &str = "This one looks easy to fix. YAML thought it was looking for the start of a
+hash/dictionary and was confused to see a second \"{\". Most likely this was
+meant to be an ansible template evaluation instead, so we have to give the
+parser a small hint that we wanted a string instead. The solution here is to
+just quote the entire value.
+
+For instance, if the original line was:
+
+    app_path: {{ base_path }}/foo
+
+It should be written as:
+
+    app_path: \"{{ base_path }}/foo\"
+";
+
+const UNQUOTED_COLON_HINT: &str =
+    "This one looks easy to fix. There seems to be an extra unquoted colon in the line
+and this is confusing the parser. It was only expecting to find one free
+colon. The solution is just add some quotes around the colon, or quote the
+entire line after the first colon.
+
+For instance, if the original line was:
+
+    copy: src=file.txt dest=/path/filename:with_colon.txt
+
+It can be written as:
+
+    copy: src=file.txt dest='/path/filename:with_colon.txt'
+
+Or:
+
+    copy: 'src=file.txt dest=/path/filename:with_colon.txt'
+";
+
+const PARTIALLY_QUOTED_HINT: &str =
+    "This one looks easy to fix. It seems that there is a value started
+with a quote, and the YAML parser is expecting to see the line ended
+with the same kind of quote. For instance:
+
+    when: \"ok\" in result.stdout
+
+Could be written as:
+
+   when: '\"ok\" in result.stdout'
+
+Or equivalently:
+
+   when: \"'ok' in result.stdout\"
+";
+
+const UNBALANCED_QUOTES_HINT: &str =
+    "We could be wrong, but this one looks like it might be an issue with
+unbalanced quotes. If starting a value with a quote, make sure the
+line ends with the same set of quotes. For instance this arbitrary
+example:
+
+    foo: \"bad\" \"wolf\"
+
+Could be written as:
+
+    foo: '\"bad\" \"wolf\"'
+";
+
+const LEADING_TAB_HINT: &str = "There appears to be a tab character at the start of the line.
+
+YAML does not use tabs for formatting. Tabs should be replaced with spaces.
+
+For example:
+    - name: update tooling
+      vars:
+        version: 1.2.3
+#    ^--- there is a tab there.
+
+Should be written as:
+    - name: update tooling
+      vars:
+        version: 1.2.3
+# ^--- all spaces here.
+";
+
+const SHORTHAND_HINT: &str =
+    "There appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n";
+
+/// Whether a line has `word = word` (Ansible's k=v heuristic).
+fn has_kv(line: &str) -> bool {
+    let b: Vec<char> = line.chars().collect();
+    (0..b.len()).any(|i| {
+        if b[i] != '=' || i == 0 {
+            return false;
+        }
+        let mut j = i;
+        while j > 0 && b[j - 1].is_whitespace() {
+            j -= 1;
+        }
+        let word_before = j > 0 && (b[j - 1].is_alphanumeric() || b[j - 1] == '_');
+        let mut k = i + 1;
+        while k < b.len() && b[k].is_whitespace() {
+            k += 1;
+        }
+        let word_after = k < b.len() && (b[k].is_alphanumeric() || matches!(b[k], '_' | '/' | '-'));
+        word_before && word_after
+    })
+}
+
+/// A runtime error about a task with its position, as Ansible's
+/// `AnsibleError` renders it for an object (the offending lines and its
+/// common-mistake hints).
+pub(crate) fn with_position(msg: &str, pos: &crate::playbook::SrcPos) -> String {
+    let details = |line: usize, col: usize| {
+        format!(
+            "The error appears to be in '{}': line {line}, column {col}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n",
+            pos.file
+        )
+    };
+    let mut ext = details(pos.line, pos.col);
+    let Ok(text) = std::fs::read_to_string(&*pos.file) else {
+        return format!("{msg}\n\n{ext}\n(could not open file to display line)");
+    };
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    if lines.is_empty() {
+        return format!("{msg}\n\n{ext}");
+    }
+    let idx = pos.line.saturating_sub(1).min(lines.len() - 1);
+    let target = lines[idx];
+    let prev = if idx > 0 { lines[idx - 1] } else { "" };
+    if !target.is_empty() {
+        if has_kv(prev) {
+            let at = prev.trim_end().find('=').unwrap_or(0);
+            ext = details(pos.line - 1, at + 1);
+            ext.push_str(&format!(
+                "\nThe offending line appears to be:\n\n{}\n{}^ here\n\n{SHORTHAND_HINT}",
+                prev.trim_end(),
+                " ".repeat(at)
+            ));
+        } else {
+            ext.push_str(&format!(
+                "\nThe offending line appears to be:\n\n{}\n{}\n{}^ here\n",
+                prev.trim_end(),
+                target.trim_end(),
+                " ".repeat(pos.col.saturating_sub(1))
+            ));
+        }
+        if target.contains('\t') {
+            ext.push_str(LEADING_TAB_HINT);
+        }
+        let chars: Vec<char> = target.chars().collect();
+        let stripped = target.replace(' ', "");
+        if target.contains("{{")
+            && target.contains("}}")
+            && (!target.contains("\"{{") || !target.contains("'{{"))
+        {
+            ext.push_str(UNQUOTED_VARIABLE_HINT);
+        } else if stripped.contains(":{{") && stripped.contains("}}") {
+            ext.push_str(DICT_HINT);
+        } else if chars.len() > 1
+            && chars.len() > pos.col
+            && chars[pos.col] == ':'
+            && target.matches(':').count() > 1
+        {
+            ext.push_str(UNQUOTED_COLON_HINT);
+        } else {
+            let parts: Vec<&str> = target.split(':').collect();
+            if parts.len() > 1 {
+                let middle = parts[1].trim();
+                let starts = |q: char| middle.starts_with(q) && !middle.ends_with(q);
+                let partial = starts('\'') || starts('"');
+                let quoted_ends = !middle.is_empty()
+                    && middle.starts_with(['"', '\''])
+                    && middle.ends_with(['"', '\'']);
+                let unbalanced = (quoted_ends && target.matches('\'').count() > 2)
+                    || target.matches('"').count() > 2;
+                if partial {
+                    ext.push_str(PARTIALLY_QUOTED_HINT);
+                }
+                if unbalanced {
+                    ext.push_str(UNBALANCED_QUOTES_HINT);
+                }
+            }
+        }
+    }
+    format!("{msg}\n\n{ext}")
+}
+
+/// A variable layer the play's tasks add to (include_role `public`).
+type SharedMap = std::sync::RwLock<Map<String, Value>>;
+
+/// Marks a result that stands for an exception raised while preparing the
+/// task (not a module's own failure); removed before anyone sees it.
+const RAISED: &str = "_rustle_raised";
+
+/// Removes the exception marker; the message when it was there.
+pub(crate) fn take_raised(result: &mut Value) -> Option<String> {
+    let m = result.as_object_mut()?;
+    m.remove(RAISED)?;
+    Some(m.get("msg").map(value_to_string).unwrap_or_default())
+}
+
+/// Why a task's arguments could not be templated.
+enum ArgError {
+    /// An undefined variable (reported with the task's position).
+    Undefined(String),
+    Other(String),
+}
+
+impl From<rustle_template::TemplateError> for ArgError {
+    fn from(e: rustle_template::TemplateError) -> Self {
+        if e.is_undefined() {
+            ArgError::Undefined(e.to_string())
+        } else {
+            ArgError::Other(e.to_string())
+        }
+    }
+}
+
 /// Templated module arguments with `omit` removed and `!unsafe` markers
 /// dropped.
 fn template_args(
     r: &Runner<'_>,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, ArgError> {
     let mut raw = Value::Object(s.task.args.clone());
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
-        let v = r
-            .templar
-            .template(&Value::String(vp.clone()), vars)
-            .map_err(|e| e.to_string())?;
+        let v = r.templar.template(&Value::String(vp.clone()), vars)?;
         let mut m = s.task.args.clone();
         m.remove("_variable_params");
         match v {
@@ -68,15 +293,15 @@ fn template_args(
                 }
             }
             other => {
-                return Err(format!(
+                return Err(ArgError::Other(format!(
                     "invalid or malformed argument: '{}'",
                     value_to_string(&other)
-                ))
+                )))
             }
         }
         raw = Value::Object(m);
     }
-    let t = r.templar.template(&raw, vars).map_err(|e| e.to_string())?;
+    let t = r.templar.template(&raw, vars)?;
     // Keys are templated too (`set_fact: {"{{ name }}": value}`).
     let t = match t {
         Value::Object(m) if m.keys().any(|k| k.contains("{{")) => {
@@ -85,8 +310,7 @@ fn template_args(
                 let key = if k.contains("{{") {
                     r.templar
                         .template_str(&k, vars)
-                        .map(|v| value_to_string(&v))
-                        .map_err(|e| e.to_string())?
+                        .map(|v| value_to_string(&v))?
                 } else {
                     k
                 };
@@ -144,8 +368,24 @@ pub(crate) fn dispatch(
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        // Errors raised before the module runs carry no `changed`.
-        Err(e) => return Ok(done(json!({"failed": true, "msg": e}))),
+        // Errors raised before the module runs carry no `changed`; they
+        // are exceptions in Ansible (a loop stops at them).
+        Err(ArgError::Other(e)) => {
+            return Ok(done(
+                json!({"failed": true, "msg": e, "_rustle_raised": true}),
+            ))
+        }
+        // An undefined variable in the arguments fails the task's
+        // validation: Ansible names the task and shows where it is.
+        Err(ArgError::Undefined(e)) => {
+            let msg = with_position(
+                &format!("The task includes an option with an undefined variable.. {e}"),
+                &s.task.pos,
+            );
+            return Ok(done(
+                json!({"failed": true, "msg": msg, "_rustle_raised": true}),
+            ));
+        }
     };
     let d = match module {
         "debug" => debug(r, &args, vars),
@@ -159,7 +399,13 @@ pub(crate) fn dispatch(
         }
         "meta" => meta(r, pr, host, &args),
         "include_tasks" => include_tasks(r, s, &args, item),
-        "include_role" => include_role(r, s, &args),
+        "include_role" => include_role(
+            r,
+            s,
+            &args,
+            &pr.scope.play_roles,
+            (&pr.scope.public_defaults, &pr.scope.public_vars),
+        ),
         "include_vars" => include_vars(r, host, s, &args),
         "add_host" | "group_by" => {
             let d = if module == "add_host" {
@@ -177,6 +423,7 @@ pub(crate) fn dispatch(
                 .unwrap_or(host)
                 .to_owned();
             r.refresh_inventory_vars(&target);
+            r.refresh_inventory_view();
             d
         }
         "set_stats" => done(
@@ -286,10 +533,16 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
             "No key/value pairs provided, at least one is required for this action to succeed",
         );
     }
+    // `cacheable` facts are real facts too (lower precedence, in
+    // `ansible_facts`), besides the set_fact level.
+    let cacheable = args.get("cacheable").is_some_and(truthy);
     if let Ok(mut st) = r.states.write() {
         if let Some(h) = st.get_mut(host) {
             for (k, v) in &facts {
                 h.set_facts.insert(k.clone(), v.clone());
+                if cacheable {
+                    h.facts.insert(k.clone(), v.clone());
+                }
             }
         }
     }
@@ -428,8 +681,9 @@ fn include_tasks(
                 Value::from(path.display().to_string()),
                 s.task.pos.clone(),
             );
+            // The include's `vars` are include params: above set_fact.
             if let Some(v) = s.task.attrs.get("vars") {
-                attrs.insert("vars", v.clone(), s.task.pos.clone());
+                attrs.insert("_include_params", v.clone(), s.task.pos.clone());
             }
             if let Some(Value::Object(apply)) = args.get("apply") {
                 for (k, v) in apply {
@@ -453,7 +707,13 @@ fn include_tasks(
     }
 }
 
-fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) -> Done {
+fn include_role(
+    r: &mut Runner<'_>,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    pr_roles: &std::sync::RwLock<Vec<String>>,
+    exported: (&SharedMap, &SharedMap),
+) -> Done {
     let Some(name) = args.get("name").map(value_to_string) else {
         return fail("'name' is a required field for include_role.");
     };
@@ -476,17 +736,74 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     let mut handler_items = role.handlers.clone();
     handler_items.append(&mut r.loader.imported_handlers);
     r.pending_handlers.extend(handler_items);
-    let mut vars = role.defaults.clone();
-    for (k, v) in &role.vars {
-        vars.insert(k.clone(), v.clone());
-    }
+    // An included role inherits the role params and vars of the role it
+    // is included from (its dependency chain).
+    let parent = s
+        .parents
+        .iter()
+        .rev()
+        .find(|b| b.attrs.get("_role_vars").is_some());
+    let inherited = |k: &str| match parent.and_then(|b| b.attrs.get(k)) {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let chain = super::RoleChain {
+        params: inherited("_role_params"),
+        vars: inherited("_role_vars"),
+    };
+    let mut attrs = crate::playbook::Attrs::default();
+    // The include's `vars` are include params: above set_fact. Included
+    // from a role, it also gets that role's params and learns its parents.
+    let mut include_params = chain.params.clone();
     if let Some(Value::Object(tv)) = s.task.attrs.get("vars") {
-        for (k, v) in tv {
-            vars.insert(k.clone(), v.clone());
+        include_params.extend(tv.clone());
+    }
+    let parent_role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    if let Some(pr) = parent_role {
+        let mut outer = Map::new();
+        for b in &s.parents {
+            if let Some(Value::Object(v)) = b.attrs.get("_include_params") {
+                outer.extend(v.clone());
+            }
+        }
+        for (k, v) in [
+            ("ansible_parent_role_names", Value::from(pr.name.clone())),
+            (
+                "ansible_parent_role_paths",
+                Value::from(pr.path.display().to_string()),
+            ),
+        ] {
+            let mut list = vec![v];
+            if let Some(Value::Array(a)) = outer.get(k) {
+                list.extend(a.iter().cloned());
+            }
+            include_params.insert(k.into(), Value::Array(list));
         }
     }
-    let mut attrs = crate::playbook::Attrs::default();
-    attrs.insert("vars", Value::Object(vars), s.task.pos.clone());
+    if !include_params.is_empty() {
+        attrs.insert(
+            "_include_params",
+            Value::Object(include_params),
+            s.task.pos.clone(),
+        );
+    }
+    if let Ok(mut names) = pr_roles.write() {
+        names.push(role.info.name.clone());
+    }
+    // `public: true` exports the role's defaults and vars to the rest of
+    // the play, like a play role's.
+    if args.get("public").is_some_and(truthy) {
+        if let Ok(mut d) = exported.0.write() {
+            d.extend(role.defaults.clone());
+        }
+        if let Ok(mut v) = exported.1.write() {
+            v.extend(role.vars.clone());
+        }
+    }
     attrs.insert(
         "_included_file",
         Value::from(name.clone()),
@@ -503,6 +820,8 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     let mut blocks = Vec::new();
     let mut dep_handlers = Vec::new();
     let (mut dd, mut dv, mut seen) = (Map::new(), Map::new(), Vec::new());
+    let mut child = chain.clone();
+    child.vars.extend(role.vars.clone());
     for dep in &role.dependencies {
         super::flatten_role(
             dep,
@@ -511,12 +830,30 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
             &mut dd,
             &mut dv,
             &mut seen,
+            &child,
         );
     }
     r.pending_handlers.extend(dep_handlers);
+    let mut own_defaults = dd;
+    own_defaults.extend(role.defaults.clone());
+    let mut own_vars = chain.vars.clone();
+    own_vars.extend(dv);
+    own_vars.extend(role.vars.clone());
+    let mut role_attrs = crate::playbook::Attrs::default();
+    role_attrs.insert(
+        "_role_defaults",
+        Value::Object(own_defaults),
+        s.task.pos.clone(),
+    );
+    role_attrs.insert("_role_vars", Value::Object(own_vars), s.task.pos.clone());
+    role_attrs.insert(
+        "_role_params",
+        Value::Object(chain.params),
+        s.task.pos.clone(),
+    );
     blocks.push(crate::playbook::Item::Block(Block {
         pos: s.task.pos.clone(),
-        attrs: Default::default(),
+        attrs: role_attrs,
         block: role.tasks.clone(),
         rescue: Vec::new(),
         always: Vec::new(),
@@ -535,52 +872,167 @@ fn include_role(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) ->
     d
 }
 
+/// Whether `text` matches the Python regex `pattern` (`re.search`).
+fn py_search(r: &Runner<'_>, pattern: &str, text: &str) -> Result<bool, String> {
+    let mut m = Map::new();
+    m.insert("__text".into(), Value::from(text));
+    m.insert("__pattern".into(), Value::from(pattern));
+    let vars: Arc<dyn Vars> = Arc::new(m);
+    r.templar
+        .evaluate_conditional(&Value::from("__text is search(__pattern)"), &vars)
+        .map_err(|e| e.to_string())
+}
+
+/// The files of an include_vars `dir`, walked as the action does: sorted
+/// by directory, each directory's files sorted, down to `depth` (0: all).
+fn walk_vars_dir(root: &Path, depth: usize) -> Vec<(PathBuf, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(root.to_path_buf(), 1usize)];
+    while let Some((dir, level)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files = Vec::new();
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push((p, level + 1));
+            } else if let Some(n) = e.file_name().to_str() {
+                files.push(n.to_owned());
+            }
+        }
+        if depth == 0 || level <= depth {
+            files.sort();
+            out.push((dir, files));
+        }
+    }
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    out
+}
+
 fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String, Value>) -> Done {
     let file = args
         .get("file")
         .or_else(|| args.get("_raw_params"))
         .map(value_to_string);
     let dir = args.get("dir").map(value_to_string);
-    let mut files = Vec::new();
-    if let Some(f) = file {
-        files.push(search_file(s, "vars", &f, &r.playbook_dir));
-    } else if let Some(d) = dir {
-        let base = search_file(s, "vars", &d, &r.playbook_dir);
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&base)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        entries.retain(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yml" | "yaml" | "json")
-            )
-        });
-        entries.sort();
-        files = entries;
-    } else {
-        return fail("Unable to find a file to include");
-    }
+    let list = |k: &str| -> Option<Vec<String>> {
+        match args.get(k)? {
+            Value::Array(a) => Some(a.iter().map(value_to_string).collect()),
+            v => Some(
+                value_to_string(v)
+                    .split(',')
+                    .map(|x| x.trim().to_owned())
+                    .collect(),
+            ),
+        }
+    };
     let mut facts = Map::new();
     let mut names = Vec::new();
-    for f in &files {
-        match r.loader.read_yaml(f) {
-            Ok((node, _)) => match node.to_ansible_json() {
-                Value::Object(m) => {
-                    for (k, v) in m {
-                        facts.insert(k, v);
-                    }
-                }
-                Value::Null => {}
-                _ => {
-                    return fail(format!(
-                        "{} must be stored as a dictionary/hash",
-                        f.display()
-                    ))
-                }
-            },
-            Err(e) => return fail(e.msg),
+    let mut error: Option<String> = None;
+    // Loads one file into `into`; Err is the action's failure message.
+    let load = |r: &mut Runner<'_>,
+                f: &Path,
+                into: &mut Map<String, Value>,
+                names: &mut Vec<Value>|
+     -> Result<(), String> {
+        let (node, _) = r.loader.read_yaml(f).map_err(|e| e.msg)?;
+        match node.to_ansible_json() {
+            Value::Object(m) => into.extend(m),
+            Value::Null => {}
+            _ => {
+                return Err(format!(
+                    "{} must be stored as a dictionary/hash",
+                    f.display()
+                ))
+            }
         }
         names.push(Value::from(f.display().to_string()));
+        Ok(())
+    };
+    if let Some(f) = file {
+        let path = search_file(s, "vars", &f, &r.playbook_dir);
+        if let Err(e) = load(r, &path, &mut facts, &mut names) {
+            return fail(e);
+        }
+    } else if let Some(d) = dir {
+        let role = s
+            .task
+            .role
+            .as_ref()
+            .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+        // Relative to the role's `vars/`, else to the task's file.
+        let base = match role {
+            Some(role) if d.split('/').next() == Some("vars") => {
+                let p = role.path.join(&d);
+                if p.exists() {
+                    p
+                } else {
+                    PathBuf::from(&d)
+                }
+            }
+            Some(role) => role.path.join("vars").join(&d),
+            None => s.task.basedir.join(&d),
+        };
+        let depth = args
+            .get("depth")
+            .and_then(|v| v.as_u64().or_else(|| value_to_string(v).parse().ok()))
+            .unwrap_or(0) as usize;
+        let exts =
+            list("extensions").unwrap_or_else(|| vec!["yaml".into(), "yml".into(), "json".into()]);
+        let ignore_files = list("ignore_files").unwrap_or_default();
+        let ignore_unknown = args.get("ignore_unknown_extensions").is_some_and(truthy);
+        let matching = args.get("files_matching").map(value_to_string);
+        if !base.exists() {
+            error = Some(format!("{} directory does not exist", base.display()));
+        } else if !base.is_dir() {
+            error = Some(format!("{} is not a directory", base.display()));
+        } else {
+            'dirs: for (root, files) in walk_vars_dir(&base, depth) {
+                let mut dir_facts = Map::new();
+                // (The action means to skip a role's vars/main.yml, but its
+                // check compares mismatched paths, so that file is loaded.)
+                for name in files {
+                    if let Some(pat) = &matching {
+                        match py_search(r, pat, &name) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => return fail(e),
+                        }
+                    }
+                    let mut ignored = false;
+                    for pat in &ignore_files {
+                        match py_search(r, &format!("{pat}$"), &name) {
+                            Ok(m) => ignored |= m,
+                            Err(_) => return fail(format!("Invalid regular expression: {pat}")),
+                        }
+                    }
+                    let ext_ok = Path::new(&name)
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| exts.iter().any(|x| x == e));
+                    let path = root.join(&name);
+                    if ignored || (ignore_unknown && !ext_ok) || !path.exists() {
+                        continue;
+                    }
+                    if !ext_ok {
+                        error = Some(format!(
+                            "{} does not have a valid extension: {}",
+                            path.display(),
+                            exts.join(", ")
+                        ));
+                        break 'dirs;
+                    }
+                    if let Err(e) = load(r, &path, &mut dir_facts, &mut names) {
+                        error = Some(e);
+                        break 'dirs;
+                    }
+                }
+                facts.extend(dir_facts);
+            }
+        }
+    } else {
+        return fail("Unable to find a file to include");
     }
     let facts = match args.get("name").map(value_to_string) {
         Some(n) => {
@@ -590,6 +1042,13 @@ fn include_vars(r: &mut Runner<'_>, host: &str, s: &Scheduled, args: &Map<String
         }
         None => facts,
     };
+    if let Some(e) = error {
+        // The action reports `message` (not `msg`) with what it loaded.
+        return done(json!({
+            "changed": false, "failed": true, "message": e,
+            "ansible_facts": facts, "ansible_included_var_files": names,
+        }));
+    }
     if let Ok(mut st) = r.states.write() {
         if let Some(h) = st.get_mut(host) {
             for (k, v) in &facts {

@@ -111,6 +111,15 @@ impl Callback {
         self.renderer.dump_result_exact(result, module, always)
     }
 
+    /// A failed result: indented only when the result itself says so
+    /// (`_ansible_verbose_always`), never because of the module: debug's
+    /// errors come from the executor, which does not mark them.
+    fn dump_failed(&self, result: &Value, module: &str, always: bool) -> String {
+        let module = if always { module } else { "" };
+        self.renderer
+            .dump_result_with(&clean_results(result, module), module, always)
+    }
+
     fn diffs(&mut self, result: &Value) {
         if !self.diff {
             return;
@@ -159,7 +168,7 @@ impl Callback {
                 if verbose {
                     format!(
                         "{word}: {who} => {}\n",
-                        self.dump_always(result, module, verbose_always)
+                        self.dump_always(&clean_results(result, module), module, verbose_always)
                     )
                 } else {
                     format!("{word}: {who}\n")
@@ -174,7 +183,7 @@ impl Callback {
             }
             Outcome::Failed => format!(
                 "fatal: {who}: FAILED! => {}\n",
-                self.dump_always(result, module, verbose_always)
+                self.dump_failed(&clean_results(result, module), module, verbose_always)
             ),
             Outcome::Unreachable => {
                 format!(
@@ -212,7 +221,7 @@ impl Callback {
                 if verbose {
                     format!(
                         "{word}: [{host}] => (item={label}) => {}\n",
-                        self.dump_always(result, module, verbose_always)
+                        self.dump_always(&clean_results(result, module), module, verbose_always)
                     )
                 } else {
                     format!("{word}: [{host}] => (item={label})\n")
@@ -231,7 +240,7 @@ impl Callback {
             Outcome::Failed | Outcome::Unreachable => {
                 format!(
                     "failed: [{host}] (item={label}) => {}\n",
-                    self.dump(result, module)
+                    self.dump_failed(&clean_results(result, module), module, verbose_always)
                 )
             }
         };
@@ -256,6 +265,32 @@ impl Callback {
         let _ = self.out.flush();
         let _ = self.err.flush();
     }
+}
+
+/// The callback's `_clean_results`: a debug result shows only what it was
+/// meant to (its `msg`, or the variable it printed).
+pub(crate) fn clean_results(result: &Value, module: &str) -> Value {
+    if rustle_runner::modules::canonical_name(module) != "debug" {
+        return result.clone();
+    }
+    let Value::Object(m) = result else {
+        return result.clone();
+    };
+    let mut m = m.clone();
+    if m.contains_key("msg") {
+        m.retain(|k, _| {
+            k.starts_with('_')
+                || matches!(
+                    k.as_str(),
+                    "msg" | "exception" | "warnings" | "deprecations"
+                )
+        });
+    } else {
+        for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+            m.remove(k);
+        }
+    }
+    Value::Object(m)
 }
 
 #[cfg(test)]

@@ -182,7 +182,15 @@ impl Runner<'_> {
             Vec::new(),
         );
         for r in &play.roles {
-            super::flatten_role(r, &mut blocks, &mut h, &mut d, &mut v, &mut seen);
+            super::flatten_role(
+                r,
+                &mut blocks,
+                &mut h,
+                &mut d,
+                &mut v,
+                &mut seen,
+                &super::RoleChain::default(),
+            );
         }
         let mut items: Vec<Item> = play.pre_tasks.clone();
         items.extend(blocks);

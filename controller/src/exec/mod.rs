@@ -40,6 +40,10 @@ pub struct RunConfig {
     pub force_handlers: bool,
     pub start_at_task: Option<String>,
     pub forks: usize,
+    /// Inventory sources as `ansible_inventory_sources` shows them.
+    pub inventory_sources: Vec<String>,
+    /// `--limit` as given (`ansible_limit`).
+    pub limit_text: Option<String>,
 }
 
 /// Exit codes of ansible-playbook.
@@ -56,6 +60,22 @@ pub(crate) struct HandlerDef {
     pub name: Option<String>,
     pub listen: Vec<String>,
     pub role: Option<String>,
+}
+
+/// `inventory_hostnames`: the run's inventory as it is now (add_host and
+/// group_by update the shared copy).
+struct InventoryHook(Arc<RwLock<Inventory>>);
+
+impl rustle_template::InventoryHook for InventoryHook {
+    fn hostnames(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let inv = self.0.read().map_err(|e| e.to_string())?;
+        // A pattern matching nothing gives an empty list, as the lookup
+        // swallows inventory errors.
+        Ok(inv
+            .get_hosts(&[pattern], None, Default::default())
+            .map(|sel| sel.hosts)
+            .unwrap_or_default())
+    }
 }
 
 /// Everything the run shares across plays.
@@ -79,6 +99,8 @@ pub struct Runner<'a> {
     pub(crate) pending_handlers: Vec<Item>,
     /// Templars by lookup search path (role and task directories first).
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
+    /// The inventory the `inventory_hostnames` lookup reads.
+    inventory_view: Arc<RwLock<Inventory>>,
 }
 
 /// Per-play runtime state.
@@ -100,10 +122,12 @@ impl<'a> Runner<'a> {
         loader: &'a mut Loader,
         playbook_dir: PathBuf,
     ) -> Self {
+        let inventory_view = Arc::new(RwLock::new(inventory.clone()));
         let templar = Templar::new(TemplarOptions {
             search_paths: vec![playbook_dir.clone()],
             playbook_dir: Some(playbook_dir.clone()),
             check_mode: cfg.check,
+            inventory: Some(Arc::new(InventoryHook(inventory_view.clone()))),
             ..Default::default()
         });
         Runner {
@@ -121,6 +145,7 @@ impl<'a> Runner<'a> {
             dynamic_groups: BTreeMap::new(),
             templars: std::collections::HashMap::new(),
             pending_handlers: Vec::new(),
+            inventory_view,
         }
     }
 
@@ -148,6 +173,7 @@ impl<'a> Runner<'a> {
             playbook_dir: Some(self.playbook_dir.clone()),
             check_mode: self.cfg.check,
             omit_token: Some(self.templar.omit_token().to_owned()),
+            inventory: Some(Arc::new(InventoryHook(self.inventory_view.clone()))),
             ..Default::default()
         });
         self.templars.insert(paths, t.clone());
@@ -232,11 +258,71 @@ impl<'a> Runner<'a> {
         for w in sel.warnings.iter() {
             self.cb.warning(w);
         }
-        Ok(sel
-            .hosts
-            .into_iter()
-            .filter(|h| !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h))
-            .collect())
+        // Hosts that failed in earlier plays are still the play's hosts
+        // (`ansible_play_hosts_all`, serial batches); they just do not run.
+        Ok(sel.hosts)
+    }
+
+    fn runnable(&self, h: &str) -> bool {
+        !self.failed_hosts.contains(h) && !self.unreachable_hosts.contains(h)
+    }
+
+    /// A host's `vars_files` entries: each a file or a list of candidates
+    /// (the first that exists wins). A file that is not there is skipped,
+    /// as is an entry whose name cannot be templated; one that does not
+    /// parse is an error.
+    fn load_vars_files(
+        &mut self,
+        play: &Play,
+        host: &str,
+        files: &[Value],
+    ) -> Result<Map<String, Value>, u8> {
+        let mut m = self
+            .states
+            .read()
+            .ok()
+            .and_then(|s| s.get(host).map(|st| st.inventory.clone()))
+            .unwrap_or_default();
+        m.extend(play.vars.clone());
+        m.extend(self.cfg.extra_vars.clone());
+        m.insert("inventory_hostname".into(), Value::from(host));
+        let vars: Arc<dyn Vars> = Arc::new(m);
+        let mut out = Map::new();
+        for f in files {
+            let candidates: Vec<Value> = match f {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for c in &candidates {
+                let Ok(name) = self.templar.template(c, &vars).map(|v| value_to_string(&v)) else {
+                    break;
+                };
+                let path = crate::playbook::load::resolve_path(&play.basedir, &name);
+                if !path.is_file() {
+                    continue;
+                }
+                match self.loader.read_yaml(&path) {
+                    Ok((node, _)) => {
+                        if let Value::Object(data) = node.to_ansible_json() {
+                            out.extend(data);
+                        }
+                        break;
+                    }
+                    Err(e) => {
+                        self.cb.error(&e.render());
+                        return Err(RUN_ERROR);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Makes `inventory_hostnames` see add_host/group_by changes.
+    pub(crate) fn refresh_inventory_view(&mut self) {
+        if let Ok(mut v) = self.inventory_view.write() {
+            *v = self.inventory.clone();
+        }
     }
 
     /// Re-reads a host's inventory variables (after add_host/group_by put
@@ -303,7 +389,26 @@ impl<'a> Runner<'a> {
                 },
             }
         };
-        let hosts = self.select_hosts(play)?;
+        // Each play runs from its playbook's directory (an imported
+        // playbook's own): playbook_dir, and the group_vars/host_vars
+        // found next to it.
+        if play.basedir != self.playbook_dir && play.basedir.is_dir() {
+            self.playbook_dir = play.basedir.clone();
+            let known: Vec<String> = self
+                .states
+                .read()
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default();
+            for h in known {
+                self.refresh_inventory_vars(&h);
+            }
+        }
+        let all_hosts = self.select_hosts(play)?;
+        let hosts: Vec<String> = all_hosts
+            .iter()
+            .filter(|h| self.runnable(h))
+            .cloned()
+            .collect();
         self.cb.play_start(&play_name);
         if hosts.is_empty() {
             self.cb.no_hosts();
@@ -325,6 +430,8 @@ impl<'a> Runner<'a> {
         for h in &all {
             self.init_host(h);
         }
+        // hostvars always knows the implicit localhost.
+        self.init_host("localhost");
         // Roles: dependencies first, deduplicated.
         let mut role_blocks: Vec<Item> = Vec::new();
         let mut role_handlers: Vec<Item> = Vec::new();
@@ -340,76 +447,107 @@ impl<'a> Runner<'a> {
                 &mut role_defaults,
                 &mut role_vars,
                 &mut seen,
+                &RoleChain::default(),
             );
         }
         let mut scope = PlayScope {
             role_defaults,
             play_vars: play.vars.clone(),
             vars_files: Map::new(),
+            vars_files_by_host: BTreeMap::new(),
+            public_defaults: Default::default(),
+            public_vars: Default::default(),
             role_vars,
             extra_vars: self.cfg.extra_vars.clone(),
             magic: Map::new(),
             groups: std::sync::RwLock::new(Value::Null),
+            play_roles: std::sync::RwLock::new(play_role_names(play)),
+            hosts_all: all_hosts.clone(),
+            batch: std::sync::RwLock::new(all_hosts.clone()),
+            removed: std::sync::RwLock::new(Vec::new()),
+            dep_roles: {
+                let mut deps = Vec::new();
+                for r in &play.roles {
+                    dependency_names(r, &mut deps);
+                }
+                deps
+            },
         };
-        scope.magic = self.magic_vars(play, &hosts);
+        scope.magic = self.magic_vars(play);
+        scope
+            .magic
+            .insert("ansible_play_name".into(), Value::from(play_name.clone()));
         scope.groups = std::sync::RwLock::new(self.groups_value());
-        // vars_files (templated with play vars and extra vars).
+        // vars_files, per host: the names are templated with the host's
+        // variables (inventory, play vars, extra vars), so each host may
+        // read different files.
         if let Some(vf) = play.attrs.get("vars_files") {
             let files: Vec<Value> = match vf {
                 Value::Array(a) => a.clone(),
                 Value::Null => Vec::new(),
                 other => vec![other.clone()],
             };
-            let tmp_vars = self.play_level_vars(play);
-            for f in files {
-                let candidates: Vec<Value> = match f {
-                    Value::Array(a) => a,
-                    other => vec![other],
-                };
-                let mut loaded = false;
-                let mut last_err = String::new();
-                for c in &candidates {
-                    let name = self
-                        .templar
-                        .template(c, &tmp_vars)
-                        .map(|v| value_to_string(&v))
-                        .unwrap_or_else(|_| value_to_string(c));
-                    let path = crate::playbook::load::resolve_path(&play.basedir, &name);
-                    match self.loader.read_yaml(&path) {
-                        Ok((node, _)) => {
-                            if let Value::Object(m) = node.to_ansible_json() {
-                                for (k, v) in m {
-                                    scope.vars_files.insert(k, v);
-                                }
-                            }
-                            loaded = true;
-                            break;
-                        }
-                        Err(e) => last_err = e.msg,
-                    }
-                }
-                if !loaded {
-                    self.cb.error(&last_err);
-                    return Err(RUN_ERROR);
-                }
+            for h in &hosts {
+                let loaded = self.load_vars_files(play, h, &files)?;
+                scope.vars_files_by_host.insert(h.clone(), loaded);
             }
         }
         let scope = Arc::new(scope);
-        let mut pr = PlayRun {
-            scope,
-            handlers: Vec::new(),
-            notified: BTreeMap::new(),
-            hosts: hosts.clone(),
-            ended: false,
-            force_handlers: self.cfg.force_handlers
-                || play.attrs.get("force_handlers").is_some_and(truthy),
-        };
         // Handlers: play handlers then role handlers (roles' first, as Ansible
         // compiles role handlers before the play's own).
         let mut all_handlers = role_handlers;
         all_handlers.extend(play.handlers.iter().cloned());
-        collect_handlers(&all_handlers, &[], &mut pr.handlers);
+        let batches = match serial_batches(play, &all_hosts) {
+            Ok(b) => b,
+            Err(e) => {
+                self.cb.error(&e);
+                return Err(RUN_ERROR);
+            }
+        };
+        let mut tasks_section: Vec<Item> = role_blocks;
+        tasks_section.extend(play.tasks.iter().cloned());
+        for (i, batch) in batches.into_iter().enumerate() {
+            // Each batch after the first announces the play again.
+            if i > 0 {
+                self.cb.play_start(&play_name);
+            }
+            if let Ok(mut b) = scope.batch.write() {
+                *b = batch.clone();
+            }
+            let batch_hosts: Vec<String> =
+                batch.iter().filter(|h| self.runnable(h)).cloned().collect();
+            if batch_hosts.is_empty() {
+                continue;
+            }
+            let failed_before = self.failed_hosts.len() + self.unreachable_hosts.len();
+            let mut pr = PlayRun {
+                scope: scope.clone(),
+                handlers: Vec::new(),
+                notified: BTreeMap::new(),
+                hosts: batch_hosts.clone(),
+                ended: false,
+                force_handlers: self.cfg.force_handlers
+                    || play.attrs.get("force_handlers").is_some_and(truthy),
+            };
+            collect_handlers(&all_handlers, &[], &mut pr.handlers);
+            self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
+            // A batch whose every host failed ends the play.
+            let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
+            if pr.ended || failed_now - failed_before == batch.len() {
+                break;
+            }
+        }
+        Ok(())
+    }
 
+    /// One serial batch of a play: facts, then pre_tasks, tasks, post_tasks
+    /// (each followed by its handlers).
+    fn run_batch_of_play(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        tasks_section: Vec<Item>,
+    ) -> Result<(), u8> {
         // Facts.
         let gather = match play.attrs.get("gather_facts") {
             None => std::env::var("ANSIBLE_GATHERING")
@@ -422,10 +560,8 @@ impl<'a> Runner<'a> {
         let mut gather_tags = vec!["always".to_owned()];
         gather_tags.extend(tags::play_tags(play));
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            self.gather_facts(&mut pr, play)?;
+            self.gather_facts(pr, play)?;
         }
-        let mut tasks_section: Vec<Item> = role_blocks;
-        tasks_section.extend(play.tasks.iter().cloned());
         for section in [
             play.pre_tasks.clone(),
             tasks_section,
@@ -434,21 +570,27 @@ impl<'a> Runner<'a> {
             if pr.ended {
                 break;
             }
-            self.run_section(&mut pr, section, play)?;
+            self.run_section(pr, section, play)?;
             if !pr.ended || pr.force_handlers {
-                self.flush_handlers(&mut pr, play)?;
+                self.flush_handlers(pr, play)?;
             }
         }
         Ok(())
     }
 
-    fn magic_vars(&self, play: &Play, hosts: &[String]) -> Map<String, Value> {
+    /// A host failed (or became unreachable) in this play: it leaves
+    /// `ansible_play_hosts` and `ansible_play_batch`.
+    pub(crate) fn host_removed(&mut self, pr: &PlayRun, host: &str) {
+        self.failed_hosts.insert(host.to_owned());
+        if let Ok(mut r) = pr.scope.removed.write() {
+            if !r.iter().any(|h| h == host) {
+                r.push(host.to_owned());
+            }
+        }
+    }
+
+    fn magic_vars(&self, play: &Play) -> Map<String, Value> {
         let mut m = Map::new();
-        let hosts_v = Value::from(hosts.to_vec());
-        m.insert("ansible_play_hosts".into(), hosts_v.clone());
-        m.insert("ansible_play_hosts_all".into(), hosts_v.clone());
-        m.insert("ansible_play_batch".into(), hosts_v.clone());
-        m.insert("play_hosts".into(), hosts_v);
         m.insert(
             "playbook_dir".into(),
             Value::from(play.basedir.display().to_string()),
@@ -456,6 +598,15 @@ impl<'a> Runner<'a> {
         m.insert("ansible_check_mode".into(), Value::Bool(self.cfg.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(self.cfg.diff));
         m.insert("ansible_verbosity".into(), Value::from(self.cfg.verbosity));
+        // The command line's options, as Ansible exposes them.
+        m.insert("ansible_forks".into(), Value::from(self.cfg.forks));
+        m.insert(
+            "ansible_inventory_sources".into(),
+            Value::from(self.cfg.inventory_sources.clone()),
+        );
+        if let Some(l) = &self.cfg.limit_text {
+            m.insert("ansible_limit".into(), Value::from(l.clone()));
+        }
         m.insert(
             "ansible_run_tags".into(),
             Value::from(if self.cfg.tags.is_empty() {
@@ -480,10 +631,6 @@ impl<'a> Runner<'a> {
             Value::from("/usr/bin/python3"),
         );
         m.insert("ansible_config_file".into(), Value::Null);
-        m.insert(
-            "ansible_play_name".into(),
-            play.attrs.get("name").cloned().unwrap_or(Value::Null),
-        );
         m
     }
 
@@ -588,10 +735,13 @@ impl<'a> Runner<'a> {
             task::run_batch(self, pr, play, &mut cursors, batch)?;
             self.adopt_pending_handlers(pr);
             // Hosts whose cursor failed are done for the play.
-            for (h, c) in &cursors {
-                if c.failed {
-                    self.failed_hosts.insert(h.clone());
-                }
+            let failed: Vec<String> = cursors
+                .iter()
+                .filter(|(_, c)| c.failed)
+                .map(|(h, _)| h.clone())
+                .collect();
+            for h in failed {
+                self.host_removed(pr, &h);
             }
         }
         Ok(())
@@ -651,10 +801,13 @@ impl<'a> Runner<'a> {
                     cursors.insert(h.clone(), c);
                 }
                 task::run_batch(self, pr, play, &mut cursors, batch)?;
-                for (h, c) in &cursors {
-                    if c.failed {
-                        self.failed_hosts.insert(h.clone());
-                    }
+                let failed: Vec<String> = cursors
+                    .iter()
+                    .filter(|(_, c)| c.failed)
+                    .map(|(h, _)| h.clone())
+                    .collect();
+                for h in failed {
+                    self.host_removed(pr, &h);
                 }
                 ran = true;
             }
@@ -694,6 +847,8 @@ impl<'a> Runner<'a> {
             play: pr.scope.clone(),
             local: Vec::new(),
             loop_vars: Map::new(),
+            role: Default::default(),
+            host_only: false,
         });
         self.templar
             .template_str(&s, &vars)
@@ -711,11 +866,31 @@ impl<'a> Runner<'a> {
         loop_vars: Map<String, Value>,
     ) -> Arc<dyn Vars> {
         let mut local = Vec::new();
+        let (mut role_defaults, mut role_vars, mut role_params, mut include_params) =
+            (Map::new(), Map::new(), Map::new(), Map::new());
         for b in &sched.parents {
             if let Some(Value::Object(v)) = b.attrs.get("vars") {
                 local.push(v.clone());
             }
+            if let Some(Value::Object(v)) = b.attrs.get("_include_params") {
+                include_params.extend(v.clone());
+            }
+            // The innermost role's levels win (a role included from
+            // another carries what it inherits already).
+            if let Some(Value::Object(v)) = b.attrs.get("_role_vars") {
+                role_vars = v.clone();
+                role_defaults = match b.attrs.get("_role_defaults") {
+                    Some(Value::Object(d)) => d.clone(),
+                    _ => Map::new(),
+                };
+                role_params = match b.attrs.get("_role_params") {
+                    Some(Value::Object(p)) => p.clone(),
+                    _ => Map::new(),
+                };
+            }
         }
+        let mut params = role_params;
+        params.extend(include_params);
         if let Some(Value::Object(v)) = sched.task.attrs.get("vars") {
             local.push(v.clone());
         }
@@ -746,6 +921,12 @@ impl<'a> Runner<'a> {
             play: pr.scope.clone(),
             local,
             loop_vars,
+            role: vars::RoleLevels {
+                defaults: role_defaults,
+                vars: role_vars,
+                params,
+            },
+            host_only: false,
         })
     }
 }
@@ -804,6 +985,111 @@ fn collect_handlers(items: &[Item], parents: &[Arc<Block>], out: &mut Vec<Handle
     }
 }
 
+/// The play's hosts split by `serial` (a number, a percentage, or a list
+/// of them whose last entry repeats), as Ansible batches them.
+fn serial_batches(play: &Play, hosts: &[String]) -> Result<Vec<Vec<String>>, String> {
+    let spec: Vec<Value> = match play.attrs.get("serial") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(v) => vec![v.clone()],
+    };
+    let total = hosts.len();
+    let size = |v: &Value| -> Result<i64, String> {
+        let text = value_to_string(v);
+        let text = text.trim();
+        if let Some(pct) = text.strip_suffix('%') {
+            let p: f64 = pct
+                .trim()
+                .parse()
+                .map_err(|_| format!("invalid serial value: {text}"))?;
+            // pct_to_int: at least one host.
+            Ok(((p / 100.0) * total as f64) as i64).map(|n| n.max(1))
+        } else {
+            text.parse::<i64>()
+                .map_err(|_| format!("invalid serial value: {text}"))
+        }
+    };
+    let mut rest: Vec<String> = hosts.to_vec();
+    let mut out = Vec::new();
+    let mut cur = 0usize;
+    while !rest.is_empty() {
+        let n = match spec.get(cur) {
+            Some(v) => size(v)?,
+            None => -1,
+        };
+        if n <= 0 {
+            out.push(std::mem::take(&mut rest));
+            break;
+        }
+        let take = (n as usize).min(rest.len());
+        out.push(rest.drain(..take).collect());
+        if cur + 1 < spec.len() {
+            cur += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// `ansible_play_role_names` at the start of a play: its `roles:`, then
+/// roles imported by its tasks (Ansible adds those to the play's roles
+/// while loading).
+fn play_role_names(play: &Play) -> Vec<String> {
+    fn walk(items: &[Item], out: &mut Vec<String>) {
+        for it in items {
+            if let Item::Block(b) = it {
+                // import_role blocks carry their role's levels.
+                if b.attrs.get("_role_vars").is_some() {
+                    if let Some(r) = &b.role {
+                        out.push(r.name.clone());
+                    }
+                }
+                walk(&b.block, out);
+                walk(&b.rescue, out);
+                walk(&b.always, out);
+            }
+        }
+    }
+    let mut out: Vec<String> = play
+        .roles
+        .iter()
+        .map(|r| r.role.info.name.clone())
+        .collect();
+    for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+        walk(section, &mut out);
+    }
+    out
+}
+
+/// Names of a role's dependencies, recursively (deepest first).
+fn dependency_names(r: &RoleRef, out: &mut Vec<String>) {
+    for d in &r.role.dependencies {
+        dependency_names(d, out);
+        if !out.contains(&d.role.info.name) {
+            out.push(d.role.info.name.clone());
+        }
+    }
+}
+
+/// What a role inherits from the roles whose dependency it is.
+#[derive(Default, Clone)]
+pub(crate) struct RoleChain {
+    /// Role params of the parents (`- role: x` keys that are not keywords).
+    pub params: Map<String, Value>,
+    /// The parents' `vars:` keyword and `vars/main.yml`.
+    pub vars: Map<String, Value>,
+}
+
+/// Defaults and vars of a role and of all its dependencies, as Ansible's
+/// `get_default_vars` and exported `get_vars` combine them.
+fn role_levels(r: &RoleRef, defaults: &mut Map<String, Value>, vars: &mut Map<String, Value>) {
+    for d in &r.role.dependencies {
+        role_levels(d, defaults, vars);
+    }
+    defaults.extend(r.role.defaults.clone());
+    vars.extend(r.role.vars.clone());
+}
+
+#[allow(clippy::too_many_arguments)] // the accumulators of one flattening pass
 pub(crate) fn flatten_role(
     r: &RoleRef,
     blocks: &mut Vec<Item>,
@@ -811,7 +1097,20 @@ pub(crate) fn flatten_role(
     defaults: &mut Map<String, Value>,
     vars: &mut Map<String, Value>,
     seen: &mut Vec<(String, Value)>,
+    chain: &RoleChain,
 ) {
+    let kw_vars = match r.attrs.get("vars") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Map::new(),
+    };
+    let mut params = chain.params.clone();
+    params.extend(r.params.clone());
+    let mut child = RoleChain {
+        params: params.clone(),
+        vars: chain.vars.clone(),
+    };
+    child.vars.extend(kw_vars.clone());
+    child.vars.extend(r.role.vars.clone());
     // A role's `tags` and `when` reach its dependencies too (Ansible walks
     // the dependency chain for them): wrap the dependencies' blocks.
     let mut inherited = crate::playbook::Attrs::default();
@@ -822,11 +1121,11 @@ pub(crate) fn flatten_role(
     }
     for d in &r.role.dependencies {
         if inherited.0.is_empty() {
-            flatten_role(d, blocks, handlers, defaults, vars, seen);
+            flatten_role(d, blocks, handlers, defaults, vars, seen, &child);
             continue;
         }
         let mut dep_blocks = Vec::new();
-        flatten_role(d, &mut dep_blocks, handlers, defaults, vars, seen);
+        flatten_role(d, &mut dep_blocks, handlers, defaults, vars, seen, &child);
         blocks.extend(dep_blocks.into_iter().map(|b| {
             Item::Block(Block {
                 pos: r.pos.clone(),
@@ -839,10 +1138,16 @@ pub(crate) fn flatten_role(
             })
         }));
     }
-    let key = (
-        r.path.display().to_string(),
-        Value::Object(r.params.clone()),
-    );
+    // A role runs once per distinct invocation: its params, `vars`,
+    // `when` and `tags` are part of its identity (as Ansible hashes it).
+    let mut ident = Map::new();
+    ident.insert("params".into(), Value::Object(r.params.clone()));
+    for k in ["vars", "when", "tags"] {
+        if let Some(v) = r.attrs.get(k) {
+            ident.insert(k.into(), v.clone());
+        }
+    }
+    let key = (r.path.display().to_string(), Value::Object(ident));
     if !r.role.allow_duplicates && seen.contains(&key) {
         return;
     }
@@ -853,15 +1158,16 @@ pub(crate) fn flatten_role(
     for (k, v) in &r.role.vars {
         vars.insert(k.clone(), v.clone());
     }
+    // The role's own levels: its defaults over its dependencies', and its
+    // vars over what it inherits and what its dependencies export.
+    let (mut own_defaults, mut own_vars) = (Map::new(), chain.vars.clone());
+    role_levels(r, &mut own_defaults, &mut own_vars);
+    own_vars.extend(kw_vars);
     let mut attrs = r.attrs.clone();
-    let mut local_vars = match attrs.get("vars") {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    for (k, v) in &r.params {
-        local_vars.insert(k.clone(), v.clone());
-    }
-    attrs.insert("vars", Value::Object(local_vars), r.pos.clone());
+    attrs.0.remove("vars");
+    attrs.insert("_role_defaults", Value::Object(own_defaults), r.pos.clone());
+    attrs.insert("_role_vars", Value::Object(own_vars), r.pos.clone());
+    attrs.insert("_role_params", Value::Object(params), r.pos.clone());
     blocks.push(Item::Block(Block {
         pos: r.pos.clone(),
         attrs,

@@ -111,6 +111,20 @@ pub(crate) fn run_batch(
         let title = task_title(r, pr, first);
         r.cb.task_start(&title, first.task.handler);
     }
+    // run_once: the first host runs it; the others take its registered
+    // result and move on.
+    let run_once = {
+        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
+        kw_bool(r, first, "run_once", &vars).unwrap_or(false)
+    };
+    let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
+        let mut b = batch;
+        let rest = b.split_off(1);
+        (b, rest)
+    } else {
+        (batch, Vec::new())
+    };
+    let once_host = batch.first().map(|(h, _)| h.clone());
     let mut included: Vec<(String, String, Block)> = Vec::new();
     for (host, sched) in batch {
         // An explicit meta task shows its banner for each host it runs on.
@@ -204,6 +218,24 @@ pub(crate) fn run_batch(
             }
         }
     }
+    if let (Some(src), false) = (once_host, others.is_empty()) {
+        let reg = first_register(&others);
+        if let Ok(mut st) = r.states.write() {
+            let value = reg
+                .as_ref()
+                .and_then(|n| st.get(&src).and_then(|h| h.set_facts.get(n).cloned()));
+            for (h, _) in &others {
+                if let (Some(n), Some(v), Some(hs)) = (&reg, &value, st.get_mut(h)) {
+                    hs.set_facts.insert(n.clone(), v.clone());
+                }
+            }
+        }
+        for (h, _) in &others {
+            if let Some(c) = cursors.get_mut(h) {
+                c.advance();
+            }
+        }
+    }
     // `included: file for h1, h2` (one line per file, hosts grouped).
     let mut files: Vec<(String, Vec<String>)> = Vec::new();
     for (h, f, _) in included {
@@ -219,6 +251,15 @@ pub(crate) fn run_batch(
         r.cb.included(&f, &hs, None);
     }
     Ok(())
+}
+
+/// The `register` name of a batch's task.
+fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
+    batch
+        .first()
+        .and_then(|(_, s)| s.task.attrs.get("register"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
@@ -362,7 +403,16 @@ fn run_host_task(
         // No loop.
         match check_when(r, &conds, &base_vars) {
             Ok(Some(c)) => {
+                // A skipped task still registers its (skipped) result, as
+                // the executor returned it (no `failed` key).
                 let d = done(skipped_result(&c), Outcome::Skipped);
+                if let Some(name) = s.task.attrs.get("register").and_then(Value::as_str) {
+                    if let Ok(mut st) = r.states.write() {
+                        if let Some(h) = st.get_mut(host) {
+                            h.set_facts.insert(name.to_owned(), d.result.clone());
+                        }
+                    }
+                }
                 return Ok(d);
             }
             Ok(None) => {}
@@ -373,6 +423,7 @@ fn run_host_task(
             }
         }
         let mut d = execute(r, pr, play, host, s, &base_vars, None)?;
+        let _ = actions::take_raised(&mut d.result);
         finish(r, host, s, &base_vars, &mut d, ignore_errors, no_log);
         return Ok(d);
     };
@@ -413,6 +464,7 @@ fn run_host_task(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let extended = lc.get("extended").is_some_and(truthy);
+    let extended_allitems = lc.get("extended_allitems").is_none_or(truthy);
     let label_t = lc.get("label").cloned();
     let pause = lc.get("pause").and_then(Value::as_f64).unwrap_or(0.0);
     let mut results = Vec::new();
@@ -420,6 +472,7 @@ fn run_host_task(
     let mut any_failed = false;
     let mut all_skipped = true;
     let n = items.len();
+    let all_items = if extended { items.clone() } else { Vec::new() };
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 && pause > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(pause));
@@ -432,25 +485,71 @@ fn run_host_task(
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         if extended {
-            lv.insert(
-                "ansible_loop".into(),
-                json!({
-                    "index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1,
-                    "first": i == 0, "last": i + 1 == n, "length": n,
-                }),
-            );
+            // Key order as the executor builds it (shown when printed).
+            let mut al = json!({
+                "index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == n,
+                "length": n, "revindex": n - i, "revindex0": n - i - 1,
+            });
+            if let Value::Object(m) = &mut al {
+                if extended_allitems {
+                    m.insert("allitems".into(), Value::Array(all_items.clone()));
+                }
+                if let Some(next) = all_items.get(i + 1) {
+                    m.insert("nextitem".into(), next.clone());
+                }
+                if i > 0 {
+                    m.insert("previtem".into(), all_items[i - 1].clone());
+                }
+            }
+            lv.insert("ansible_loop".into(), al);
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
-        let label = match &label_t {
-            Some(t) => r.templar.template(t, &vars).unwrap_or_else(|_| t.clone()),
-            None => item.clone(),
+        // An undefined label fails the item (after it ran); other label
+        // errors are left as the raw label.
+        let (label, label_error) = match &label_t {
+            Some(t) => match r.templar.template(t, &vars) {
+                Ok(l) => (l, None),
+                Err(e) if e.is_undefined() => (Value::Null, Some(e.to_string())),
+                Err(_) => (t.clone(), None),
+            },
+            None => (item.clone(), None),
+        };
+        // An error raised while preparing an item (its condition, its
+        // arguments) ends the whole loop: the task fails with it.
+        let raised = |msg: String| Done {
+            result: failed(msg),
+            outcome: Outcome::Failed,
+            ignored: ignore_errors,
+            flow: Flow::Continue,
+            show: true,
+            verbose_always: false,
+            extra_ok: 0,
         };
         let mut d = match check_when(r, &conds, &vars) {
             Ok(Some(c)) => done(skipped_result(&c), Outcome::Skipped),
             Ok(None) => execute(r, pr, play, host, s, &vars, Some(&item))?,
-            Err(msg) => done(failed(msg), Outcome::Failed),
+            Err(msg) => {
+                let d = raised(msg);
+                register(r, host, s, &d.result);
+                return Ok(d);
+            }
         };
+        if let Some(msg) = actions::take_raised(&mut d.result) {
+            let mut d = raised(msg);
+            d.result = json!({"failed": true, "msg": d.result["msg"].clone()});
+            register(r, host, s, &d.result);
+            return Ok(d);
+        }
         finish(r, host, s, &vars, &mut d, false, no_log);
+        if let Some(e) = label_error {
+            set_key(
+                &mut d.result,
+                "msg",
+                Value::from(format!("Failed to template loop_control.label: {e}")),
+            );
+            set_key(&mut d.result, "failed", Value::Bool(true));
+            d.outcome = Outcome::Failed;
+        }
         if let Value::Object(m) = &mut d.result {
             m.insert(loop_var.clone(), item.clone());
             m.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
@@ -520,10 +619,21 @@ fn run_host_task(
     if outcome == Outcome::Skipped {
         r.cb.loop_skipped(host);
     }
+    let ignored = any_failed && ignore_errors;
+    if any_failed {
+        // The callback cleans the whole result before deciding: a debug
+        // loop loses `results` and so shows a `fatal:` line; others only
+        // say they ignored the failure.
+        if rustle_runner::modules::canonical_name(&s.task.module) == "debug" {
+            r.cb.result(host, outcome, &result, &s.task.module, ignored, None, false);
+        } else if ignored {
+            r.cb.raw("...ignoring\n");
+        }
+    }
     Ok(Done {
         result,
         outcome,
-        ignored: any_failed && ignore_errors,
+        ignored,
         flow: Flow::Continue,
         show: false,
         verbose_always: false,
@@ -608,7 +718,9 @@ fn include_loop(
                     .unwrap_or_default()
                     .to_owned();
                 r.cb.included(&file, &[host.to_owned()], Some(item));
-                let mut vars = match b.attrs.get("vars") {
+                // The loop variables reach the included tasks as include
+                // params (the include's copy gets them as its vars).
+                let mut vars = match b.attrs.get("_include_params") {
                     Some(Value::Object(m)) => m.clone(),
                     _ => Map::new(),
                 };
@@ -616,7 +728,7 @@ fn include_loop(
                     vars.insert(k, v);
                 }
                 b.attrs
-                    .insert("vars", Value::Object(vars), s.task.pos.clone());
+                    .insert("_include_params", Value::Object(vars), s.task.pos.clone());
                 b.attrs.0.remove("_included_file");
                 blocks.push(crate::playbook::Item::Block(b));
                 count += 1;

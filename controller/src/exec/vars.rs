@@ -27,12 +27,41 @@ pub struct PlayScope {
     pub role_defaults: Map<String, Value>,
     pub play_vars: Map<String, Value>,
     pub vars_files: Map<String, Value>,
+    /// Defaults and vars of roles included with `public: true`.
+    pub public_defaults: std::sync::RwLock<Map<String, Value>>,
+    pub public_vars: std::sync::RwLock<Map<String, Value>>,
+    /// `vars_files` as each host read them (names templated per host).
+    pub vars_files_by_host: BTreeMap<String, Map<String, Value>>,
     pub role_vars: Map<String, Value>,
     pub extra_vars: Map<String, Value>,
     /// Magic variables that are the same for every host of the play.
     pub magic: Map<String, Value>,
     /// `groups`, refreshed when add_host or group_by change the inventory.
     pub groups: std::sync::RwLock<Value>,
+    /// The play's roles by name, in order (`ansible_play_role_names`):
+    /// `roles:`, imported ones, then included ones as they are included.
+    pub play_roles: std::sync::RwLock<Vec<String>>,
+    /// Names of the dependencies of the play's roles.
+    pub dep_roles: Vec<String>,
+    /// Every host the play's pattern matches (`ansible_play_hosts_all`).
+    pub hosts_all: Vec<String>,
+    /// The current serial batch (`ansible_play_batch`, `play_hosts`).
+    pub batch: std::sync::RwLock<Vec<String>>,
+    /// Hosts that failed in this play: gone from the two lists above.
+    pub removed: std::sync::RwLock<Vec<String>>,
+}
+
+impl PlayScope {
+    fn without_removed(&self, hosts: &[String]) -> Value {
+        let removed = self.removed.read().map(|r| r.clone()).unwrap_or_default();
+        Value::from(
+            hosts
+                .iter()
+                .filter(|h| !removed.contains(h))
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+    }
 }
 
 /// All hosts' states, shared so `hostvars` can read them.
@@ -46,12 +75,50 @@ pub struct TaskVars {
     /// Block vars, task vars, role params, include params, loop vars: in
     /// increasing precedence (extra vars still win over all of these).
     pub local: Vec<Map<String, Value>>,
-    /// Loop variables (item, ansible_loop...): above everything but extra
-    /// vars.
+    /// Loop variables (item, ansible_loop...): above everything, extra
+    /// vars included.
     pub loop_vars: Map<String, Value>,
+    /// The levels of the role the task belongs to.
+    pub role: RoleLevels,
+    /// Only the host's own levels, without the play's (vars, vars_files,
+    /// roles, play magic): what `hostvars[host]` shows, as Ansible builds
+    /// it without a play.
+    pub host_only: bool,
+}
+
+/// Magic variables that need a play (left out of `hostvars`).
+const PLAY_MAGIC: &[&str] = &[
+    "ansible_play_name",
+    "ansible_play_hosts_all",
+    "ansible_play_hosts",
+    "ansible_play_batch",
+    "play_hosts",
+    "ansible_play_role_names",
+    "role_names",
+    "ansible_dependent_role_names",
+    "ansible_role_names",
+];
+
+/// A task's role's variables, each at its own precedence level.
+#[derive(Debug, Default, Clone)]
+pub struct RoleLevels {
+    /// Its defaults (over the play roles' defaults).
+    pub defaults: Map<String, Value>,
+    /// Its vars (inherited, exported by dependencies, `vars/`, the `vars:`
+    /// keyword): over play vars, under block vars.
+    pub vars: Map<String, Value>,
+    /// Role params and include params: over set_fact, under extra vars.
+    pub params: Map<String, Value>,
 }
 
 impl TaskVars {
+    fn vars_files(&self) -> &Map<String, Value> {
+        self.play
+            .vars_files_by_host
+            .get(&self.host)
+            .unwrap_or(&self.play.vars_files)
+    }
+
     fn state_get(&self, name: &str) -> Option<Value> {
         let states = self.states.read().ok()?;
         let st = states.get(&self.host)?;
@@ -95,10 +162,15 @@ impl TaskVars {
 
 impl Vars for TaskVars {
     fn get(&self, name: &str) -> Option<Value> {
+        // The executor sets loop variables on top of everything, extra
+        // vars included.
+        if let Some(v) = self.loop_vars.get(name) {
+            return Some(v.clone());
+        }
         if let Some(v) = self.play.extra_vars.get(name) {
             return Some(v.clone());
         }
-        if let Some(v) = self.loop_vars.get(name) {
+        if let Some(v) = self.role.params.get(name) {
             return Some(v.clone());
         }
         // set_fact/register and include_vars outrank block and task vars.
@@ -110,28 +182,80 @@ impl Vars for TaskVars {
                 return Some(v.clone());
             }
         }
-        for layer in [
-            &self.play.role_vars,
-            &self.play.vars_files,
-            &self.play.play_vars,
-        ] {
-            if let Some(v) = layer.get(name) {
+        if self.host_only {
+            if PLAY_MAGIC.contains(&name) {
+                return None;
+            }
+            if let Some(v) = self.lower_get(name) {
+                return Some(v);
+            }
+        } else {
+            for layer in [
+                &self.role.vars,
+                &self.play.role_vars,
+                self.vars_files(),
+                &self.play.play_vars,
+            ] {
+                if let Some(v) = layer.get(name) {
+                    return Some(v.clone());
+                }
+            }
+            if let Some(v) = self.play.public_vars.read().ok()?.get(name) {
                 return Some(v.clone());
             }
-        }
-        if let Some(v) = self.lower_get(name) {
-            return Some(v);
-        }
-        if let Some(v) = self.play.role_defaults.get(name) {
-            return Some(v.clone());
+            if let Some(v) = self.lower_get(name) {
+                return Some(v);
+            }
+            if let Some(v) = self.role.defaults.get(name) {
+                return Some(v.clone());
+            }
+            if let Some(v) = self.play.role_defaults.get(name) {
+                return Some(v.clone());
+            }
+            if let Some(v) = self.play.public_defaults.read().ok()?.get(name) {
+                return Some(v.clone());
+            }
         }
         if let Some(v) = self.play.magic.get(name) {
             return Some(v.clone());
         }
         match name {
             "groups" => self.play.groups.read().ok().map(|g| g.clone()),
+            "ansible_play_role_names" | "role_names" => self
+                .play
+                .play_roles
+                .read()
+                .ok()
+                .map(|r| Value::from(r.clone())),
+            "ansible_dependent_role_names" => Some(Value::from(self.play.dep_roles.clone())),
+            "ansible_play_hosts_all" => Some(Value::from(self.play.hosts_all.clone())),
+            "ansible_play_hosts" => Some(self.play.without_removed(&self.play.hosts_all)),
+            "ansible_play_batch" | "play_hosts" => {
+                let batch = self
+                    .play
+                    .batch
+                    .read()
+                    .map(|b| b.clone())
+                    .unwrap_or_default();
+                Some(self.play.without_removed(&batch))
+            }
+            "ansible_role_names" => {
+                // A set in Ansible (unordered): first-seen order here.
+                let mut all: Vec<String> = self.play.dep_roles.clone();
+                if let Ok(r) = self.play.play_roles.read() {
+                    all.extend(r.iter().cloned());
+                }
+                let mut seen = Vec::new();
+                for n in all {
+                    if !seen.contains(&n) {
+                        seen.push(n);
+                    }
+                }
+                Some(Value::from(seen))
+            }
             "hostvars" => Some(self.hostvars()),
-            "vars" => Some(Value::Object(self.merged_without_vars())),
+            // `vars` is left to the templar, whose view returns entries
+            // untemplated, as Ansible's copy of the variables does.
             _ => None,
         }
     }
@@ -147,6 +271,9 @@ impl Vars for TaskVars {
         };
         add(&self.play.extra_vars);
         add(&self.loop_vars);
+        add(&self.role.params);
+        add(&self.role.vars);
+        add(&self.role.defaults);
         for l in &self.local {
             add(l);
         }
@@ -163,11 +290,39 @@ impl Vars for TaskVars {
                 add(&facts);
             }
         }
-        add(&self.play.role_vars);
-        add(&self.play.vars_files);
-        add(&self.play.play_vars);
-        add(&self.play.role_defaults);
+        if !self.host_only {
+            add(&self.play.role_vars);
+            add(self.vars_files());
+            add(&self.play.play_vars);
+            add(&self.play.role_defaults);
+            if let Ok(m) = self.play.public_vars.read() {
+                add(&m);
+            }
+            if let Ok(m) = self.play.public_defaults.read() {
+                add(&m);
+            }
+        }
         add(&self.play.magic);
+        if self.host_only {
+            names.retain(|n| !PLAY_MAGIC.contains(&n.as_str()));
+            names.push("groups".into());
+            return names;
+        }
+        for n in [
+            "groups",
+            "ansible_play_hosts_all",
+            "ansible_play_hosts",
+            "ansible_play_batch",
+            "play_hosts",
+            "ansible_play_role_names",
+            "role_names",
+            "ansible_dependent_role_names",
+            "ansible_role_names",
+        ] {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_owned());
+            }
+        }
         names
     }
 }
@@ -189,10 +344,30 @@ impl TaskVars {
     /// `hostvars`: every host's variables (host-level scopes only: facts,
     /// set_fact, inventory, play vars, extra vars).
     fn hostvars(&self) -> Value {
-        let hosts: Vec<String> = match self.states.read() {
+        // Inventory order (`groups.all`), then the implicit localhost,
+        // which Ansible's hostvars always has.
+        let known: Vec<String> = match self.states.read() {
             Ok(s) => s.keys().cloned().collect(),
             Err(_) => Vec::new(),
         };
+        let mut hosts: Vec<String> = match self.play.groups.read() {
+            Ok(g) => g
+                .get("all")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        for h in known {
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
         let mut out = Map::new();
         for h in hosts {
             let tv = TaskVars {
@@ -201,6 +376,8 @@ impl TaskVars {
                 play: self.play.clone(),
                 local: Vec::new(),
                 loop_vars: Map::new(),
+                role: RoleLevels::default(),
+                host_only: true,
             };
             out.insert(h, Value::Object(tv.merged_without_vars()));
         }

@@ -153,10 +153,10 @@ impl Loader {
             ));
         }
         self.stack.push(path.clone());
+        // While a playbook loads (an imported one too), its directory is
+        // the base for roles, as Ansible's loader basedir is.
         let outer = self.playbook_dir.clone();
-        if outer.is_none() {
-            self.playbook_dir = path.parent().map(Path::to_path_buf);
-        }
+        self.playbook_dir = path.parent().map(Path::to_path_buf);
         let result = self.load_playbook_inner(&path);
         if outer.is_some() {
             self.playbook_dir = outer;
@@ -989,17 +989,18 @@ impl Loader {
         }));
         let mut attrs = task.attrs.clone();
         attrs.0.remove("name");
-        // Role defaults and vars, under the import's own vars.
-        let mut vars = role.defaults.clone();
-        for (k, v) in &role.vars {
-            vars.insert(k.clone(), v.clone());
-        }
-        if let Some(Value::Object(tv)) = attrs.get("vars") {
-            for (k, v) in tv {
-                vars.insert(k.clone(), v.clone());
-            }
-        }
-        attrs.insert("vars", Value::Object(vars), task.pos.clone());
+        // The role's defaults and vars keep their own precedence levels
+        // (the executor reads these); the import's `vars` are block vars.
+        attrs.insert(
+            "_role_defaults",
+            Value::Object(role.defaults.clone()),
+            task.pos.clone(),
+        );
+        attrs.insert(
+            "_role_vars",
+            Value::Object(role.vars.clone()),
+            task.pos.clone(),
+        );
         Ok(Block {
             pos: task.pos.clone(),
             attrs,
