@@ -162,6 +162,7 @@ impl Object for HostVarsVars {
 
 fn type_name(v: &MV) -> &'static str {
     match v.kind() {
+        ValueKind::Seq if v.downcast_object_ref::<crate::pyrepr::PyTuple>().is_some() => "tuple",
         ValueKind::Map => "dict",
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::String => "str",
@@ -585,6 +586,14 @@ impl Ctx {
             return p;
         }
         if let Some(ours) = find_ours(e) {
+            if ours.kind == ErrorKind::FilterType {
+                // Templar.do_template wraps a TypeError, appending the
+                // original exception's text once more.
+                let m = ours.message;
+                return TemplateError::other(format!(
+                    "Unexpected templating type error occurred on ({orig}): {m}. {m}"
+                ));
+            }
             return ours;
         }
         let detail = e.detail().unwrap_or_default().to_string();

@@ -11,6 +11,9 @@ pub enum ErrorKind {
     Vault,
     /// A filter/test/lookup failed or was used wrongly.
     Filter,
+    /// A filter raised a Python `TypeError` (`AnsibleFilterTypeError`):
+    /// the templar reports it as an unexpected templating type error.
+    FilterType,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional could not be evaluated.
@@ -58,6 +61,11 @@ pub(crate) fn to_mj(e: TemplateError) -> minijinja::Error {
 /// A filter/test error with Ansible's message.
 pub(crate) fn ferr(msg: impl Into<String>) -> minijinja::Error {
     to_mj(TemplateError::new(ErrorKind::Filter, msg))
+}
+
+/// A filter error Ansible raises as `AnsibleFilterTypeError`.
+pub(crate) fn fterr(msg: impl Into<String>) -> minijinja::Error {
+    to_mj(TemplateError::new(ErrorKind::FilterType, msg))
 }
 
 /// Finds our own error in a minijinja error chain.

@@ -46,6 +46,21 @@ fn fail(msg: impl Into<String>) -> Done {
     done(json!({"changed": false, "failed": true, "msg": msg.into()}))
 }
 
+/// The message of a failure to template a task's arguments. An undefined
+/// variable is raised by Ansible's post_validate with the task's position,
+/// so the message names the option and ends with an excerpt.
+fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> String {
+    if e.is_undefined() {
+        crate::playbook::ParseError::general(
+            format!("The task includes an option with an undefined variable.. {e}"),
+            Some(s.task.pos.clone()),
+        )
+        .render()
+    } else {
+        e.to_string()
+    }
+}
+
 /// Templated module arguments with `omit` removed and `!unsafe` markers
 /// dropped.
 fn template_args(
@@ -54,11 +69,12 @@ fn template_args(
     vars: &Arc<dyn Vars>,
 ) -> Result<Map<String, Value>, String> {
     let mut raw = Value::Object(s.task.args.clone());
+    let err = |e: rustle_template::TemplateError| args_error(s, &e);
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
         let v = r
             .templar
             .template(&Value::String(vp.clone()), vars)
-            .map_err(|e| e.to_string())?;
+            .map_err(err)?;
         let mut m = s.task.args.clone();
         m.remove("_variable_params");
         match v {
@@ -76,7 +92,7 @@ fn template_args(
         }
         raw = Value::Object(m);
     }
-    let t = r.templar.template(&raw, vars).map_err(|e| e.to_string())?;
+    let t = r.templar.template(&raw, vars).map_err(err)?;
     // Keys are templated too (`set_fact: {"{{ name }}": value}`).
     let t = match t {
         Value::Object(m) if m.keys().any(|k| k.contains("{{")) => {
@@ -86,7 +102,7 @@ fn template_args(
                     r.templar
                         .template_str(&k, vars)
                         .map(|v| value_to_string(&v))
-                        .map_err(|e| e.to_string())?
+                        .map_err(err)?
                 } else {
                     k
                 };

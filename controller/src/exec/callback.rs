@@ -215,7 +215,7 @@ impl Callback {
             Outcome::Failed | Outcome::Unreachable => {
                 format!(
                     "failed: [{host}] (item={label}) => {}\n",
-                    self.dump(result, module)
+                    self.dump_always(result, module, verbose_always)
                 )
             }
         };

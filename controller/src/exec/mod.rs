@@ -160,9 +160,15 @@ impl<'a> Runner<'a> {
     pub fn run(&mut self, books: &[Playbook]) -> u8 {
         for book in books {
             for play in &book.plays {
-                if let Err(code) = self.run_play(play) {
-                    self.cb.flush();
-                    return code;
+                match self.run_play(play) {
+                    Err(code) => {
+                        self.cb.flush();
+                        return code;
+                    }
+                    // As PlaybookExecutor: once every host of a play has
+                    // failed, the rest of this playbook's plays are skipped.
+                    Ok(true) => break,
+                    Ok(false) => {}
                 }
             }
         }
@@ -270,7 +276,9 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn run_play(&mut self, play: &Play) -> Result<(), u8> {
+    /// Runs one play; `Ok(true)` when every host it ran on failed or was
+    /// unreachable.
+    fn run_play(&mut self, play: &Play) -> Result<bool, u8> {
         let play_name = {
             let vars = self.play_level_vars(play);
             match play.attrs.get("name") {
@@ -293,7 +301,7 @@ impl<'a> Runner<'a> {
         self.cb.play_start(&play_name);
         if hosts.is_empty() {
             self.cb.no_hosts();
-            return Ok(());
+            return Ok(false);
         }
         for h in &hosts {
             self.init_host(h);
@@ -425,7 +433,9 @@ impl<'a> Runner<'a> {
                 self.flush_handlers(&mut pr, play)?;
             }
         }
-        Ok(())
+        Ok(hosts
+            .iter()
+            .all(|h| self.failed_hosts.contains(h) || self.unreachable_hosts.contains(h)))
     }
 
     fn magic_vars(&self, play: &Play, hosts: &[String]) -> Map<String, Value> {

@@ -12,6 +12,8 @@ use serde_json::{json, Map, Value};
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
 use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
+use crate::playbook::error::{ParseError, SrcPos};
+use crate::playbook::model::Attr;
 use crate::playbook::{Block, Play};
 
 /// What the executor does with a host after its task.
@@ -299,18 +301,59 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
 }
 
 /// The conditionals that apply: parents' `when` then the task's.
-fn conditions(s: &Scheduled) -> Vec<Value> {
+fn conditions(s: &Scheduled) -> Vec<Cond> {
     let mut out = Vec::new();
-    let mut add = |v: Option<&Value>| match v {
-        Some(Value::Array(a)) => out.extend(a.iter().cloned()),
-        Some(Value::Null) | None => {}
-        Some(v) => out.push(v.clone()),
-    };
     for b in &s.parents {
-        add(b.attrs.get("when"));
+        out.extend(split_conds(b.attrs.0.get("when")));
     }
-    add(s.task.attrs.get("when"));
+    out.extend(split_conds(s.task.attrs.0.get("when")));
     out
+}
+
+/// One conditional and where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Cond {
+    value: Value,
+    pos: Option<SrcPos>,
+}
+
+/// The conditionals of a keyword (a list is one per item).
+fn split_conds(a: Option<&Attr>) -> Vec<Cond> {
+    match a {
+        Some(Attr {
+            value: Value::Array(items),
+            pos,
+            item_pos,
+        }) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Cond {
+                value: v.clone(),
+                pos: Some(item_pos.get(i).unwrap_or(pos).clone()),
+            })
+            .collect(),
+        Some(Attr {
+            value: Value::Null, ..
+        })
+        | None => Vec::new(),
+        Some(a) => vec![Cond {
+            value: a.value.clone(),
+            pos: Some(a.pos.clone()),
+        }],
+    }
+}
+
+/// Evaluates a `changed_when`/`failed_when`-style keyword: true when every
+/// conditional holds; an error names the failing one and its position.
+fn eval_conds(r: &Runner<'_>, a: &Attr, vars: &Arc<dyn Vars>) -> Result<bool, String> {
+    for c in split_conds(Some(a)) {
+        match r.templar.evaluate_conditional(&c.value, vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(cond_error(&c, &e)),
+        }
+    }
+    Ok(true)
 }
 
 fn skipped_result(cond: &Value) -> Value {
@@ -330,13 +373,13 @@ fn failed(msg: impl Into<String>) -> Value {
 /// first false one.
 fn check_when(
     r: &Runner<'_>,
-    conds: &[Value],
+    conds: &[Cond],
     vars: &Arc<dyn Vars>,
 ) -> Result<Option<Value>, String> {
     for c in conds {
-        match r.templar.evaluate_conditional(c, vars) {
+        match r.templar.evaluate_conditional(&c.value, vars) {
             Ok(true) => {}
-            Ok(false) => return Ok(Some(c.clone())),
+            Ok(false) => return Ok(Some(c.value.clone())),
             Err(e) => return Err(cond_error(c, &e)),
         }
     }
@@ -552,7 +595,7 @@ fn include_loop(
     host: &str,
     s: &Scheduled,
     items: Vec<Value>,
-    conds: &[Value],
+    conds: &[Cond],
     ignore_errors: bool,
 ) -> Result<Done, u8> {
     let lc = s
@@ -744,34 +787,26 @@ fn finish(
             extra,
         })
     };
-    if let Some(cw) = s.task.attrs.get("changed_when") {
+    if let Some(cw) = s.task.attrs.0.get("changed_when") {
         let v = with_result(&d.result);
-        match r.templar.evaluate_conditional(cw, &v) {
+        match eval_conds(r, cw, &v) {
             Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
-            Err(e) => {
+            Err(msg) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "changed_when_result",
-                    Value::from(cond_error(cw, &e)),
-                );
+                set_key(&mut d.result, "changed_when_result", Value::from(msg));
             }
         }
     }
-    if let Some(fw) = s.task.attrs.get("failed_when") {
+    if let Some(fw) = s.task.attrs.0.get("failed_when") {
         let v = with_result(&d.result);
-        match r.templar.evaluate_conditional(fw, &v) {
+        match eval_conds(r, fw, &v) {
             Ok(f) => {
                 set_key(&mut d.result, "failed_when_result", Value::Bool(f));
                 set_key(&mut d.result, "failed", Value::Bool(f));
             }
-            Err(e) => {
+            Err(msg) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "failed_when_result",
-                    Value::from(cond_error(fw, &e)),
-                );
+                set_key(&mut d.result, "failed_when_result", Value::from(msg));
             }
         }
     }
@@ -799,16 +834,19 @@ fn finish(
 }
 
 /// The message of a conditional that could not be evaluated.
-fn cond_error(cond: &Value, e: &rustle_template::TemplateError) -> String {
+/// Ansible raises it with the conditional's position, so the message ends
+/// with an excerpt of the playbook.
+fn cond_error(cond: &Cond, e: &rustle_template::TemplateError) -> String {
     let msg = e.to_string();
-    if msg.contains("The conditional check") {
+    let msg = if msg.contains("The conditional check") {
         msg
     } else {
         format!(
             "The conditional check '{}' failed. The error was: {msg}",
-            value_to_string(cond)
+            value_to_string(&cond.value)
         )
-    }
+    };
+    ParseError::general(msg, cond.pos.clone()).render()
 }
 
 /// Marks strings that look like templates as `!unsafe`.
