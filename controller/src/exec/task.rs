@@ -416,13 +416,16 @@ fn run_host_task(
     let Some(loop_v) = loop_v else {
         // No loop.
         match check_when(r, &conds, &base_vars) {
+            // A skipped or failed conditional is registered like any result.
             Ok(Some(c)) => {
                 let d = done(skipped_result(&c), Outcome::Skipped);
+                register(r, host, s, &d.result);
                 return Ok(d);
             }
             Ok(None) => {}
             Err(msg) => {
                 let mut d = done(failed(msg), Outcome::Failed);
+                register(r, host, s, &d.result);
                 d.ignored = ignore_errors;
                 return Ok(d);
             }
@@ -880,7 +883,10 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
     let mut res = mark_unsafe(result);
     if let Value::Object(m) = &mut res {
         m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
-        if !m.contains_key("failed") {
+        // Only an executed task's result gets the `failed`/`changed`
+        // defaults; a task skipped by its conditional is registered as is.
+        let skipped_by_when = m.contains_key("skip_reason");
+        if !skipped_by_when && !m.contains_key("failed") {
             m.insert("failed".into(), Value::Bool(false));
         }
         if !m.contains_key("changed") {

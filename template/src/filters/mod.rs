@@ -203,7 +203,8 @@ fn f_mandatory(state: &State, v: Value, a: Args) -> Result<Value, Error> {
         let msg = a
             .str(0, "msg")
             .unwrap_or_else(|| format!("Mandatory variable {name} not defined."));
-        return Err(crate::error::to_mj(crate::TemplateError::undefined(msg)));
+        // AnsibleFilterError, not an undefined-variable error.
+        return Err(ferr(msg));
     }
     Ok(v)
 }
