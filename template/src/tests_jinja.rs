@@ -394,7 +394,16 @@ fn pep440_key(v: &str) -> Result<Pep440Key, String> {
     sep(&mut j);
     if let Some(p) = word(
         &mut j,
-        &[("alpha", 1), ("beta", 2), ("preview", 3), ("pre", 3), ("rc", 3), ("a", 1), ("b", 2), ("c", 3)],
+        &[
+            ("alpha", 1),
+            ("beta", 2),
+            ("preview", 3),
+            ("pre", 3),
+            ("rc", 3),
+            ("a", 1),
+            ("b", 2),
+            ("c", 3),
+        ],
     ) {
         sep(&mut j);
         pre = Some((p, num(&mut j).unwrap_or(0)));

@@ -440,8 +440,9 @@ fn f_to_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         None => crate::yaml_dump::Flow::Auto,
     };
     let sort = a.kw("sort_keys").map(|v| v.is_true()).unwrap_or(true);
+    let width = a.kw("width").and_then(|v| v.as_usize());
     Ok(Value::from_safe_string(crate::yaml_dump::dump(
-        &j, indent, flow_mode, sort,
+        &j, indent, flow_mode, sort, width,
     )))
 }
 
@@ -449,11 +450,13 @@ fn f_to_nice_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let j = mj_to_json(&v).map_err(crate::error::to_mj)?;
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
+    let width = a.kw("width").and_then(|v| v.as_usize());
     Ok(Value::from_safe_string(crate::yaml_dump::dump(
         &j,
         indent,
         crate::yaml_dump::Flow::Never,
         sort,
+        width,
     )))
 }
 
