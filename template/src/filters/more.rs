@@ -1267,10 +1267,10 @@ pub(crate) fn hash_hex(kind: &str, data: &[u8]) -> Option<String> {
 fn f_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let kind = a.str(0, "hashtype").unwrap_or_else(|| "sha1".into());
     let s = to_s(&v)?;
-    match hash_hex(&kind, s.as_bytes()) {
-        Some(h) => Ok(Value::from(h)),
-        None => Ok(Value::from(())),
-    }
+    // hashlib.new's error for an unknown algorithm, as Ansible re-raises it.
+    hash_hex(&kind, s.as_bytes())
+        .map(Value::from)
+        .ok_or_else(|| ferr(format!("unsupported hash type {kind}")))
 }
 
 fn f_md5(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -1801,6 +1801,50 @@ fn f_dict(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from_pairs(pairs))
 }
 
+/// The `dict(...)` global: Python's constructor, from a mapping or pairs
+/// plus keyword arguments.
+fn g_dict(args: Vec<Value>) -> Result<Value, Error> {
+    let a = Args::new(args);
+    if a.pos.len() > 1 {
+        return Err(ferr(format!(
+            "dict expected at most 1 argument, got {}",
+            a.pos.len()
+        )));
+    }
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    if let Some(src) = a.pos.first() {
+        if src.kind() == ValueKind::Map {
+            for k in src.try_iter()? {
+                let val = src.get_item(&k)?;
+                pairs.push((k, val));
+            }
+        } else {
+            let d = f_dict_pairs(src)?;
+            pairs.extend(d);
+        }
+    }
+    for (k, v) in a.kw {
+        pairs.push((Value::from(k), v));
+    }
+    Ok(Value::from_pairs(pairs))
+}
+
+fn f_dict_pairs(v: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    let mut pairs = Vec::new();
+    for p in items(v)? {
+        let kv: Vec<Value> = items(&p)?;
+        if kv.len() != 2 {
+            return Err(ferr(format!(
+                "dictionary update sequence element #{} has length {}; 2 is required",
+                pairs.len(),
+                kv.len()
+            )));
+        }
+        pairs.push((kv[0].clone(), kv[1].clone()));
+    }
+    Ok(pairs)
+}
+
 fn f_first(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(items(&v)?.into_iter().next().unwrap_or(Value::UNDEFINED))
 }
@@ -1899,7 +1943,121 @@ fn f_wordcount(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from(n))
 }
 
+/// Jinja2's `striptags`: drops comments and tags, collapses whitespace and
+/// unescapes HTML entities.
+fn f_striptags(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    let mut text = to_s(&v)?;
+    for (open, close) in [("<!--", "-->"), ("<", ">")] {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(open) {
+            let Some(j) = rest[i + open.len()..].find(close) else {
+                break;
+            };
+            out.push_str(&rest[..i]);
+            rest = &rest[i + open.len() + j + close.len()..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Value::from(html_unescape(&collapsed)))
+}
+
+/// Python `html.unescape` for the named entities that matter in practice
+/// and numeric references.
+fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| {
+            let ent = &rest[1..e];
+            let c = match ent {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let num = ent.strip_prefix('#')?;
+                    let n = match num.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(n)
+                }
+            }?;
+            Some((c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Jinja2's `dictsort(case_sensitive=False, by='key', reverse=False)`:
+/// the (key, value) pairs as tuples, sorted.
+fn f_dictsort(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    need(&v)?;
+    if v.kind() != ValueKind::Map {
+        return Err(ferr("dictsort filter only works with dicts"));
+    }
+    let case_sensitive = a.flag(0, "case_sensitive");
+    let by = a.str(1, "by").unwrap_or_else(|| "key".into());
+    let reverse = a.flag(2, "reverse");
+    let pos = match by.as_str() {
+        "key" => 0,
+        "value" => 1,
+        _ => return Err(ferr("You can only sort by either \"key\" or \"value\"")),
+    };
+    let mut pairs: Vec<[Value; 2]> = Vec::new();
+    for k in v.try_iter()? {
+        let val = v.get_item(&k)?;
+        pairs.push([k, val]);
+    }
+    let sort_key = |x: &Value| match (case_sensitive, x.as_str()) {
+        (false, Some(s)) => Value::from(s.to_lowercase()),
+        _ => x.clone(),
+    };
+    // A stable sort, reversed by comparison as Python's sorted(reverse=True).
+    pairs.sort_by(|x, y| {
+        let o = sort_key(&x[pos]).cmp(&sort_key(&y[pos]));
+        if reverse {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    Ok(Value::from(
+        pairs
+            .into_iter()
+            .map(|p| Value::from_object(crate::pyrepr::PyTuple(p.to_vec())))
+            .collect::<Vec<_>>(),
+    ))
+}
+
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    env.add_function(
+        "dict",
+        |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| {
+            g_dict(args.0.into_iter().map(Value::from).collect())
+        },
+    );
+    add(env, "dictsort", f_dictsort);
+    add(env, "striptags", f_striptags);
     add(env, "truncate", f_truncate);
     add(env, "wordcount", f_wordcount);
     add(env, "regex_replace", f_regex_replace);
