@@ -852,46 +852,75 @@ fn f_combinations(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
-fn rng(seed: Option<Value>) -> fastrand::Rng {
-    match seed {
-        Some(s) if !s.is_none() => {
-            use sha2::Digest;
-            let h = sha2::Sha256::digest(py_str(&s).as_bytes());
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&h[..8]);
-            fastrand::Rng::with_seed(u64::from_le_bytes(b))
-        }
-        _ => fastrand::Rng::new(),
+/// `Random(seed)`, or a randomly seeded generator without a seed.
+fn rng(seed: Option<Value>) -> crate::pyrandom::PyRandom {
+    use crate::pyrandom::PyRandom;
+    let Some(s) = seed.filter(|s| !s.is_none() && !s.is_undefined()) else {
+        return PyRandom::from_int(u128::from(fastrand::u64(..)));
+    };
+    if let Some(st) = s.as_str() {
+        return PyRandom::from_str(st);
     }
+    if s.kind() == ValueKind::Bool {
+        return PyRandom::from_int(u128::from(s.is_true()));
+    }
+    if let Ok(i) = i128::try_from(s.clone()) {
+        return PyRandom::from_int(i.unsigned_abs());
+    }
+    // Other seeds (non-integral floats) are hashed by Python; their text
+    // is the closest stable stand-in.
+    PyRandom::from_str(&py_str(&s))
 }
 
 fn f_random(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     need(&v)?;
     let mut r = rng(a.kw("seed"));
+    let start = a.get(0, "start").filter(|s| s.is_true());
+    let step = a.get(1, "step").filter(|s| s.is_true());
     if v.is_integer() {
+        // Random.randrange(start or 0, end, step or 1)
         let end = v.as_i64().unwrap_or(0);
-        let start = a.get(0, "start").and_then(|s| s.as_i64()).unwrap_or(0);
-        let step = a
-            .get(1, "step")
-            .and_then(|s| s.as_i64())
-            .unwrap_or(1)
-            .max(1);
-        if end <= start {
+        let start = start.and_then(|s| s.as_i64()).unwrap_or(0);
+        let step = step.and_then(|s| s.as_i64()).unwrap_or(1);
+        let width = end - start;
+        if step == 1 {
+            if width <= 0 {
+                return Err(ferr(format!(
+                    "empty range for randrange() ({start}, {end}, {width})"
+                )));
+            }
+            return Ok(Value::from(start + r.randbelow(width as u64) as i64));
+        }
+        let n = match step {
+            0 => return Err(ferr("zero step for randrange()")),
+            s if s > 0 => (width + s - 1).div_euclid(s),
+            s => (width + s + 1).div_euclid(s),
+        };
+        if n <= 0 {
             return Err(ferr("empty range for randrange()"));
         }
-        let n = (end - start + step - 1) / step;
-        return Ok(Value::from(start + step * r.i64(0..n)));
+        return Ok(Value::from(start + step * r.randbelow(n as u64) as i64));
+    }
+    if !matches!(
+        v.kind(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable
+    ) {
+        return Err(ferr("random can only be used on sequences and integers"));
+    }
+    if start.is_some() || step.is_some() {
+        return Err(ferr("start and step can only be used with integer values"));
     }
     let list = items(&v)?;
     if list.is_empty() {
         return Err(ferr("Cannot choose from an empty sequence"));
     }
-    Ok(list[r.usize(0..list.len())].clone())
+    Ok(list[r.randbelow(list.len() as u64) as usize].clone())
 }
 
 fn f_shuffle(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let mut list = items(&v)?;
-    let mut r = rng(a.get(0, "seed"));
+    // Ansible seeds only with a truthy seed.
+    let mut r = rng(a.get(0, "seed").filter(|s| s.is_true()));
     r.shuffle(&mut list);
     Ok(Value::from(list))
 }
