@@ -14,6 +14,10 @@ pub enum ErrorKind {
     /// A filter raised a Python `TypeError` (`AnsibleFilterTypeError`):
     /// the templar reports it as an unexpected templating type error.
     FilterType,
+    /// A filter raised a plain Python `ValueError` (e.g. from_json's
+    /// JSONDecodeError), which task post-validation reports against the
+    /// field being templated.
+    PyValueError,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional could not be evaluated.

@@ -50,15 +50,18 @@ fn fail(msg: impl Into<String>) -> Done {
 /// variable is raised by Ansible's post_validate with the task's position,
 /// so the message names the option and ends with an excerpt.
 fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> String {
-    if e.is_undefined() {
-        crate::playbook::ParseError::general(
-            format!("The task includes an option with an undefined variable.. {e}"),
-            Some(s.task.pos.clone()),
-        )
-        .render()
-    } else {
-        e.to_string()
-    }
+    let msg = match e.kind {
+        rustle_template::ErrorKind::Undefined => {
+            format!("The task includes an option with an undefined variable.. {e}")
+        }
+        // A ValueError is reported as the `args` field failing conversion.
+        rustle_template::ErrorKind::PyValueError => format!(
+            "the field 'args' has an invalid value ({}), and could not be converted to dict.. {e}",
+            rustle_inventory::pyfmt::py_repr(&Value::Object(s.task.args.clone()))
+        ),
+        _ => return e.to_string(),
+    };
+    crate::playbook::ParseError::general(msg, Some(s.task.pos.clone())).render()
 }
 
 /// Templated module arguments with `omit` removed and `!unsafe` markers
