@@ -17,6 +17,11 @@ use super::task::{Done, Flow};
 use super::{truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::{Block, Play};
 
+/// Marks a failure Ansible raises as an exception rather than returning
+/// as a result; the `_ansible_` prefix keeps it out of output and
+/// registered values.
+pub(crate) const RAISED: &str = "_ansible_rustle_raised";
+
 fn done(result: Value) -> Done {
     let outcome = outcome_of(&result);
     Done {
@@ -159,7 +164,9 @@ pub(crate) fn dispatch(
     let args = match template_args(r, s, vars) {
         Ok(a) => a,
         // Errors raised before the module runs carry no `changed`.
-        Err(e) => return Ok(done(json!({"failed": true, "msg": e}))),
+        // Raised by post_validate in Ansible: inside a loop this ends the
+        // whole task (see `RAISED`).
+        Err(e) => return Ok(done(json!({"failed": true, "msg": e, RAISED: true}))),
     };
     let d = match module {
         "debug" => debug(r, &args, vars),
@@ -342,11 +349,19 @@ fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
                 d.verbose_always = !quiet;
                 return d;
             }
+            // The templar's error already names the conditional; Ansible
+            // raises it out of the action, so the result is `{failed, msg}`.
             Err(e) => {
-                return fail(format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    value_to_string(&that)
-                ))
+                let msg = e.to_string();
+                let msg = if msg.contains("The conditional check") {
+                    msg
+                } else {
+                    format!(
+                        "The conditional check '{}' failed. The error was: {msg}",
+                        value_to_string(&that)
+                    )
+                };
+                return done(json!({"failed": true, "msg": msg, RAISED: true}));
             }
         }
     }

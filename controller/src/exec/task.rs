@@ -150,6 +150,10 @@ pub(crate) fn run_batch(
                 delegated.as_deref(),
                 done.verbose_always,
             );
+        } else if failed && done.ignored {
+            // A loop's items are already shown; the callback still notes
+            // that the task's failure was ignored.
+            r.cb.raw("...ignoring\n");
         }
         // Stats.
         if !is_meta {
@@ -365,6 +369,12 @@ fn skipped_result(cond: &Value) -> Value {
     })
 }
 
+/// The result of an error Ansible raises (TaskExecutor turns it into
+/// `{failed, msg}` only).
+fn raised(msg: impl Into<String>) -> Value {
+    json!({"failed": true, "msg": msg.into(), actions::RAISED: true})
+}
+
 fn failed(msg: impl Into<String>) -> Value {
     json!({"changed": false, "failed": true, "msg": msg.into()})
 }
@@ -424,7 +434,7 @@ fn run_host_task(
             }
             Ok(None) => {}
             Err(msg) => {
-                let mut d = done(failed(msg), Outcome::Failed);
+                let mut d = done(raised(msg), Outcome::Failed);
                 register(r, host, s, &d.result);
                 d.ignored = ignore_errors;
                 return Ok(d);
@@ -506,8 +516,25 @@ fn run_host_task(
         let mut d = match check_when(r, &conds, &vars) {
             Ok(Some(c)) => done(skipped_result(&c), Outcome::Skipped),
             Ok(None) => execute(r, pr, play, host, s, &vars, Some(&item))?,
-            Err(msg) => done(failed(msg), Outcome::Failed),
+            Err(msg) => done(raised(msg), Outcome::Failed),
         };
+        // An exception (a conditional or the arguments failing to
+        // template) escapes Ansible's item loop: the task fails as a whole
+        // and the remaining items never run.
+        if d.result.get(actions::RAISED).is_some() {
+            let msg = d.result.get("msg").cloned().unwrap_or(Value::Null);
+            let result = json!({"failed": true, "msg": msg, actions::RAISED: true});
+            register(r, host, s, &result);
+            return Ok(Done {
+                result,
+                outcome: Outcome::Failed,
+                ignored: ignore_errors,
+                flow: Flow::Continue,
+                show: true,
+                verbose_always: false,
+                extra_ok: 0,
+            });
+        }
         finish(r, host, s, &vars, &mut d, false, no_log);
         if let Value::Object(m) = &mut d.result {
             m.insert(loop_var.clone(), item.clone());
@@ -882,14 +909,15 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
     // wraps it as unsafe).
     let mut res = mark_unsafe(result);
     if let Value::Object(m) = &mut res {
-        m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
         // Only an executed task's result gets the `failed`/`changed`
-        // defaults; a task skipped by its conditional is registered as is.
-        let skipped_by_when = m.contains_key("skip_reason");
-        if !skipped_by_when && !m.contains_key("failed") {
+        // defaults; a task skipped by its conditional, or failed by an
+        // exception, is registered as is.
+        let as_is = m.contains_key("skip_reason") || m.contains_key(actions::RAISED);
+        m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
+        if !as_is && !m.contains_key("failed") {
             m.insert("failed".into(), Value::Bool(false));
         }
-        if !m.contains_key("changed") {
+        if !as_is && !m.contains_key("changed") {
             m.insert("changed".into(), Value::Bool(false));
         }
     }
