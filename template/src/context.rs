@@ -175,6 +175,30 @@ fn type_name(v: &MV) -> &'static str {
     }
 }
 
+/// Python's ZeroDivisionError text for the engine's
+/// `unable to calculate <lhs> <op> <rhs>` when dividing by zero.
+fn zero_division(detail: &str) -> Option<String> {
+    let rest = detail.strip_prefix("unable to calculate ")?;
+    let mut parts = rest.rsplitn(3, ' ');
+    let rhs = parts.next()?;
+    let op = parts.next()?;
+    let lhs = parts.next()?;
+    if rhs.parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = lhs.contains(['.', 'e', 'i', 'n']) || rhs.contains('.');
+    let msg = match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        ("%", true) => "float modulo",
+        _ => return None,
+    };
+    Some(format!("ZeroDivisionError: {msg}"))
+}
+
 pub(crate) fn python_type_name(v: &MV) -> &'static str {
     type_name(v)
 }
@@ -630,6 +654,10 @@ impl Ctx {
                     format!("template error while templating string: {detail}. String: {orig}"),
                 )
             }
+            _ if zero_division(&detail).is_some() => TemplateError::new(
+                ErrorKind::PyException,
+                zero_division(&detail).unwrap_or_default(),
+            ),
             _ => {
                 let missing = self.st().last_missing.clone();
                 if let Some(name) = missing {

@@ -18,6 +18,9 @@ pub enum ErrorKind {
     /// JSONDecodeError), which task post-validation reports against the
     /// field being templated.
     PyValueError,
+    /// An unhandled Python exception (`ZeroDivisionError: division by
+    /// zero`): Ansible reports it as an exception during task execution.
+    PyException,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional could not be evaluated.
@@ -70,6 +73,12 @@ pub(crate) fn ferr(msg: impl Into<String>) -> minijinja::Error {
 /// A filter error Ansible raises as `AnsibleFilterTypeError`.
 pub(crate) fn fterr(msg: impl Into<String>) -> minijinja::Error {
     to_mj(TemplateError::new(ErrorKind::FilterType, msg))
+}
+
+/// A Python exception the templar does not handle; `msg` is the
+/// traceback's last line (`ZeroDivisionError: division by zero`).
+pub(crate) fn pyexc(msg: impl Into<String>) -> minijinja::Error {
+    to_mj(TemplateError::new(ErrorKind::PyException, msg))
 }
 
 /// Finds our own error in a minijinja error chain.

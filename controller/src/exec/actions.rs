@@ -54,7 +54,7 @@ fn fail(msg: impl Into<String>) -> Done {
 /// The message of a failure to template a task's arguments. An undefined
 /// variable is raised by Ansible's post_validate with the task's position,
 /// so the message names the option and ends with an excerpt.
-fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> String {
+fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> Value {
     let msg = match e.kind {
         rustle_template::ErrorKind::Undefined => {
             format!("The task includes an option with an undefined variable.. {e}")
@@ -64,9 +64,15 @@ fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> String {
             "the field 'args' has an invalid value ({}), and could not be converted to dict.. {e}",
             rustle_inventory::pyfmt::py_repr(&Value::Object(s.task.args.clone()))
         ),
-        _ => return e.to_string(),
+        // Any other Python exception fails the task (or loop item) with the
+        // exception and no message.
+        rustle_template::ErrorKind::PyException => {
+            return json!({"changed": false, "exception": format!("{e}\n"), "failed": true})
+        }
+        _ => return json!({"failed": true, "msg": e.to_string(), RAISED: true}),
     };
-    crate::playbook::ParseError::general(msg, Some(s.task.pos.clone())).render()
+    let msg = crate::playbook::ParseError::general(msg, Some(s.task.pos.clone())).render();
+    json!({"failed": true, "msg": msg, RAISED: true})
 }
 
 /// Templated module arguments with `omit` removed and `!unsafe` markers
@@ -75,7 +81,7 @@ fn template_args(
     r: &Runner<'_>,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, Value> {
     let mut raw = Value::Object(s.task.args.clone());
     let err = |e: rustle_template::TemplateError| args_error(s, &e);
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
@@ -92,10 +98,11 @@ fn template_args(
                 }
             }
             other => {
-                return Err(format!(
-                    "invalid or malformed argument: '{}'",
-                    value_to_string(&other)
-                ))
+                return Err(json!({
+                    "failed": true,
+                    "msg": format!("invalid or malformed argument: '{}'", value_to_string(&other)),
+                    RAISED: true,
+                }))
             }
         }
         raw = Value::Object(m);
@@ -166,7 +173,7 @@ pub(crate) fn dispatch(
         // Errors raised before the module runs carry no `changed`.
         // Raised by post_validate in Ansible: inside a loop this ends the
         // whole task (see `RAISED`).
-        Err(e) => return Ok(done(json!({"failed": true, "msg": e, RAISED: true}))),
+        Err(e) => return Ok(done(e)),
     };
     let d = match module {
         "debug" => debug(r, &args, vars),

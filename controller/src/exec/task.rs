@@ -605,12 +605,17 @@ fn run_host_task(
     if outcome == Outcome::Skipped {
         r.cb.loop_skipped(host);
     }
+    // The callback shows a failed loop by its items, except for debug:
+    // cleaning its result down to `msg` drops the items, so the task's own
+    // failure line appears.
+    let debug_failed =
+        any_failed && rustle_runner::modules::canonical_name(&s.task.module) == "debug";
     Ok(Done {
         result,
         outcome,
         ignored: any_failed && ignore_errors,
         flow: Flow::Continue,
-        show: false,
+        show: debug_failed,
         verbose_always: false,
         extra_ok: 0,
     })
