@@ -43,7 +43,7 @@ impl Renderer {
 
     /// `_dump_results`: drop internal keys, sort, indent when verbose.
     pub fn dump_result(&self, result: &Value, module: &str) -> String {
-        self.dump_result_with(result, module, false)
+        self.dump_result_with(result, module, verbose_always(module))
     }
 
     /// As [`Renderer::dump_result`], for a result marked
@@ -72,9 +72,24 @@ impl Renderer {
         }
         m.remove("exception");
         if verbose_always(module) {
-            // _clean_results for debug: the registered `changed` is noise.
-            m.remove("changed");
+            // _clean_results for debug: a `msg` is shown alone (loop items
+            // and `changed` included are dropped); for `var` only the
+            // status keys go.
+            if m.contains_key("msg") {
+                m.retain(|k, _| {
+                    matches!(
+                        k.as_str(),
+                        "msg" | "exception" | "warnings" | "deprecations"
+                    ) || k.starts_with('_')
+                });
+            } else {
+                for k in ["changed", "invocation", "skip_reason"] {
+                    m.remove(k);
+                }
+            }
         }
+        // Only results marked `_ansible_verbose_always` (debug's own, not
+        // a debug task that failed while templating) are indented.
         let indent = if self.verbosity > 2 || (always && !skipped) {
             Some(4)
         } else {

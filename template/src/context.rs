@@ -169,6 +169,7 @@ impl Object for HostVarsVars {
 
 fn type_name(v: &MV) -> &'static str {
     match v.kind() {
+        ValueKind::Seq if v.downcast_object_ref::<crate::pyrepr::PyTuple>().is_some() => "tuple",
         ValueKind::Map => "dict",
         ValueKind::Seq | ValueKind::Iterable => "list",
         ValueKind::String => "str",
@@ -179,6 +180,30 @@ fn type_name(v: &MV) -> &'static str {
         ValueKind::Bytes => "bytes",
         _ => "object",
     }
+}
+
+/// Python's ZeroDivisionError text for the engine's
+/// `unable to calculate <lhs> <op> <rhs>` when dividing by zero.
+fn zero_division(detail: &str) -> Option<String> {
+    let rest = detail.strip_prefix("unable to calculate ")?;
+    let mut parts = rest.rsplitn(3, ' ');
+    let rhs = parts.next()?;
+    let op = parts.next()?;
+    let lhs = parts.next()?;
+    if rhs.parse::<f64>().ok()? != 0.0 {
+        return None;
+    }
+    let float = lhs.contains(['.', 'e', 'i', 'n']) || rhs.contains('.');
+    let msg = match (op, float) {
+        ("/", false) => "division by zero",
+        ("/", true) => "float division by zero",
+        ("//", false) => "integer division or modulo by zero",
+        ("//", true) => "float floor division by zero",
+        ("%", false) => "integer modulo by zero",
+        ("%", true) => "float modulo",
+        _ => return None,
+    };
+    Some(format!("ZeroDivisionError: {msg}"))
 }
 
 pub(crate) fn python_type_name(v: &MV) -> &'static str {
@@ -595,6 +620,14 @@ impl Ctx {
             return p;
         }
         if let Some(ours) = find_ours(e) {
+            if ours.kind == ErrorKind::FilterType {
+                // Templar.do_template wraps a TypeError, appending the
+                // original exception's text once more.
+                let m = ours.message;
+                return TemplateError::other(format!(
+                    "Unexpected templating type error occurred on ({orig}): {m}. {m}"
+                ));
+            }
             return ours;
         }
         let detail = e.detail().unwrap_or_default().to_string();
@@ -631,6 +664,10 @@ impl Ctx {
                     format!("template error while templating string: {detail}. String: {orig}"),
                 )
             }
+            _ if zero_division(&detail).is_some() => TemplateError::new(
+                ErrorKind::PyException,
+                zero_division(&detail).unwrap_or_default(),
+            ),
             _ => {
                 let missing = self.st().last_missing.clone();
                 if let Some(name) = missing {

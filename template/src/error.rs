@@ -11,6 +11,16 @@ pub enum ErrorKind {
     Vault,
     /// A filter/test/lookup failed or was used wrongly.
     Filter,
+    /// A filter raised a Python `TypeError` (`AnsibleFilterTypeError`):
+    /// the templar reports it as an unexpected templating type error.
+    FilterType,
+    /// A filter raised a plain Python `ValueError` (e.g. from_json's
+    /// JSONDecodeError), which task post-validation reports against the
+    /// field being templated.
+    PyValueError,
+    /// An unhandled Python exception (`ZeroDivisionError: division by
+    /// zero`): Ansible reports it as an exception during task execution.
+    PyException,
     /// A lookup plugin failed.
     Lookup,
     /// A conditional could not be evaluated.
@@ -58,6 +68,17 @@ pub(crate) fn to_mj(e: TemplateError) -> minijinja::Error {
 /// A filter/test error with Ansible's message.
 pub(crate) fn ferr(msg: impl Into<String>) -> minijinja::Error {
     to_mj(TemplateError::new(ErrorKind::Filter, msg))
+}
+
+/// A filter error Ansible raises as `AnsibleFilterTypeError`.
+pub(crate) fn fterr(msg: impl Into<String>) -> minijinja::Error {
+    to_mj(TemplateError::new(ErrorKind::FilterType, msg))
+}
+
+/// A Python exception the templar does not handle; `msg` is the
+/// traceback's last line (`ZeroDivisionError: division by zero`).
+pub(crate) fn pyexc(msg: impl Into<String>) -> minijinja::Error {
+    to_mj(TemplateError::new(ErrorKind::PyException, msg))
 }
 
 /// Finds our own error in a minijinja error chain.

@@ -38,6 +38,8 @@ mod lex;
 mod literal;
 mod lookups;
 mod pyfmt;
+mod pyjson_err;
+mod pyrandom;
 mod pyrepr;
 mod tests_jinja;
 mod yaml_dump;

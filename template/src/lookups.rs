@@ -20,6 +20,118 @@ pub struct LookupOptions {
     pub errors: Option<String>,
 }
 
+/// The subelements lookup (`with_subelements`): unlike the filter, each
+/// pair's element loses the list it was paired from (Ansible pops it).
+fn subelements_lookup(terms: &[Value]) -> Result<Value, TemplateError> {
+    let terms_err = |msg: &str| {
+        lerr(format!(
+            "subelements lookup expects a list of two or three items, {msg}"
+        ))
+    };
+    let (base, key) = match terms {
+        [b, k] | [b, k, _] => (mj_to_json(b)?, k),
+        _ => return Err(terms_err("")),
+    };
+    let Some(key) = key.as_str().filter(|_| base.is_array() || base.is_object()) else {
+        return Err(terms_err(
+            "first a dict or a list, second a string pointing to the subkey",
+        ));
+    };
+    let path: Vec<&str> = key.split('.').collect();
+    let skip_missing = terms
+        .get(2)
+        .map(|f| {
+            let v = f.get_item(&Value::from("skip_missing")).unwrap_or_default();
+            crate::filters::to_bool_ansible(&v).is_true()
+        })
+        .unwrap_or(false);
+    let not_skipped = |v: &serde_json::Value| {
+        v.get("skipped")
+            .is_none_or(|s| *s == serde_json::Value::Bool(false))
+    };
+    let elements: Vec<serde_json::Value> = match base {
+        serde_json::Value::Object(m) => {
+            if !not_skipped(&serde_json::Value::Object(m.clone())) {
+                return Ok(Value::from(Vec::<Value>::new()));
+            }
+            m.into_iter().map(|(_, v)| v).collect()
+        }
+        serde_json::Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    let show = |v: &serde_json::Value| py_str(&crate::convert::json_to_mj(v));
+    let mut out = Vec::new();
+    for mut item0 in elements {
+        if !item0.is_object() {
+            return Err(lerr(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                show(&item0)
+            )));
+        }
+        if !not_skipped(&item0) {
+            continue;
+        }
+        // Walk the path read-only first, then pop the list from its dict.
+        let mut cur = &item0;
+        let mut walk: Vec<&str> = Vec::new();
+        let mut pop_key = None;
+        for (i, k) in path.iter().enumerate() {
+            let Some(m) = cur.as_object() else { break };
+            let Some(val) = m.get(*k) else {
+                if skip_missing {
+                    continue;
+                }
+                return Err(lerr(format!(
+                    "could not find '{k}' key in iterated item '{}'",
+                    show(cur)
+                )));
+            };
+            if i + 1 < path.len() {
+                if !val.is_object() {
+                    if skip_missing {
+                        continue;
+                    }
+                    return Err(lerr(format!(
+                        "the key {k} should point to a dictionary, got '{}'",
+                        show(val)
+                    )));
+                }
+                walk.push(k);
+                cur = val;
+            } else if val.is_array() {
+                pop_key = Some(*k);
+            } else {
+                return Err(lerr(format!(
+                    "the key {k} should point to a list, got '{}'",
+                    show(val)
+                )));
+            }
+        }
+        let mut sublist = Vec::new();
+        if let Some(k) = pop_key {
+            let ptr: String = walk
+                .iter()
+                .map(|w| format!("/{}", w.replace('~', "~0").replace('/', "~1")))
+                .collect();
+            if let Some(serde_json::Value::Array(l)) = item0
+                .pointer_mut(&ptr)
+                .and_then(|t| t.as_object_mut())
+                .and_then(|m| m.shift_remove(k))
+            {
+                sublist = l;
+            }
+        }
+        let first = crate::convert::json_to_mj(&item0);
+        for item1 in sublist {
+            out.push(Value::from(vec![
+                first.clone(),
+                crate::convert::json_to_mj(&item1),
+            ]));
+        }
+    }
+    Ok(Value::from(out))
+}
+
 fn lerr(msg: impl Into<String>) -> TemplateError {
     TemplateError::new(ErrorKind::Lookup, msg)
 }
@@ -580,50 +692,7 @@ pub(crate) fn run(
             }
             list(acc.into_iter().map(Value::from).collect())
         }
-        "subelements" | "ansible.builtin.subelements" => {
-            let (base, key) = match terms {
-                [b, k, ..] => (b.clone(), k.clone()),
-                _ => {
-                    return Err(lerr(
-                        "subelements lookup expects a list of two or three items, ",
-                    ))
-                }
-            };
-            let skip = terms
-                .get(2)
-                .map(|f| {
-                    f.get_item(&Value::from("skip_missing"))
-                        .unwrap_or_default()
-                        .is_true()
-                })
-                .unwrap_or(false);
-            let st = ctx.env.empty_state();
-            let mut state = st;
-            let r = state
-                .apply_filter("subelements", &[base, key.clone(), Value::from(skip)])
-                .map_err(|e| crate::error::find_ours(&e).unwrap_or_else(|| lerr(e.to_string())))?;
-            // Unlike the filter, the lookup pops the subelement out of
-            // each item it returns.
-            let path: Vec<String> = s(&key).split('.').map(str::to_owned).collect();
-            let mut pairs = crate::convert::mj_to_json(&r)?;
-            if let serde_json::Value::Array(a) = &mut pairs {
-                for pair in a {
-                    if let Some(item) = pair.get_mut(0) {
-                        let mut cur = item;
-                        for (i, k) in path.iter().enumerate() {
-                            let Some(m) = cur.as_object_mut() else { break };
-                            if i + 1 == path.len() {
-                                m.remove(k);
-                                break;
-                            }
-                            let Some(next) = m.get_mut(k) else { break };
-                            cur = next;
-                        }
-                    }
-                }
-            }
-            Ok(crate::convert::json_to_mj(&pairs))
-        }
+        "subelements" | "ansible.builtin.subelements" => subelements_lookup(terms),
         "fileglob" | "ansible.builtin.fileglob" => {
             let mut out = Vec::new();
             for t in terms {

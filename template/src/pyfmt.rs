@@ -28,7 +28,9 @@ pub(crate) fn mod_op(a: Value, b: Value) -> Result<Value, Error> {
                 && (b.is_integer() || b.kind() == ValueKind::Bool)
             {
                 if y == 0 {
-                    return Err(type_err("integer modulo by zero".into()));
+                    return Err(crate::error::pyexc(
+                        "ZeroDivisionError: integer modulo by zero",
+                    ));
                 }
                 let r = x.rem_euclid(y);
                 let r = if y < 0 && r != 0 { r + y } else { r };
@@ -38,7 +40,7 @@ pub(crate) fn mod_op(a: Value, b: Value) -> Result<Value, Error> {
         let x = f64::try_from(a.clone()).map_err(|_| type_err("bad operand".into()))?;
         let y = f64::try_from(b.clone()).map_err(|_| type_err("bad operand".into()))?;
         if y == 0.0 {
-            return Err(type_err("float modulo".into()));
+            return Err(crate::error::pyexc("ZeroDivisionError: float modulo"));
         }
         let mut r = x % y;
         if r != 0.0 && (r < 0.0) != (y < 0.0) {

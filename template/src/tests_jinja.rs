@@ -299,6 +299,17 @@ fn t_version(_: &State, v: Value, a: Args) -> Result<bool, Error> {
     if version.is_empty() {
         return Err(ferr("Version parameter to compare against cannot be empty"));
     }
+    // Ansible checks the version type before the operator.
+    let kind = if strict_flag {
+        "strict".to_string()
+    } else {
+        vtype.unwrap_or_else(|| "loose".into())
+    };
+    if !["loose", "strict", "semver", "semantic", "pep440"].contains(&kind.as_str()) {
+        return Err(ferr(format!(
+            "Invalid version type ({kind}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
+        )));
+    }
     let want: &[Ordering] = match op.as_str() {
         "==" | "=" | "eq" => &[Ordering::Equal],
         "<" | "lt" => &[Ordering::Less],
@@ -306,26 +317,144 @@ fn t_version(_: &State, v: Value, a: Args) -> Result<bool, Error> {
         ">" | "gt" => &[Ordering::Greater],
         ">=" | "ge" => &[Ordering::Greater, Ordering::Equal],
         "!=" | "<>" | "ne" => &[Ordering::Less, Ordering::Greater],
-        _ => return Err(ferr(format!("Invalid operator type ({op})"))),
-    };
-    let kind = if strict_flag {
-        "strict".to_string()
-    } else {
-        vtype.unwrap_or_else(|| "loose".into())
-    };
-    let ord = match kind.as_str() {
-        "loose" => cmp_loose(&loose(&value), &loose(&version)),
-        "strict" => cmp_strict(&value, &version),
-        "semver" | "semantic" => cmp_semver(&value, &version),
-        "pep440" => cmp_loose(&loose(&value), &loose(&version)),
-        other => {
+        _ => {
             return Err(ferr(format!(
-                "Invalid version type ({other}). Must be one of loose, pep440, semantic, semver, strict"
+                "Invalid operator type ({op}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
             )))
         }
+    };
+    let ord = match kind.as_str() {
+        "strict" => cmp_strict(&value, &version),
+        "semver" | "semantic" => cmp_semver(&value, &version),
+        "pep440" => cmp_pep440(&value, &version),
+        _ => cmp_loose(&loose(&value), &loose(&version)),
     }
     .map_err(|e| ferr(format!("Version comparison failed: {e}")))?;
     Ok(want.contains(&ord))
+}
+
+/// A PEP 440 version reduced to what orders it (packaging's `_cmpkey`).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Pep440Key {
+    epoch: u64,
+    release: Vec<u64>,
+    /// (phase, number): phase 0 = dev-only sentinel (before any pre-release),
+    /// 1..=3 = a/b/rc, 4 = none (a final release sorts after its pre-releases).
+    pre: (u8, u64),
+    /// None sorts before any post-release.
+    post: Option<u64>,
+    /// A dev release sorts before the same version without one.
+    dev: (u8, u64),
+}
+
+fn pep440_key(v: &str) -> Result<Pep440Key, String> {
+    let invalid = || format!("Invalid version: '{v}'");
+    let s = v.trim().to_ascii_lowercase();
+    let s = s.strip_prefix('v').unwrap_or(&s);
+    // Local versions (`+abc`) only break ties; they are ignored here.
+    let s = s.split('+').next().unwrap_or_default();
+    let (epoch, rest) = match s.split_once('!') {
+        Some((e, r)) => (e.parse::<u64>().map_err(|_| invalid())?, r),
+        None => (0, s),
+    };
+    let b = rest.as_bytes();
+    let mut i = 0;
+    let num = |i: &mut usize| -> Option<u64> {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        rest.get(start..*i).and_then(|d| d.parse().ok())
+    };
+    let mut release = vec![num(&mut i).ok_or_else(invalid)?];
+    while i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
+        i += 1;
+        release.push(num(&mut i).ok_or_else(invalid)?);
+    }
+    while release.len() > 1 && release.last() == Some(&0) {
+        release.pop();
+    }
+    let sep = |i: &mut usize| {
+        if *i < b.len() && matches!(b[*i], b'.' | b'-' | b'_') {
+            *i += 1;
+        }
+    };
+    let word = |i: &mut usize, words: &[(&str, u8)]| -> Option<u8> {
+        let tail = rest.get(*i..).unwrap_or_default();
+        for (w, p) in words {
+            if tail.starts_with(w) {
+                *i += w.len();
+                return Some(*p);
+            }
+        }
+        None
+    };
+    let mut pre = None;
+    let mut j = i;
+    sep(&mut j);
+    if let Some(p) = word(
+        &mut j,
+        &[
+            ("alpha", 1),
+            ("beta", 2),
+            ("preview", 3),
+            ("pre", 3),
+            ("rc", 3),
+            ("a", 1),
+            ("b", 2),
+            ("c", 3),
+        ],
+    ) {
+        sep(&mut j);
+        pre = Some((p, num(&mut j).unwrap_or(0)));
+        i = j;
+    }
+    let mut post = None;
+    let mut j = i;
+    if j < b.len() && b[j] == b'-' && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+        j += 1;
+        post = num(&mut j);
+        i = j;
+    } else {
+        sep(&mut j);
+        if word(&mut j, &[("post", 0), ("rev", 0), ("r", 0)]).is_some() {
+            sep(&mut j);
+            post = Some(num(&mut j).unwrap_or(0));
+            i = j;
+        }
+    }
+    let mut dev = None;
+    let mut j = i;
+    sep(&mut j);
+    if word(&mut j, &[("dev", 0)]).is_some() {
+        sep(&mut j);
+        dev = Some(num(&mut j).unwrap_or(0));
+        i = j;
+    }
+    if i != b.len() {
+        return Err(invalid());
+    }
+    let pre = match (pre, post, dev) {
+        (Some(p), _, _) => p,
+        (None, None, Some(_)) => (0, 0),
+        (None, _, _) => (4, 0),
+    };
+    Ok(Pep440Key {
+        epoch,
+        release,
+        pre,
+        post,
+        dev: dev.map_or((1, 0), |d| (0, d)),
+    })
+}
+
+fn cmp_pep440(a: &str, b: &str) -> Result<Ordering, String> {
+    Ok(pep440_key(a)?.cmp(&pep440_key(b)?))
+}
+
+fn t_callable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    // Only functions and macros are callable; data never is.
+    Ok(matches!(v.kind(), ValueKind::Plain) && v.as_object().is_some())
 }
 
 fn t_subset(_: &State, v: Value, a: Args) -> Result<bool, Error> {
@@ -529,4 +658,5 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     add(env, "isnan", t_nan);
     add(env, "vault_encrypted", t_vault_encrypted);
     add(env, "equalto", t_eq);
+    add(env, "callable", t_callable);
 }

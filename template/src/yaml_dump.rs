@@ -13,7 +13,17 @@ pub(crate) enum Flow {
     Never,
 }
 
+/// PyYAML's default `best_width`.
 const WIDTH: usize = 80;
+
+/// Where a block scalar is written: the column its first character lands
+/// on, the indentation of continuation lines, and the line width.
+#[derive(Clone, Copy)]
+struct At {
+    col: usize,
+    cont: usize,
+    width: usize,
+}
 
 fn is_scalar(v: &JV) -> bool {
     !matches!(v, JV::Array(_) | JV::Object(_))
@@ -173,15 +183,21 @@ fn empty_coll(v: &JV) -> bool {
     matches!(v, JV::Array(a) if a.is_empty()) || matches!(v, JV::Object(m) if m.is_empty())
 }
 
-fn block(v: &JV, indent: usize, level: usize, mode: Flow, out: &mut String) {
+fn block(v: &JV, indent: usize, level: usize, mode: Flow, width: usize, out: &mut String) {
     let pad = " ".repeat(level);
     match v {
         JV::Object(m) => {
             for (k, val) in m {
                 out.push_str(&pad);
-                out.push_str(&scalar(&JV::String(k.clone()), false));
+                let key = scalar(&JV::String(k.clone()), false);
+                out.push_str(&key);
                 out.push(':');
-                emit_child(val, indent, level, mode, true, out);
+                let at = At {
+                    col: level + key.chars().count() + 2,
+                    cont: level + indent,
+                    width,
+                };
+                emit_child(val, indent, level, mode, true, at, out);
             }
         }
         JV::Array(a) => {
@@ -191,12 +207,17 @@ fn block(v: &JV, indent: usize, level: usize, mode: Flow, out: &mut String) {
                 if !is_scalar(val) && !empty_coll(val) && !use_flow(val, mode) {
                     // first entry on the dash line
                     let mut inner = String::new();
-                    block(val, indent, level + indent, mode, &mut inner);
+                    block(val, indent, level + indent, mode, width, &mut inner);
                     out.push_str(&" ".repeat(indent - 1));
                     out.push_str(inner.trim_start());
                 } else {
                     out.push(' ');
-                    out.push_str(&inline(val, mode));
+                    let at = At {
+                        col: level + 2,
+                        cont: level + indent,
+                        width,
+                    };
+                    out.push_str(&inline(val, mode, at));
                     out.push('\n');
                 }
             }
@@ -209,25 +230,125 @@ fn block(v: &JV, indent: usize, level: usize, mode: Flow, out: &mut String) {
     }
 }
 
-fn inline(v: &JV, _mode: Flow) -> String {
+fn inline(v: &JV, _mode: Flow, at: At) -> String {
     if is_scalar(v) {
-        fold(&scalar(v, false))
+        fold(v, at)
     } else {
         flow_repr(v)
     }
 }
 
-/// Folds long plain/single-quoted scalars at spaces like PyYAML (width 80);
-/// kept simple: no folding.
-fn fold(s: &str) -> String {
-    let _ = WIDTH;
-    s.to_string()
+/// Writes a scalar in block context the way PyYAML's emitter does, folding
+/// plain and single-quoted text at single spaces once past the width.
+fn fold(v: &JV, at: At) -> String {
+    let text = scalar(v, false);
+    match v {
+        JV::String(s) if text.starts_with('\'') => write_single_quoted(s, at),
+        JV::String(s) if text == *s => write_plain(s, at),
+        _ => text,
+    }
 }
 
-fn emit_child(val: &JV, indent: usize, level: usize, mode: Flow, in_map: bool, out: &mut String) {
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// PyYAML `Emitter.write_plain` (for text without line breaks).
+fn write_plain(text: &str, at: At) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut column = at.col;
+    let (mut spaces, mut start) = (false, 0);
+    for end in 0..=chars.len() {
+        let ch = chars.get(end).copied();
+        if spaces {
+            if ch != Some(' ') {
+                if start + 1 == end && column > at.width {
+                    out.push('\n');
+                    out.push_str(&" ".repeat(at.cont));
+                    column = at.cont;
+                } else {
+                    out.extend(&chars[start..end]);
+                    column += end - start;
+                }
+                start = end;
+            }
+        } else if ch.is_none_or(|c| c == ' ' || is_break(c)) {
+            out.extend(&chars[start..end]);
+            column += end - start;
+            start = end;
+        }
+        spaces = ch == Some(' ');
+    }
+    out
+}
+
+/// PyYAML `Emitter.write_single_quoted`.
+fn write_single_quoted(text: &str, at: At) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::from("'");
+    let mut column = at.col + 1;
+    let indent = |out: &mut String, column: &mut usize| {
+        out.push('\n');
+        out.push_str(&" ".repeat(at.cont));
+        *column = at.cont;
+    };
+    let (mut spaces, mut breaks, mut start) = (false, false, 0);
+    for end in 0..=chars.len() {
+        let ch = chars.get(end).copied();
+        if spaces {
+            if ch != Some(' ') {
+                if start + 1 == end && column > at.width && start != 0 && end != chars.len() {
+                    indent(&mut out, &mut column);
+                } else {
+                    out.extend(&chars[start..end]);
+                    column += end - start;
+                }
+                start = end;
+            }
+        } else if breaks {
+            if ch.is_none_or(|c| !is_break(c)) {
+                if chars[start] == '\n' {
+                    out.push('\n');
+                }
+                for &br in &chars[start..end] {
+                    out.push(if br == '\n' { '\n' } else { br });
+                }
+                out.push_str(&" ".repeat(at.cont));
+                column = at.cont;
+                start = end;
+            }
+        } else if ch.is_none_or(|c| c == ' ' || is_break(c) || c == '\'') && start < end {
+            out.extend(&chars[start..end]);
+            column += end - start;
+            start = end;
+        }
+        if ch == Some('\'') {
+            out.push_str("''");
+            column += 2;
+            start = end + 1;
+        }
+        if let Some(c) = ch {
+            spaces = c == ' ';
+            breaks = is_break(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn emit_child(
+    val: &JV,
+    indent: usize,
+    level: usize,
+    mode: Flow,
+    in_map: bool,
+    at: At,
+    out: &mut String,
+) {
     if is_scalar(val) || empty_coll(val) || use_flow(val, mode) {
         out.push(' ');
-        out.push_str(&inline(val, mode));
+        out.push_str(&inline(val, mode, at));
         out.push('\n');
     } else {
         out.push('\n');
@@ -235,14 +356,16 @@ fn emit_child(val: &JV, indent: usize, level: usize, mode: Flow, in_map: bool, o
             JV::Array(_) if in_map => level, // indentless sequence
             _ => level + indent,
         };
-        block(val, indent, child_level, mode, out);
+        block(val, indent, child_level, mode, at.width, out);
     }
 }
 
 /// `yaml.dump(v, Dumper=AnsibleDumper, indent=…, default_flow_style=…)`.
-pub(crate) fn dump(v: &JV, indent: usize, mode: Flow, sort: bool) -> String {
+pub(crate) fn dump(v: &JV, indent: usize, mode: Flow, sort: bool, width: Option<usize>) -> String {
     let v = sort_rec(v, sort);
     let indent = indent.clamp(2, 9);
+    // PyYAML ignores a width not above twice the indent.
+    let width = width.filter(|w| *w > indent * 2).unwrap_or(WIDTH);
     if is_scalar(&v) {
         return format!("{}\n", scalar(&v, false));
     }
@@ -250,6 +373,6 @@ pub(crate) fn dump(v: &JV, indent: usize, mode: Flow, sort: bool) -> String {
         return format!("{}\n", flow_repr(&v));
     }
     let mut out = String::new();
-    block(&v, indent, 0, mode, &mut out);
+    block(&v, indent, 0, mode, width, &mut out);
     out
 }

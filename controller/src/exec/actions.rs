@@ -17,6 +17,11 @@ use super::task::{Done, Flow};
 use super::{truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::{Block, Play};
 
+/// Marks a failure Ansible raises as an exception rather than returning
+/// as a result; the `_ansible_` prefix keeps it out of output and
+/// registered values.
+pub(crate) const RAISED: &str = "_ansible_rustle_raised";
+
 fn done(result: Value) -> Done {
     let outcome = outcome_of(&result);
     Done {
@@ -46,209 +51,8 @@ fn fail(msg: impl Into<String>) -> Done {
     done(json!({"changed": false, "failed": true, "msg": msg.into()}))
 }
 
-const UNQUOTED_VARIABLE_HINT: &str =
-    "We could be wrong, but this one looks like it might be an issue with
-missing quotes. Always quote template expression brackets when they
-start a value. For instance:
-
-    with_items:
-      - {{ foo }}
-
-Should be written as:
-
-    with_items:
-      - \"{{ foo }}\"
-";
-
-const DICT_HINT: &str = "This one looks easy to fix. YAML thought it was looking for the start of a
-hash/dictionary and was confused to see a second \"{\". Most likely this was
-meant to be an ansible template evaluation instead, so we have to give the
-parser a small hint that we wanted a string instead. The solution here is to
-just quote the entire value.
-
-For instance, if the original line was:
-
-    app_path: {{ base_path }}/foo
-
-It should be written as:
-
-    app_path: \"{{ base_path }}/foo\"
-";
-
-const UNQUOTED_COLON_HINT: &str =
-    "This one looks easy to fix. There seems to be an extra unquoted colon in the line
-and this is confusing the parser. It was only expecting to find one free
-colon. The solution is just add some quotes around the colon, or quote the
-entire line after the first colon.
-
-For instance, if the original line was:
-
-    copy: src=file.txt dest=/path/filename:with_colon.txt
-
-It can be written as:
-
-    copy: src=file.txt dest='/path/filename:with_colon.txt'
-
-Or:
-
-    copy: 'src=file.txt dest=/path/filename:with_colon.txt'
-";
-
-const PARTIALLY_QUOTED_HINT: &str =
-    "This one looks easy to fix. It seems that there is a value started
-with a quote, and the YAML parser is expecting to see the line ended
-with the same kind of quote. For instance:
-
-    when: \"ok\" in result.stdout
-
-Could be written as:
-
-   when: '\"ok\" in result.stdout'
-
-Or equivalently:
-
-   when: \"'ok' in result.stdout\"
-";
-
-const UNBALANCED_QUOTES_HINT: &str =
-    "We could be wrong, but this one looks like it might be an issue with
-unbalanced quotes. If starting a value with a quote, make sure the
-line ends with the same set of quotes. For instance this arbitrary
-example:
-
-    foo: \"bad\" \"wolf\"
-
-Could be written as:
-
-    foo: '\"bad\" \"wolf\"'
-";
-
-const LEADING_TAB_HINT: &str = "There appears to be a tab character at the start of the line.
-
-YAML does not use tabs for formatting. Tabs should be replaced with spaces.
-
-For example:
-    - name: update tooling
-      vars:
-        version: 1.2.3
-#    ^--- there is a tab there.
-
-Should be written as:
-    - name: update tooling
-      vars:
-        version: 1.2.3
-# ^--- all spaces here.
-";
-
-const SHORTHAND_HINT: &str =
-    "There appears to be both 'k=v' shorthand syntax and YAML in this task. Only one syntax may be used.\n";
-
-/// Whether a line has `word = word` (Ansible's k=v heuristic).
-fn has_kv(line: &str) -> bool {
-    let b: Vec<char> = line.chars().collect();
-    (0..b.len()).any(|i| {
-        if b[i] != '=' || i == 0 {
-            return false;
-        }
-        let mut j = i;
-        while j > 0 && b[j - 1].is_whitespace() {
-            j -= 1;
-        }
-        let word_before = j > 0 && (b[j - 1].is_alphanumeric() || b[j - 1] == '_');
-        let mut k = i + 1;
-        while k < b.len() && b[k].is_whitespace() {
-            k += 1;
-        }
-        let word_after = k < b.len() && (b[k].is_alphanumeric() || matches!(b[k], '_' | '/' | '-'));
-        word_before && word_after
-    })
-}
-
-/// A runtime error about a task with its position, as Ansible's
-/// `AnsibleError` renders it for an object (the offending lines and its
-/// common-mistake hints).
-pub(crate) fn with_position(msg: &str, pos: &crate::playbook::SrcPos) -> String {
-    let details = |line: usize, col: usize| {
-        format!(
-            "The error appears to be in '{}': line {line}, column {col}, but may\nbe elsewhere in the file depending on the exact syntax problem.\n",
-            pos.file
-        )
-    };
-    let mut ext = details(pos.line, pos.col);
-    let Ok(text) = std::fs::read_to_string(&*pos.file) else {
-        return format!("{msg}\n\n{ext}\n(could not open file to display line)");
-    };
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    if lines.is_empty() {
-        return format!("{msg}\n\n{ext}");
-    }
-    let idx = pos.line.saturating_sub(1).min(lines.len() - 1);
-    let target = lines[idx];
-    let prev = if idx > 0 { lines[idx - 1] } else { "" };
-    if !target.is_empty() {
-        if has_kv(prev) {
-            let at = prev.trim_end().find('=').unwrap_or(0);
-            ext = details(pos.line - 1, at + 1);
-            ext.push_str(&format!(
-                "\nThe offending line appears to be:\n\n{}\n{}^ here\n\n{SHORTHAND_HINT}",
-                prev.trim_end(),
-                " ".repeat(at)
-            ));
-        } else {
-            ext.push_str(&format!(
-                "\nThe offending line appears to be:\n\n{}\n{}\n{}^ here\n",
-                prev.trim_end(),
-                target.trim_end(),
-                " ".repeat(pos.col.saturating_sub(1))
-            ));
-        }
-        if target.contains('\t') {
-            ext.push_str(LEADING_TAB_HINT);
-        }
-        let chars: Vec<char> = target.chars().collect();
-        let stripped = target.replace(' ', "");
-        if target.contains("{{")
-            && target.contains("}}")
-            && (!target.contains("\"{{") || !target.contains("'{{"))
-        {
-            ext.push_str(UNQUOTED_VARIABLE_HINT);
-        } else if stripped.contains(":{{") && stripped.contains("}}") {
-            ext.push_str(DICT_HINT);
-        } else if chars.len() > 1
-            && chars.len() > pos.col
-            && chars[pos.col] == ':'
-            && target.matches(':').count() > 1
-        {
-            ext.push_str(UNQUOTED_COLON_HINT);
-        } else {
-            let parts: Vec<&str> = target.split(':').collect();
-            if parts.len() > 1 {
-                let middle = parts[1].trim();
-                let starts = |q: char| middle.starts_with(q) && !middle.ends_with(q);
-                let partial = starts('\'') || starts('"');
-                let quoted_ends = !middle.is_empty()
-                    && middle.starts_with(['"', '\''])
-                    && middle.ends_with(['"', '\'']);
-                let unbalanced = (quoted_ends && target.matches('\'').count() > 2)
-                    || target.matches('"').count() > 2;
-                if partial {
-                    ext.push_str(PARTIALLY_QUOTED_HINT);
-                }
-                if unbalanced {
-                    ext.push_str(UNBALANCED_QUOTES_HINT);
-                }
-            }
-        }
-    }
-    format!("{msg}\n\n{ext}")
-}
-
 /// A variable layer the play's tasks add to (include_role `public`).
 type SharedMap = std::sync::RwLock<Map<String, Value>>;
-
-/// Marks a result that stands for an exception raised while preparing the
-/// task (not a module's own failure); removed before anyone sees it.
-const RAISED: &str = "_rustle_raised";
 
 /// Removes the exception marker; the message when it was there.
 pub(crate) fn take_raised(result: &mut Value) -> Option<String> {
@@ -257,21 +61,28 @@ pub(crate) fn take_raised(result: &mut Value) -> Option<String> {
     Some(m.get("msg").map(value_to_string).unwrap_or_default())
 }
 
-/// Why a task's arguments could not be templated.
-enum ArgError {
-    /// An undefined variable (reported with the task's position).
-    Undefined(String),
-    Other(String),
-}
-
-impl From<rustle_template::TemplateError> for ArgError {
-    fn from(e: rustle_template::TemplateError) -> Self {
-        if e.is_undefined() {
-            ArgError::Undefined(e.to_string())
-        } else {
-            ArgError::Other(e.to_string())
+/// The message of a failure to template a task's arguments. An undefined
+/// variable is raised by Ansible's post_validate with the task's position,
+/// so the message names the option and ends with an excerpt.
+fn args_error(s: &Scheduled, e: &rustle_template::TemplateError) -> Value {
+    let msg = match e.kind {
+        rustle_template::ErrorKind::Undefined => {
+            format!("The task includes an option with an undefined variable.. {e}")
         }
-    }
+        // A ValueError is reported as the `args` field failing conversion.
+        rustle_template::ErrorKind::PyValueError => format!(
+            "the field 'args' has an invalid value ({}), and could not be converted to dict.. {e}",
+            rustle_inventory::pyfmt::py_repr(&Value::Object(s.task.args.clone()))
+        ),
+        // Any other Python exception fails the task (or loop item) with the
+        // exception and no message.
+        rustle_template::ErrorKind::PyException => {
+            return json!({"changed": false, "exception": format!("{e}\n"), "failed": true})
+        }
+        _ => return json!({"failed": true, "msg": e.to_string(), RAISED: true}),
+    };
+    let msg = crate::playbook::ParseError::general(msg, Some(s.task.pos.clone())).render();
+    json!({"failed": true, "msg": msg, RAISED: true})
 }
 
 /// Templated module arguments with `omit` removed and `!unsafe` markers
@@ -280,10 +91,14 @@ fn template_args(
     r: &Runner<'_>,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
-) -> Result<Map<String, Value>, ArgError> {
+) -> Result<Map<String, Value>, Value> {
     let mut raw = Value::Object(s.task.args.clone());
+    let err = |e: rustle_template::TemplateError| args_error(s, &e);
     if let Some(Value::String(vp)) = s.task.args.get("_variable_params") {
-        let v = r.templar.template(&Value::String(vp.clone()), vars)?;
+        let v = r
+            .templar
+            .template(&Value::String(vp.clone()), vars)
+            .map_err(err)?;
         let mut m = s.task.args.clone();
         m.remove("_variable_params");
         match v {
@@ -293,15 +108,16 @@ fn template_args(
                 }
             }
             other => {
-                return Err(ArgError::Other(format!(
-                    "invalid or malformed argument: '{}'",
-                    value_to_string(&other)
-                )))
+                return Err(json!({
+                    "failed": true,
+                    "msg": format!("invalid or malformed argument: '{}'", value_to_string(&other)),
+                    RAISED: true,
+                }))
             }
         }
         raw = Value::Object(m);
     }
-    let t = r.templar.template(&raw, vars)?;
+    let t = r.templar.template(&raw, vars).map_err(err)?;
     // Keys are templated too (`set_fact: {"{{ name }}": value}`).
     let t = match t {
         Value::Object(m) if m.keys().any(|k| k.contains("{{")) => {
@@ -310,7 +126,8 @@ fn template_args(
                 let key = if k.contains("{{") {
                     r.templar
                         .template_str(&k, vars)
-                        .map(|v| value_to_string(&v))?
+                        .map(|v| value_to_string(&v))
+                        .map_err(err)?
                 } else {
                     k
                 };
@@ -368,24 +185,10 @@ pub(crate) fn dispatch(
             Value::Object(m) => m,
             _ => Map::new(),
         },
-        // Errors raised before the module runs carry no `changed`; they
-        // are exceptions in Ansible (a loop stops at them).
-        Err(ArgError::Other(e)) => {
-            return Ok(done(
-                json!({"failed": true, "msg": e, "_rustle_raised": true}),
-            ))
-        }
-        // An undefined variable in the arguments fails the task's
-        // validation: Ansible names the task and shows where it is.
-        Err(ArgError::Undefined(e)) => {
-            let msg = with_position(
-                &format!("The task includes an option with an undefined variable.. {e}"),
-                &s.task.pos,
-            );
-            return Ok(done(
-                json!({"failed": true, "msg": msg, "_rustle_raised": true}),
-            ));
-        }
+        // Errors raised before the module runs carry no `changed`; raised
+        // by post_validate in Ansible, inside a loop they end the whole
+        // task (see `RAISED`).
+        Err(e) => return Ok(done(e)),
     };
     let d = match module {
         "debug" => debug(r, &args, vars),
@@ -580,11 +383,19 @@ fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
                 d.verbose_always = !quiet;
                 return d;
             }
+            // The templar's error already names the conditional; Ansible
+            // raises it out of the action, so the result is `{failed, msg}`.
             Err(e) => {
-                return fail(format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    value_to_string(&that)
-                ))
+                let msg = e.to_string();
+                let msg = if msg.contains("The conditional check") {
+                    msg
+                } else {
+                    format!(
+                        "The conditional check '{}' failed. The error was: {msg}",
+                        value_to_string(&that)
+                    )
+                };
+                return done(json!({"failed": true, "msg": msg, RAISED: true}));
             }
         }
     }

@@ -137,6 +137,23 @@ impl Callback {
         }
     }
 
+    /// `_handle_exception`: a failed result carrying a Python exception is
+    /// announced before it is shown.
+    fn exception(&mut self, result: &Value) {
+        let Some(exc) = result.get("exception").and_then(Value::as_str) else {
+            return;
+        };
+        let text = if self.verbosity < 3 {
+            let last = exc.trim().rsplit('\n').next().unwrap_or_default();
+            format!(
+                "An exception occurred during task execution. To see the full traceback, use -vvv. The error was: {last}\n"
+            )
+        } else {
+            format!("The full traceback is:\n{exc}\n")
+        };
+        self.say(&text);
+    }
+
     /// A whole task's result for a host (not a loop item).
     #[allow(clippy::too_many_arguments)] // mirrors the callback's inputs one to one
     pub fn result(
@@ -181,10 +198,13 @@ impl Callback {
                     format!("skipping: {who}\n")
                 }
             }
-            Outcome::Failed => format!(
-                "fatal: {who}: FAILED! => {}\n",
-                self.dump_failed(&clean_results(result, module), module, verbose_always)
-            ),
+            Outcome::Failed => {
+                self.exception(result);
+                format!(
+                    "fatal: {who}: FAILED! => {}\n",
+                    self.dump_failed(&clean_results(result, module), module, verbose_always)
+                )
+            }
             Outcome::Unreachable => {
                 format!(
                     "fatal: {who}: UNREACHABLE! => {}\n",
@@ -238,6 +258,7 @@ impl Callback {
                 }
             }
             Outcome::Failed | Outcome::Unreachable => {
+                self.exception(result);
                 format!(
                     "failed: [{host}] (item={label}) => {}\n",
                     self.dump_failed(&clean_results(result, module), module, verbose_always)

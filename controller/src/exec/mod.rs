@@ -188,9 +188,15 @@ impl<'a> Runner<'a> {
     pub fn run(&mut self, books: &[Playbook]) -> u8 {
         for book in books {
             for play in &book.plays {
-                if let Err(code) = self.run_play(play) {
-                    self.cb.flush();
-                    return code;
+                match self.run_play(play) {
+                    Err(code) => {
+                        self.cb.flush();
+                        return code;
+                    }
+                    // As PlaybookExecutor: once every host of a play has
+                    // failed, the rest of this playbook's plays are skipped.
+                    Ok(true) => break,
+                    Ok(false) => {}
                 }
             }
         }
@@ -368,7 +374,9 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn run_play(&mut self, play: &Play) -> Result<(), u8> {
+    /// Runs one play; `Ok(true)` when a whole batch of hosts failed, which
+    /// ends the playbook (as PlaybookExecutor's `break_play`).
+    fn run_play(&mut self, play: &Play) -> Result<bool, u8> {
         let prompted = self.prompt_vars(play, Some(&mut prompt::Terminal))?;
         let play = prompted.as_ref().unwrap_or(play);
         let play_name = {
@@ -412,7 +420,7 @@ impl<'a> Runner<'a> {
         self.cb.play_start(&play_name);
         if hosts.is_empty() {
             self.cb.no_hosts();
-            return Ok(());
+            return Ok(false);
         }
         for h in &hosts {
             self.init_host(h);
@@ -533,11 +541,14 @@ impl<'a> Runner<'a> {
             self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
             // A batch whose every host failed ends the play.
             let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
-            if pr.ended || failed_now - failed_before == batch.len() {
+            if failed_now - failed_before == batch.len() {
+                return Ok(true);
+            }
+            if pr.ended {
                 break;
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// One serial batch of a play: facts, then pre_tasks, tasks, post_tasks

@@ -12,6 +12,8 @@ use serde_json::{json, Map, Value};
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
 use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
+use crate::playbook::error::{ParseError, SrcPos};
+use crate::playbook::model::Attr;
 use crate::playbook::{Block, Play};
 
 /// What the executor does with a host after its task.
@@ -150,6 +152,10 @@ pub(crate) fn run_batch(
                 delegated.as_deref(),
                 done.verbose_always,
             );
+        } else if failed && done.ignored {
+            // A loop's items are already shown; the callback still notes
+            // that the task's failure was ignored.
+            r.cb.raw("...ignoring\n");
         }
         // Stats.
         if !is_meta {
@@ -328,18 +334,59 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
 }
 
 /// The conditionals that apply: parents' `when` then the task's.
-fn conditions(s: &Scheduled) -> Vec<Value> {
+fn conditions(s: &Scheduled) -> Vec<Cond> {
     let mut out = Vec::new();
-    let mut add = |v: Option<&Value>| match v {
-        Some(Value::Array(a)) => out.extend(a.iter().cloned()),
-        Some(Value::Null) | None => {}
-        Some(v) => out.push(v.clone()),
-    };
     for b in &s.parents {
-        add(b.attrs.get("when"));
+        out.extend(split_conds(b.attrs.0.get("when")));
     }
-    add(s.task.attrs.get("when"));
+    out.extend(split_conds(s.task.attrs.0.get("when")));
     out
+}
+
+/// One conditional and where it was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Cond {
+    value: Value,
+    pos: Option<SrcPos>,
+}
+
+/// The conditionals of a keyword (a list is one per item).
+fn split_conds(a: Option<&Attr>) -> Vec<Cond> {
+    match a {
+        Some(Attr {
+            value: Value::Array(items),
+            pos,
+            item_pos,
+        }) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Cond {
+                value: v.clone(),
+                pos: Some(item_pos.get(i).unwrap_or(pos).clone()),
+            })
+            .collect(),
+        Some(Attr {
+            value: Value::Null, ..
+        })
+        | None => Vec::new(),
+        Some(a) => vec![Cond {
+            value: a.value.clone(),
+            pos: Some(a.pos.clone()),
+        }],
+    }
+}
+
+/// Evaluates a `changed_when`/`failed_when`-style keyword: true when every
+/// conditional holds; an error names the failing one and its position.
+fn eval_conds(r: &Runner<'_>, a: &Attr, vars: &Arc<dyn Vars>) -> Result<bool, String> {
+    for c in split_conds(Some(a)) {
+        match r.templar.evaluate_conditional(&c.value, vars) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(e) => return Err(cond_error(&c, &e)),
+        }
+    }
+    Ok(true)
 }
 
 fn skipped_result(cond: &Value) -> Value {
@@ -351,6 +398,12 @@ fn skipped_result(cond: &Value) -> Value {
     })
 }
 
+/// The result of an error Ansible raises (TaskExecutor turns it into
+/// `{failed, msg}` only).
+fn raised(msg: impl Into<String>) -> Value {
+    json!({"failed": true, "msg": msg.into(), actions::RAISED: true})
+}
+
 fn failed(msg: impl Into<String>) -> Value {
     json!({"changed": false, "failed": true, "msg": msg.into()})
 }
@@ -359,13 +412,13 @@ fn failed(msg: impl Into<String>) -> Value {
 /// first false one.
 fn check_when(
     r: &Runner<'_>,
-    conds: &[Value],
+    conds: &[Cond],
     vars: &Arc<dyn Vars>,
 ) -> Result<Option<Value>, String> {
     for c in conds {
-        match r.templar.evaluate_conditional(c, vars) {
+        match r.templar.evaluate_conditional(&c.value, vars) {
             Ok(true) => {}
-            Ok(false) => return Ok(Some(c.clone())),
+            Ok(false) => return Ok(Some(c.value.clone())),
             Err(e) => return Err(cond_error(c, &e)),
         }
     }
@@ -402,6 +455,7 @@ fn run_host_task(
     let Some(loop_v) = loop_v else {
         // No loop.
         match check_when(r, &conds, &base_vars) {
+            // A skipped or failed conditional is registered like any result.
             Ok(Some(c)) => {
                 // A skipped task still registers its (skipped) result, as
                 // the executor returned it (no `failed` key).
@@ -417,7 +471,8 @@ fn run_host_task(
             }
             Ok(None) => {}
             Err(msg) => {
-                let mut d = done(failed(msg), Outcome::Failed);
+                let mut d = done(raised(msg), Outcome::Failed);
+                register(r, host, s, &d.result);
                 d.ignored = ignore_errors;
                 return Ok(d);
             }
@@ -536,7 +591,9 @@ fn run_host_task(
         };
         if let Some(msg) = actions::take_raised(&mut d.result) {
             let mut d = raised(msg);
-            d.result = json!({"failed": true, "msg": d.result["msg"].clone()});
+            // Kept marked: the final result is then registered as is.
+            d.result =
+                json!({"failed": true, "msg": d.result["msg"].clone(), actions::RAISED: true});
             register(r, host, s, &d.result);
             return Ok(d);
         }
@@ -620,22 +677,17 @@ fn run_host_task(
         r.cb.loop_skipped(host);
     }
     let ignored = any_failed && ignore_errors;
-    if any_failed {
-        // The callback cleans the whole result before deciding: a debug
-        // loop loses `results` and so shows a `fatal:` line; others only
-        // say they ignored the failure.
-        if rustle_runner::modules::canonical_name(&s.task.module) == "debug" {
-            r.cb.result(host, outcome, &result, &s.task.module, ignored, None, false);
-        } else if ignored {
-            r.cb.raw("...ignoring\n");
-        }
-    }
+    // The callback shows a failed loop by its items, except for debug:
+    // cleaning its result down to `msg` drops the items, so the task's own
+    // failure line appears.
+    let debug_failed =
+        any_failed && rustle_runner::modules::canonical_name(&s.task.module) == "debug";
     Ok(Done {
         result,
         outcome,
         ignored,
         flow: Flow::Continue,
-        show: false,
+        show: debug_failed,
         verbose_always: false,
         extra_ok: 0,
     })
@@ -650,7 +702,7 @@ fn include_loop(
     host: &str,
     s: &Scheduled,
     items: Vec<Value>,
-    conds: &[Value],
+    conds: &[Cond],
     ignore_errors: bool,
 ) -> Result<Done, u8> {
     let lc = s
@@ -844,34 +896,26 @@ fn finish(
             extra,
         })
     };
-    if let Some(cw) = s.task.attrs.get("changed_when") {
+    if let Some(cw) = s.task.attrs.0.get("changed_when") {
         let v = with_result(&d.result);
-        match r.templar.evaluate_conditional(cw, &v) {
+        match eval_conds(r, cw, &v) {
             Ok(c) => set_key(&mut d.result, "changed", Value::Bool(c)),
-            Err(e) => {
+            Err(msg) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "changed_when_result",
-                    Value::from(cond_error(cw, &e)),
-                );
+                set_key(&mut d.result, "changed_when_result", Value::from(msg));
             }
         }
     }
-    if let Some(fw) = s.task.attrs.get("failed_when") {
+    if let Some(fw) = s.task.attrs.0.get("failed_when") {
         let v = with_result(&d.result);
-        match r.templar.evaluate_conditional(fw, &v) {
+        match eval_conds(r, fw, &v) {
             Ok(f) => {
                 set_key(&mut d.result, "failed_when_result", Value::Bool(f));
                 set_key(&mut d.result, "failed", Value::Bool(f));
             }
-            Err(e) => {
+            Err(msg) => {
                 set_key(&mut d.result, "failed", Value::Bool(true));
-                set_key(
-                    &mut d.result,
-                    "failed_when_result",
-                    Value::from(cond_error(fw, &e)),
-                );
+                set_key(&mut d.result, "failed_when_result", Value::from(msg));
             }
         }
     }
@@ -899,16 +943,19 @@ fn finish(
 }
 
 /// The message of a conditional that could not be evaluated.
-fn cond_error(cond: &Value, e: &rustle_template::TemplateError) -> String {
+/// Ansible raises it with the conditional's position, so the message ends
+/// with an excerpt of the playbook.
+fn cond_error(cond: &Cond, e: &rustle_template::TemplateError) -> String {
     let msg = e.to_string();
-    if msg.contains("The conditional check") {
+    let msg = if msg.contains("The conditional check") {
         msg
     } else {
         format!(
             "The conditional check '{}' failed. The error was: {msg}",
-            value_to_string(cond)
+            value_to_string(&cond.value)
         )
-    }
+    };
+    ParseError::general(msg, cond.pos.clone()).render()
 }
 
 /// Marks strings that look like templates as `!unsafe`.
@@ -941,11 +988,15 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
     // wraps it as unsafe).
     let mut res = mark_unsafe(result);
     if let Value::Object(m) = &mut res {
+        // Only an executed task's result gets the `failed`/`changed`
+        // defaults; a task skipped by its conditional, or failed by an
+        // exception, is registered as is.
+        let as_is = m.contains_key("skip_reason") || m.contains_key(actions::RAISED);
         m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
-        if !m.contains_key("failed") {
+        if !as_is && !m.contains_key("failed") {
             m.insert("failed".into(), Value::Bool(false));
         }
-        if !m.contains_key("changed") {
+        if !as_is && !m.contains_key("changed") {
             m.insert("changed".into(), Value::Bool(false));
         }
     }

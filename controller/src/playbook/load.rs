@@ -56,6 +56,13 @@ fn pos(file: &Arc<str>, n: &Node) -> SrcPos {
     }
 }
 
+/// Positions of a sequence node's items (empty for other nodes).
+fn item_positions(file: &Arc<str>, n: &Node) -> Vec<SrcPos> {
+    n.as_seq()
+        .map(|items| items.iter().map(|i| pos(file, i)).collect())
+        .unwrap_or_default()
+}
+
 fn type_name(n: &Node) -> &'static str {
     match n.value {
         Y::Map(_) => "<class 'ansible.parsing.yaml.objects.AnsibleMapping'>",
@@ -579,7 +586,10 @@ impl Loader {
                 "rescue" => b.rescue = self.load_list(v, file, basedir, false, role)?,
                 "always" => b.always = self.load_list(v, file, basedir, false, role)?,
                 "vars" => {}
-                _ => b.attrs.insert(&key, v.to_ansible_json(), pos(file, v)),
+                _ => {
+                    b.attrs.insert(&key, v.to_ansible_json(), pos(file, v));
+                    b.attrs.set_item_pos(&key, item_positions(file, v));
+                }
             }
         }
         Ok(())
@@ -647,7 +657,10 @@ impl Loader {
                         let vars = self.load_vars(v, file, what)?;
                         attrs.insert("vars", Value::Object(vars), pos(file, v));
                     }
-                    _ => attrs.insert(&key, v.to_ansible_json(), pos(file, v)),
+                    _ => {
+                        attrs.insert(&key, v.to_ansible_json(), pos(file, v));
+                        attrs.set_item_pos(&key, item_positions(file, v));
+                    }
                 }
                 continue;
             }

@@ -16,6 +16,10 @@ pub struct Attr {
     pub value: Value,
     #[serde(skip)]
     pub pos: SrcPos,
+    /// For a list value, where each item was written (errors in a `when`
+    /// list point at the failing item).
+    #[serde(skip)]
+    pub item_pos: Vec<SrcPos>,
 }
 
 /// Keywords of a play, block, task or role reference.
@@ -30,7 +34,20 @@ impl Attrs {
         self.0.get(k).map(|a| &a.pos)
     }
     pub fn insert(&mut self, k: &str, value: Value, pos: SrcPos) {
-        self.0.insert(k.to_owned(), Attr { value, pos });
+        self.0.insert(
+            k.to_owned(),
+            Attr {
+                value,
+                pos,
+                item_pos: Vec::new(),
+            },
+        );
+    }
+    /// Records where the items of a list-valued keyword were written.
+    pub fn set_item_pos(&mut self, k: &str, item_pos: Vec<SrcPos>) {
+        if let Some(a) = self.0.get_mut(k) {
+            a.item_pos = item_pos;
+        }
     }
     pub fn contains(&self, k: &str) -> bool {
         self.0.contains_key(k)

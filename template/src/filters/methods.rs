@@ -124,7 +124,10 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Option<Result<Value, 
                 None if method == "partition" => vec![s, "", ""],
                 None => vec!["", "", s],
             };
-            Value::from(parts.into_iter().map(Value::from).collect::<Vec<_>>())
+            // str.partition returns a tuple (shown as `('a', '=', 'b')`).
+            Value::from_object(crate::pyrepr::PyTuple(
+                parts.into_iter().map(Value::from).collect(),
+            ))
         }
         "index" | "rindex" => {
             let sub = arg_str(args, 0).unwrap_or_default();

@@ -203,7 +203,8 @@ fn f_mandatory(state: &State, v: Value, a: Args) -> Result<Value, Error> {
         let msg = a
             .str(0, "msg")
             .unwrap_or_else(|| format!("Mandatory variable {name} not defined."));
-        return Err(crate::error::to_mj(crate::TemplateError::undefined(msg)));
+        // AnsibleFilterError, not an undefined-variable error.
+        return Err(ferr(msg));
     }
     Ok(v)
 }
@@ -373,13 +374,35 @@ fn f_to_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
     let sort = a.kw("sort_keys").is_some_and(|v| v.is_true());
     let indent = a.kw("indent").and_then(|v| v.as_usize());
+    let seps = json_separators(&a)?;
     Ok(Value::from_safe_string(more::py_json_dumps(
         &j,
-        indent,
-        sort,
-        ensure_ascii,
-        indent.is_some(),
+        &more::JsonOpts {
+            indent,
+            sort,
+            ensure_ascii,
+            separators: seps.as_ref().map(|(i, k)| (i.as_str(), k.as_str())),
+        },
     )))
+}
+
+/// The `separators=(item, key)` keyword of to_json/to_nice_json.
+fn json_separators(a: &Args) -> Result<Option<(String, String)>, Error> {
+    let Some(s) = a.kw("separators").filter(|s| !s.is_none()) else {
+        return Ok(None);
+    };
+    let parts: Vec<Value> = s.try_iter()?.collect();
+    match parts.as_slice() {
+        [i, k] => Ok(Some((to_str_arg(i), to_str_arg(k)))),
+        _ => Err(ferr(format!(
+            "not enough values to unpack (expected 2, got {})",
+            parts.len()
+        ))),
+    }
+}
+
+fn to_str_arg(v: &Value) -> String {
+    v.as_str().map(str::to_owned).unwrap_or_else(|| py_str(v))
 }
 
 fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
@@ -387,19 +410,27 @@ fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
     let ensure_ascii = a.kw("ensure_ascii").map(|v| v.is_true()).unwrap_or(true);
+    let seps = json_separators(&a)?;
     Ok(Value::from_safe_string(more::py_json_dumps(
         &j,
-        Some(indent),
-        sort,
-        ensure_ascii,
-        true,
+        &more::JsonOpts {
+            indent: Some(indent),
+            sort,
+            ensure_ascii,
+            separators: seps.as_ref().map(|(i, k)| (i.as_str(), k.as_str())),
+        },
     )))
 }
 
 fn f_from_json(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
-    let j: serde_json::Value =
-        serde_json::from_str(&s).map_err(|e| ferr(format!("from_json: {e}")))?;
+    let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
+        let msg = crate::pyjson_err::json_error(&s).unwrap_or_else(|| e.to_string());
+        crate::error::to_mj(crate::TemplateError::new(
+            crate::ErrorKind::PyValueError,
+            msg,
+        ))
+    })?;
     Ok(json_to_mj(&j))
 }
 
@@ -414,8 +445,9 @@ fn f_to_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
         None => crate::yaml_dump::Flow::Auto,
     };
     let sort = a.kw("sort_keys").map(|v| v.is_true()).unwrap_or(true);
+    let width = a.kw("width").and_then(|v| v.as_usize());
     Ok(Value::from_safe_string(crate::yaml_dump::dump(
-        &j, indent, flow_mode, sort,
+        &j, indent, flow_mode, sort, width,
     )))
 }
 
@@ -423,11 +455,13 @@ fn f_to_nice_yaml(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let j = mj_to_json(&v).map_err(crate::error::to_mj)?;
     let indent = a.get(0, "indent").and_then(|v| v.as_usize()).unwrap_or(4);
     let sort = a.get(1, "sort_keys").map(|v| v.is_true()).unwrap_or(true);
+    let width = a.kw("width").and_then(|v| v.as_usize());
     Ok(Value::from_safe_string(crate::yaml_dump::dump(
         &j,
         indent,
         crate::yaml_dump::Flow::Never,
         sort,
+        width,
     )))
 }
 

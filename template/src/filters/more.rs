@@ -9,8 +9,8 @@ use minijinja::{Environment, Error, State};
 use serde_json::Value as JV;
 
 use super::{add, items, need, to_s, Args};
-use crate::error::ferr;
-use crate::pyrepr::{float_repr, py_str};
+use crate::error::{ferr, fterr};
+use crate::pyrepr::{float_repr, py_repr, py_str, repr_str};
 use crate::Shared;
 
 /// `a.b.c` attribute path (Jinja's `attribute=` with dots; ints index lists).
@@ -54,25 +54,32 @@ fn json_str(s: &str, ensure_ascii: bool, out: &mut String) {
 }
 
 /// Python `json.dumps`.
-pub(crate) fn py_json_dumps(
-    v: &JV,
-    indent: Option<usize>,
-    sort: bool,
-    ensure_ascii: bool,
-    _pretty: bool,
-) -> String {
+/// `json.dumps` options the filters pass through.
+pub(crate) struct JsonOpts<'a> {
+    pub indent: Option<usize>,
+    pub sort: bool,
+    pub ensure_ascii: bool,
+    /// `separators=(item, key)`; Python's default is `(', ', ': ')`, or
+    /// `(',', ': ')` when indenting.
+    pub separators: Option<(&'a str, &'a str)>,
+}
+
+pub(crate) fn py_json_dumps(v: &JV, o: &JsonOpts<'_>) -> String {
     let mut out = String::new();
-    dump_json(v, indent, sort, ensure_ascii, 0, &mut out);
+    dump_json(v, o, 0, &mut out);
     out
 }
 
-fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, out: &mut String) {
-    let (item_sep, nl) = match indent {
-        Some(_) => (",", true),
-        None => (", ", false),
+fn dump_json(v: &JV, o: &JsonOpts<'_>, level: usize, out: &mut String) {
+    let (item_sep, key_sep) = match (o.separators, o.indent) {
+        (Some(s), _) => s,
+        (None, Some(_)) => (",", ": "),
+        (None, None) => (", ", ": "),
     };
+    let nl = o.indent.is_some();
+    let ea = o.ensure_ascii;
     let pad = |out: &mut String, l: usize| {
-        if let Some(n) = indent {
+        if let Some(n) = o.indent {
             out.push('\n');
             out.push_str(&" ".repeat(n * l));
         }
@@ -106,7 +113,7 @@ fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, 
                 if nl {
                     pad(out, level + 1);
                 }
-                dump_json(x, indent, sort, ea, level + 1, out);
+                dump_json(x, o, level + 1, out);
             }
             if nl {
                 pad(out, level);
@@ -119,7 +126,7 @@ fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, 
                 return;
             }
             let mut keys: Vec<&String> = m.keys().collect();
-            if sort {
+            if o.sort {
                 keys.sort();
             }
             out.push('{');
@@ -131,8 +138,8 @@ fn dump_json(v: &JV, indent: Option<usize>, sort: bool, ea: bool, level: usize, 
                     pad(out, level + 1);
                 }
                 json_str(k, ea, out);
-                out.push_str(": ");
-                dump_json(&m[k.as_str()], indent, sort, ea, level + 1, out);
+                out.push_str(key_sep);
+                dump_json(&m[k.as_str()], o, level + 1, out);
             }
             if nl {
                 pad(out, level);
@@ -426,11 +433,42 @@ fn merge_rec(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Value {
 }
 
 fn f_combine(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    if a.kw
+        .iter()
+        .any(|(k, _)| k != "recursive" && k != "list_merge")
+    {
+        return Err(ferr(
+            "'recursive' and 'list_merge' are the only valid keyword arguments",
+        ));
+    }
     let recursive = a.kw("recursive").is_some_and(|v| v.is_true());
     let list_merge = a
         .kw("list_merge")
         .map(|v| py_str(&v))
         .unwrap_or_else(|| "replace".into());
+    // `flatten(terms, levels=1)`: the input and each argument may be a
+    // list of dicts; nulls are dropped.
+    let is_null = |x: &Value| x.is_none() || matches!(x.as_str(), Some("None") | Some("null"));
+    let mut dicts = Vec::new();
+    for t in std::iter::once(&v).chain(a.pos.iter()) {
+        if is_null(t) {
+            continue;
+        }
+        if t.kind() == ValueKind::Seq {
+            dicts.extend(t.try_iter()?.filter(|x| !is_null(x)));
+        } else {
+            dicts.push(t.clone());
+        }
+    }
+    for d in &dicts {
+        need(d)?;
+    }
+    let Some(mut acc) = dicts.pop() else {
+        return Ok(Value::from_pairs(Vec::<(Value, Value)>::new()));
+    };
+    if dicts.is_empty() {
+        return Ok(acc);
+    }
     if ![
         "replace",
         "keep",
@@ -441,29 +479,18 @@ fn f_combine(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     ]
     .contains(&list_merge.as_str())
     {
-        return Err(ferr("'list_merge' parameter must be one of 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'"));
+        return Err(ferr("merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'"));
     }
-    let mut dicts = vec![v];
-    for p in &a.pos {
-        if p.kind() == ValueKind::Seq {
-            dicts.extend(p.try_iter()?);
-        } else {
-            dicts.push(p.clone());
-        }
-    }
-    let mut acc = Value::from_pairs(Vec::<(Value, Value)>::new());
-    for d in dicts {
-        need(&d)?;
-        if d.kind() != ValueKind::Map {
+    // Merged from the highest priority (last) down, as merge_hash(low, high).
+    for d in dicts.iter().rev() {
+        if d.kind() != ValueKind::Map || acc.kind() != ValueKind::Map {
             return Err(ferr(format!(
-                "failed to combine variables, expected dicts but got a '{}' and a '{}': \n{}\n{}",
+                "failed to combine variables, expected dicts but got a '{}' and a '{}'.",
+                crate::pyfmt::pytype(d),
                 crate::pyfmt::pytype(&acc),
-                crate::pyfmt::pytype(&d),
-                py_str(&acc),
-                py_str(&d)
             )));
         }
-        acc = merge_rec(&acc, &d, recursive, &list_merge);
+        acc = merge_rec(d, &acc, recursive, &list_merge);
     }
     Ok(acc)
 }
@@ -581,9 +608,11 @@ fn uniq(list: Vec<Value>) -> Vec<Value> {
 
 fn f_unique(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let list = items(&v)?;
+    // Ansible hands `bool(case_sensitive)` to Jinja2's unique, so the
+    // default (None) compares strings case-insensitively.
     let case_sensitive = a.get(0, "case_sensitive").map(|v| v.is_true());
     let attr = a.str(1, "attribute");
-    if case_sensitive == Some(false) || attr.is_some() {
+    if case_sensitive != Some(true) || attr.is_some() {
         let mut seen: Vec<Value> = Vec::new();
         let mut out = Vec::new();
         for x in list {
@@ -721,10 +750,11 @@ fn f_subelements(_: &State, v: Value, a: Args) -> Result<Value, Error> {
             continue;
         }
         if values.kind() != ValueKind::Seq {
-            return Err(ferr(format!(
-                "the key {} should point to a list, got '{}'",
-                path.last().cloned().unwrap_or_default(),
-                py_str(&values)
+            let mut got = String::new();
+            py_repr(&values, &mut got);
+            return Err(fterr(format!(
+                "the key {} should point to a list, got {got}",
+                repr_str(&path.last().cloned().unwrap_or_default()),
             )));
         }
         for s in values.try_iter()? {
@@ -822,46 +852,75 @@ fn f_combinations(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
-fn rng(seed: Option<Value>) -> fastrand::Rng {
-    match seed {
-        Some(s) if !s.is_none() => {
-            use sha2::Digest;
-            let h = sha2::Sha256::digest(py_str(&s).as_bytes());
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&h[..8]);
-            fastrand::Rng::with_seed(u64::from_le_bytes(b))
-        }
-        _ => fastrand::Rng::new(),
+/// `Random(seed)`, or a randomly seeded generator without a seed.
+fn rng(seed: Option<Value>) -> crate::pyrandom::PyRandom {
+    use crate::pyrandom::PyRandom;
+    let Some(s) = seed.filter(|s| !s.is_none() && !s.is_undefined()) else {
+        return PyRandom::from_int(u128::from(fastrand::u64(..)));
+    };
+    if let Some(st) = s.as_str() {
+        return PyRandom::from_str(st);
     }
+    if s.kind() == ValueKind::Bool {
+        return PyRandom::from_int(u128::from(s.is_true()));
+    }
+    if let Ok(i) = i128::try_from(s.clone()) {
+        return PyRandom::from_int(i.unsigned_abs());
+    }
+    // Other seeds (non-integral floats) are hashed by Python; their text
+    // is the closest stable stand-in.
+    PyRandom::from_str(&py_str(&s))
 }
 
 fn f_random(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     need(&v)?;
     let mut r = rng(a.kw("seed"));
+    let start = a.get(0, "start").filter(|s| s.is_true());
+    let step = a.get(1, "step").filter(|s| s.is_true());
     if v.is_integer() {
+        // Random.randrange(start or 0, end, step or 1)
         let end = v.as_i64().unwrap_or(0);
-        let start = a.get(0, "start").and_then(|s| s.as_i64()).unwrap_or(0);
-        let step = a
-            .get(1, "step")
-            .and_then(|s| s.as_i64())
-            .unwrap_or(1)
-            .max(1);
-        if end <= start {
+        let start = start.and_then(|s| s.as_i64()).unwrap_or(0);
+        let step = step.and_then(|s| s.as_i64()).unwrap_or(1);
+        let width = end - start;
+        if step == 1 {
+            if width <= 0 {
+                return Err(ferr(format!(
+                    "empty range for randrange() ({start}, {end}, {width})"
+                )));
+            }
+            return Ok(Value::from(start + r.randbelow(width as u64) as i64));
+        }
+        let n = match step {
+            0 => return Err(ferr("zero step for randrange()")),
+            s if s > 0 => (width + s - 1).div_euclid(s),
+            s => (width + s + 1).div_euclid(s),
+        };
+        if n <= 0 {
             return Err(ferr("empty range for randrange()"));
         }
-        let n = (end - start + step - 1) / step;
-        return Ok(Value::from(start + step * r.i64(0..n)));
+        return Ok(Value::from(start + step * r.randbelow(n as u64) as i64));
+    }
+    if !matches!(
+        v.kind(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::String | ValueKind::Iterable
+    ) {
+        return Err(ferr("random can only be used on sequences and integers"));
+    }
+    if start.is_some() || step.is_some() {
+        return Err(ferr("start and step can only be used with integer values"));
     }
     let list = items(&v)?;
     if list.is_empty() {
         return Err(ferr("Cannot choose from an empty sequence"));
     }
-    Ok(list[r.usize(0..list.len())].clone())
+    Ok(list[r.randbelow(list.len() as u64) as usize].clone())
 }
 
 fn f_shuffle(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let mut list = items(&v)?;
-    let mut r = rng(a.get(0, "seed"));
+    // Ansible seeds only with a truthy seed.
+    let mut r = rng(a.get(0, "seed").filter(|s| s.is_true()));
     r.shuffle(&mut list);
     Ok(Value::from(list))
 }
@@ -1077,20 +1136,139 @@ fn f_fileglob(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     ))
 }
 
+/// `ntpath.splitdrive`: a drive letter (`C:`) or UNC share
+/// (`\\\\server\\share`) and the rest.
+fn nt_splitdrive(p: &str) -> (&str, &str) {
+    let is_sep = |c: char| c == '\\' || c == '/';
+    let chars: Vec<char> = p.chars().take(3).collect();
+    if chars.len() >= 2
+        && is_sep(chars[0])
+        && is_sep(chars[1])
+        && chars.get(2).is_some_and(|c| !is_sep(*c))
+    {
+        // UNC: the drive runs to the separator after the share name.
+        let rest = &p[2..];
+        let Some(i) = rest.find(is_sep) else {
+            return (p, "");
+        };
+        let after = &rest[i + 1..];
+        let j = after.find(is_sep).unwrap_or(after.len());
+        let end = 2 + i + 1 + j;
+        return (&p[..end], &p[end..]);
+    }
+    if chars.len() >= 2 && chars[1] == ':' {
+        let n = chars[0].len_utf8() + 1;
+        return (&p[..n], &p[n..]);
+    }
+    ("", p)
+}
+
+/// `ntpath.split`.
+fn nt_split(p: &str) -> (String, String) {
+    let is_sep = |c: char| c == '\\' || c == '/';
+    let (d, rest) = nt_splitdrive(p);
+    let i = rest.rfind(is_sep).map_or(0, |i| i + 1);
+    let (head, tail) = rest.split_at(i);
+    let trimmed = head.trim_end_matches(is_sep);
+    let head = if trimmed.is_empty() { head } else { trimmed };
+    (format!("{d}{head}"), tail.to_owned())
+}
+
 fn f_win_basename(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    Ok(Value::from(nt_split(&to_s(&v)?).1))
+}
+
+fn f_win_dirname(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    Ok(Value::from(nt_split(&to_s(&v)?).0))
+}
+
+fn f_win_splitdrive(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
-    Ok(Value::from(s.rsplit(['\\', '/']).next().unwrap_or("")))
+    let (d, p) = nt_splitdrive(&s);
+    Ok(Value::from_object(crate::pyrepr::PyTuple(vec![
+        Value::from(d),
+        Value::from(p),
+    ])))
 }
 
 // ------------------------------------------------------------- encoding
 
-fn f_b64encode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+/// Python codec names the base64 filters accept for `encoding`.
+fn encode_text(s: &str, encoding: &str) -> Result<Vec<u8>, Error> {
+    let norm = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |le: bool, bom: bool| {
+        let mut out = Vec::new();
+        if bom {
+            out.extend_from_slice(&[0xff, 0xfe]);
+        }
+        for u in s.encode_utf16() {
+            let b = if le { u.to_le_bytes() } else { u.to_be_bytes() };
+            out.extend_from_slice(&b);
+        }
+        out
+    };
+    match norm.as_str() {
+        "utf-8" | "utf8" => Ok(s.as_bytes().to_vec()),
+        "utf-16-le" | "utf-16le" => Ok(utf16(true, false)),
+        "utf-16-be" | "utf-16be" => Ok(utf16(false, false)),
+        "utf-16" | "utf16" => Ok(utf16(true, true)),
+        "ascii" | "latin-1" | "latin1" | "iso-8859-1" => {
+            let limit = if norm == "ascii" { 0x80 } else { 0x100 };
+            s.chars()
+                .map(|c| {
+                    u8::try_from(c as u32)
+                        .ok()
+                        .filter(|b| u32::from(*b) < limit)
+                        .ok_or_else(|| ferr(format!("'{norm}' codec can't encode character {c:?}")))
+                })
+                .collect()
+        }
+        _ => Err(ferr(format!("unknown encoding: {encoding}"))),
+    }
+}
+
+fn decode_text(b: &[u8], encoding: &str) -> Result<String, Error> {
+    let norm = encoding.to_ascii_lowercase().replace('_', "-");
+    let utf16 = |le: bool, b: &[u8]| {
+        let units: Vec<u16> = b
+            .chunks(2)
+            .map(|c| {
+                let pair = [c[0], c.get(1).copied().unwrap_or(0)];
+                if le {
+                    u16::from_le_bytes(pair)
+                } else {
+                    u16::from_be_bytes(pair)
+                }
+            })
+            .collect();
+        String::from_utf16_lossy(&units)
+    };
+    match norm.as_str() {
+        "utf-8" | "utf8" => Ok(String::from_utf8_lossy(b).into_owned()),
+        "utf-16-le" | "utf-16le" => Ok(utf16(true, b)),
+        "utf-16-be" | "utf-16be" => Ok(utf16(false, b)),
+        "utf-16" | "utf16" => Ok(match b {
+            [0xfe, 0xff, rest @ ..] => utf16(false, rest),
+            [0xff, 0xfe, rest @ ..] => utf16(true, rest),
+            _ => utf16(true, b),
+        }),
+        "ascii" | "latin-1" | "latin1" | "iso-8859-1" => {
+            Ok(b.iter().map(|&c| char::from(c)).collect())
+        }
+        _ => Err(ferr(format!("unknown encoding: {encoding}"))),
+    }
+}
+
+fn f_b64encode(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    let enc = a.str(0, "encoding").unwrap_or_else(|| "utf-8".into());
+    let bytes = encode_text(&to_s(&v)?, &enc)?;
     Ok(Value::from(
-        base64::engine::general_purpose::STANDARD.encode(to_s(&v)?.as_bytes()),
+        base64::engine::general_purpose::STANDARD.encode(bytes),
     ))
 }
 
-fn f_b64decode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+fn f_b64decode(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    let enc = a.str(0, "encoding").unwrap_or_else(|| "utf-8".into());
     let s = to_s(&v)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s.trim().as_bytes())
@@ -1099,7 +1277,7 @@ fn f_b64decode(_: &State, v: Value, _: Args) -> Result<Value, Error> {
                 .decode(s.trim().trim_end_matches('=').as_bytes())
         })
         .map_err(|e| ferr(format!("b64decode: {e}")))?;
-    Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Value::from(decode_text(&bytes, &enc)?))
 }
 
 pub(crate) fn hash_hex(kind: &str, data: &[u8]) -> Option<String> {
@@ -1118,10 +1296,10 @@ pub(crate) fn hash_hex(kind: &str, data: &[u8]) -> Option<String> {
 fn f_hash(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let kind = a.str(0, "hashtype").unwrap_or_else(|| "sha1".into());
     let s = to_s(&v)?;
-    match hash_hex(&kind, s.as_bytes()) {
-        Some(h) => Ok(Value::from(h)),
-        None => Ok(Value::from(())),
-    }
+    // hashlib.new's error for an unknown algorithm, as Ansible re-raises it.
+    hash_hex(&kind, s.as_bytes())
+        .map(Value::from)
+        .ok_or_else(|| ferr(format!("unsupported hash type {kind}")))
 }
 
 fn f_md5(_: &State, v: Value, _: Args) -> Result<Value, Error> {
@@ -1652,6 +1830,50 @@ fn f_dict(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from_pairs(pairs))
 }
 
+/// The `dict(...)` global: Python's constructor, from a mapping or pairs
+/// plus keyword arguments.
+fn g_dict(args: Vec<Value>) -> Result<Value, Error> {
+    let a = Args::new(args);
+    if a.pos.len() > 1 {
+        return Err(ferr(format!(
+            "dict expected at most 1 argument, got {}",
+            a.pos.len()
+        )));
+    }
+    let mut pairs: Vec<(Value, Value)> = Vec::new();
+    if let Some(src) = a.pos.first() {
+        if src.kind() == ValueKind::Map {
+            for k in src.try_iter()? {
+                let val = src.get_item(&k)?;
+                pairs.push((k, val));
+            }
+        } else {
+            let d = f_dict_pairs(src)?;
+            pairs.extend(d);
+        }
+    }
+    for (k, v) in a.kw {
+        pairs.push((Value::from(k), v));
+    }
+    Ok(Value::from_pairs(pairs))
+}
+
+fn f_dict_pairs(v: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    let mut pairs = Vec::new();
+    for p in items(v)? {
+        let kv: Vec<Value> = items(&p)?;
+        if kv.len() != 2 {
+            return Err(ferr(format!(
+                "dictionary update sequence element #{} has length {}; 2 is required",
+                pairs.len(),
+                kv.len()
+            )));
+        }
+        pairs.push((kv[0].clone(), kv[1].clone()));
+    }
+    Ok(pairs)
+}
+
 fn f_first(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(items(&v)?.into_iter().next().unwrap_or(Value::UNDEFINED))
 }
@@ -1750,7 +1972,121 @@ fn f_wordcount(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from(n))
 }
 
+/// Jinja2's `striptags`: drops comments and tags, collapses whitespace and
+/// unescapes HTML entities.
+fn f_striptags(_: &State, v: Value, _: Args) -> Result<Value, Error> {
+    let mut text = to_s(&v)?;
+    for (open, close) in [("<!--", "-->"), ("<", ">")] {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(open) {
+            let Some(j) = rest[i + open.len()..].find(close) else {
+                break;
+            };
+            out.push_str(&rest[..i]);
+            rest = &rest[i + open.len() + j + close.len()..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Ok(Value::from(html_unescape(&collapsed)))
+}
+
+/// Python `html.unescape` for the named entities that matter in practice
+/// and numeric references.
+fn html_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| {
+            let ent = &rest[1..e];
+            let c = match ent {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let num = ent.strip_prefix('#')?;
+                    let n = match num.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(n)
+                }
+            }?;
+            Some((c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Jinja2's `dictsort(case_sensitive=False, by='key', reverse=False)`:
+/// the (key, value) pairs as tuples, sorted.
+fn f_dictsort(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    need(&v)?;
+    if v.kind() != ValueKind::Map {
+        return Err(ferr("dictsort filter only works with dicts"));
+    }
+    let case_sensitive = a.flag(0, "case_sensitive");
+    let by = a.str(1, "by").unwrap_or_else(|| "key".into());
+    let reverse = a.flag(2, "reverse");
+    let pos = match by.as_str() {
+        "key" => 0,
+        "value" => 1,
+        _ => return Err(ferr("You can only sort by either \"key\" or \"value\"")),
+    };
+    let mut pairs: Vec<[Value; 2]> = Vec::new();
+    for k in v.try_iter()? {
+        let val = v.get_item(&k)?;
+        pairs.push([k, val]);
+    }
+    let sort_key = |x: &Value| match (case_sensitive, x.as_str()) {
+        (false, Some(s)) => Value::from(s.to_lowercase()),
+        _ => x.clone(),
+    };
+    // A stable sort, reversed by comparison as Python's sorted(reverse=True).
+    pairs.sort_by(|x, y| {
+        let o = sort_key(&x[pos]).cmp(&sort_key(&y[pos]));
+        if reverse {
+            o.reverse()
+        } else {
+            o
+        }
+    });
+    Ok(Value::from(
+        pairs
+            .into_iter()
+            .map(|p| Value::from_object(crate::pyrepr::PyTuple(p.to_vec())))
+            .collect::<Vec<_>>(),
+    ))
+}
+
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    env.add_function(
+        "dict",
+        |args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| {
+            g_dict(args.0.into_iter().map(Value::from).collect())
+        },
+    );
+    add(env, "dictsort", f_dictsort);
+    add(env, "striptags", f_striptags);
     add(env, "truncate", f_truncate);
     add(env, "wordcount", f_wordcount);
     add(env, "regex_replace", f_regex_replace);
@@ -1779,6 +2115,8 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     add(env, "basename", f_basename);
     add(env, "dirname", f_dirname);
     add(env, "win_basename", f_win_basename);
+    add(env, "win_dirname", f_win_dirname);
+    add(env, "win_splitdrive", f_win_splitdrive);
     add(env, "expanduser", f_expanduser);
     add(env, "expandvars", f_expandvars);
     add(env, "realpath", f_realpath);
