@@ -38,7 +38,6 @@ mod lex;
 mod literal;
 mod lookups;
 mod pyfmt;
-mod pyjson_err;
 mod pyrandom;
 mod pyrepr;
 mod tests_jinja;

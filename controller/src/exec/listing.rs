@@ -116,16 +116,7 @@ impl Runner<'_> {
         let template = |r: &Self, v: &Value| -> Result<Value, String> {
             r.templar.template(v, &vars).map_err(|e| e.to_string())
         };
-        let hosts_v = play.attrs.get("hosts").cloned().unwrap_or(Value::Null);
-        let hosts_v = template(self, &hosts_v).map_err(|e| {
-            self.cb.error(&e);
-            super::RUN_ERROR
-        })?;
-        let patterns: Vec<String> = match &hosts_v {
-            Value::Array(a) => a.iter().map(value_to_string).collect(),
-            Value::Null => Vec::new(),
-            other => vec![value_to_string(other)],
-        };
+        let patterns = self.play_patterns(&play)?;
         let host_list = patterns.join(",");
         let name = match play.attrs.get("name") {
             Some(n) => value_to_string(&template(self, n).unwrap_or_else(|_| n.clone())),
@@ -139,22 +130,7 @@ impl Runner<'_> {
         );
         // The pattern is evaluated in every listing mode (an unmatched one
         // warns or, under HOST_PATTERN_MISMATCH=error, fails).
-        let order = play
-            .attrs
-            .get("order")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<rustle_inventory::HostOrder>().ok())
-            .unwrap_or_default();
-        let sel = self
-            .inventory
-            .get_hosts(&patterns, self.cfg.limit.as_ref(), order)
-            .map_err(|e| {
-                self.cb.error(&e.to_string());
-                super::RUN_ERROR
-            })?;
-        for w in sel.warnings.iter() {
-            self.cb.warning(w);
-        }
+        let hosts = self.match_hosts(&play, &patterns)?;
         if what.hosts {
             let quoted: Vec<String> = patterns
                 .iter()
@@ -163,9 +139,9 @@ impl Runner<'_> {
             msg += &format!(
                 "\n    pattern: [{}]\n    hosts ({}):",
                 quoted.join(", "),
-                sel.hosts.len()
+                hosts.len()
             );
-            for h in &sel.hosts {
+            for h in &hosts {
                 msg += &format!("\n      {h}");
             }
         }

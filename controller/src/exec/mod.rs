@@ -228,6 +228,12 @@ impl<'a> Runner<'a> {
     }
 
     fn select_hosts(&mut self, play: &Play) -> Result<Vec<String>, u8> {
+        let patterns = self.play_patterns(play)?;
+        self.match_hosts(play, &patterns)
+    }
+
+    /// The play's `hosts:` patterns, templated with play-level variables.
+    pub(crate) fn play_patterns(&mut self, play: &Play) -> Result<Vec<String>, u8> {
         let vars = self.play_level_vars(play);
         let hosts_v = play.attrs.get("hosts").cloned().unwrap_or(Value::Null);
         let hosts_v = self.templar.template(&hosts_v, &vars).map_err(|e| {
@@ -244,10 +250,20 @@ impl<'a> Runner<'a> {
             self.cb.error(&e.to_string());
             RUN_ERROR
         })?;
-        let patterns: Vec<String> = match hosts_v {
+        Ok(match hosts_v {
             Value::Array(a) => a.iter().map(value_to_string).collect(),
+            Value::Null => Vec::new(),
             other => vec![value_to_string(&other)],
-        };
+        })
+    }
+
+    /// The inventory hosts `patterns` match (in the play's `order`, within
+    /// `--limit`); unmatched patterns warn.
+    pub(crate) fn match_hosts(
+        &mut self,
+        play: &Play,
+        patterns: &[String],
+    ) -> Result<Vec<String>, u8> {
         let order = play
             .attrs
             .get("order")
@@ -256,7 +272,7 @@ impl<'a> Runner<'a> {
             .unwrap_or_default();
         let sel = self
             .inventory
-            .get_hosts(&patterns, self.cfg.limit.as_ref(), order)
+            .get_hosts(patterns, self.cfg.limit.as_ref(), order)
             .map_err(|e| {
                 self.cb.error(&e.to_string());
                 RUN_ERROR
@@ -777,9 +793,11 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// One pass over the handlers in definition order, as Ansible's play
+    /// iterator does: a handler notified by a later one (or by itself)
+    /// waits for the next flush point.
     pub(crate) fn flush_handlers(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
-        loop {
-            let mut ran = false;
+        {
             for idx in 0..pr.handlers.len() {
                 let hosts: Vec<String> = pr
                     .hosts
@@ -820,11 +838,6 @@ impl<'a> Runner<'a> {
                 for h in failed {
                     self.host_removed(pr, &h);
                 }
-                ran = true;
-            }
-            // Handlers notified by handlers run in the same flush.
-            if !ran || pr.notified.values().all(Vec::is_empty) {
-                break;
             }
         }
         Ok(())

@@ -40,6 +40,21 @@ pub(crate) struct Done {
     pub extra_ok: u32,
 }
 
+impl Done {
+    /// A shown failure with `msg` (ignored under `ignore_errors`).
+    fn failure(msg: String, ignored: bool) -> Done {
+        Done {
+            result: failed(msg),
+            outcome: Outcome::Failed,
+            ignored,
+            flow: Flow::Continue,
+            show: true,
+            verbose_always: false,
+            extra_ok: 0,
+        }
+    }
+}
+
 fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
     let raw = s.task.name().map(str::to_owned);
     let name = match raw {
@@ -571,15 +586,7 @@ fn run_host_task(
         };
         // An error raised while preparing an item (its condition, its
         // arguments) ends the whole loop: the task fails with it.
-        let raised = |msg: String| Done {
-            result: failed(msg),
-            outcome: Outcome::Failed,
-            ignored: ignore_errors,
-            flow: Flow::Continue,
-            show: true,
-            verbose_always: false,
-            extra_ok: 0,
-        };
+        let raised = |msg: String| Done::failure(msg, ignore_errors);
         let mut d = match check_when(r, &conds, &vars) {
             Ok(Some(c)) => done(skipped_result(&c), Outcome::Skipped),
             Ok(None) => execute(r, pr, play, host, s, &vars, Some(&item))?,
@@ -747,17 +754,7 @@ fn include_loop(
             }
             Ok(None) => {}
             Err(msg) => {
-                let mut d = Done {
-                    result: failed(msg),
-                    outcome: Outcome::Failed,
-                    ignored: ignore_errors,
-                    flow: Flow::Continue,
-                    show: true,
-                    verbose_always: false,
-                    extra_ok: 0,
-                };
-                d.ignored = ignore_errors;
-                return Ok(d);
+                return Ok(Done::failure(msg, ignore_errors));
             }
         }
         let d = actions::dispatch(r, pr, play, host, s, &vars, Some(item))?;

@@ -425,7 +425,7 @@ fn f_to_nice_json(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 fn f_from_json(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     let s = to_s(&v)?;
     let j: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
-        let msg = crate::pyjson_err::json_error(&s).unwrap_or_else(|| e.to_string());
+        let msg = rustle_yaml::pyjson::json_error(&s).unwrap_or_else(|| e.to_string());
         crate::error::to_mj(crate::TemplateError::new(
             crate::ErrorKind::PyValueError,
             msg,
