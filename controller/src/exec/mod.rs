@@ -731,13 +731,25 @@ impl<'a> Runner<'a> {
             .map(|h| (h.clone(), HostCursor::new(items.clone())))
             .collect();
         let order: Vec<String> = pr.hosts.clone();
+        self.run_lockstep(pr, play, &mut cursors, &order)
+    }
+
+    /// The linear strategy: each step runs the task that comes first among
+    /// the hosts' next tasks, on every host at it, until all are done.
+    fn run_lockstep(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        cursors: &mut BTreeMap<String, HostCursor>,
+        order: &[String],
+    ) -> Result<(), u8> {
         loop {
             if pr.ended {
                 break;
             }
             // Next task of each active host; run the one that comes first.
             let mut next: Vec<(String, iter::Scheduled)> = Vec::new();
-            for h in &order {
+            for h in order {
                 if let Some(c) = cursors.get_mut(h) {
                     if c.failed {
                         continue;
@@ -759,7 +771,7 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .filter(|(_, s)| s.key == first_key)
                 .collect();
-            task::run_batch(self, pr, play, &mut cursors, batch)?;
+            task::run_batch(self, pr, play, cursors, batch)?;
             self.adopt_pending_handlers(pr);
             // Hosts whose cursor failed are done for the play.
             let failed: Vec<String> = cursors
@@ -817,27 +829,24 @@ impl<'a> Runner<'a> {
                         n.retain(|i| *i != idx);
                     }
                 }
+                // The handler inside its enclosing blocks (for inherited
+                // keywords), run to the end: a handler that includes tasks
+                // runs them too.
                 let def = pr.handlers[idx].clone();
-                let mut cursors: BTreeMap<String, HostCursor> = BTreeMap::new();
-                let mut batch = Vec::new();
-                for h in &hosts {
-                    let mut c = HostCursor::new(vec![Item::Task((*def.task).clone())]);
-                    if let Some(s) = c.peek() {
-                        let mut s = s;
-                        s.parents = def.parents.clone();
-                        batch.push((h.clone(), s));
-                    }
-                    cursors.insert(h.clone(), c);
+                let mut item = Item::Task((*def.task).clone());
+                for b in def.parents.iter().rev() {
+                    item = Item::Block(Block {
+                        block: vec![item],
+                        rescue: Vec::new(),
+                        always: Vec::new(),
+                        ..(**b).clone()
+                    });
                 }
-                task::run_batch(self, pr, play, &mut cursors, batch)?;
-                let failed: Vec<String> = cursors
+                let mut cursors: BTreeMap<String, HostCursor> = hosts
                     .iter()
-                    .filter(|(_, c)| c.failed)
-                    .map(|(h, _)| h.clone())
+                    .map(|h| (h.clone(), HostCursor::new(vec![item.clone()])))
                     .collect();
-                for h in failed {
-                    self.host_removed(pr, &h);
-                }
+                self.run_lockstep(pr, play, &mut cursors, &hosts)?;
             }
         }
         Ok(())
