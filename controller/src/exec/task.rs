@@ -143,6 +143,7 @@ pub(crate) fn run_batch(
     };
     let once_host = batch.first().map(|(h, _)| h.clone());
     let mut included: Vec<(String, String, Block)> = Vec::new();
+    let mut flush = false;
     for (host, sched) in batch {
         // An explicit meta task shows its banner for each host it runs on.
         if is_meta {
@@ -235,7 +236,36 @@ pub(crate) fn run_batch(
             }
             Flow::FlushHandlers => {
                 cursor.advance();
-                r.flush_handlers(pr, play)?;
+                flush = true;
+            }
+        }
+    }
+    // Every host of the batch reaches flush_handlers, then the handlers run
+    // (in lockstep, as Ansible's iterator switches each host to them).
+    if flush {
+        let before = r.failed_hosts.clone();
+        r.flush_handlers(pr, play)?;
+        // A handler failing during a flush fails the host where it stands:
+        // inside a block, its rescue takes over.
+        let newly: Vec<String> = r
+            .failed_hosts
+            .iter()
+            .filter(|h| !before.contains(*h) && cursors.contains_key(*h))
+            .cloned()
+            .collect();
+        for h in newly {
+            let Some(c) = cursors.get_mut(&h) else {
+                continue;
+            };
+            if c.will_rescue() {
+                c.fail();
+                r.failed_hosts.remove(&h);
+                if let Ok(mut removed) = pr.scope.removed.write() {
+                    removed.retain(|x| x != &h);
+                }
+                let st = r.stats.entry(h.clone()).or_default();
+                st.failed = st.failed.saturating_sub(1);
+                st.rescued += 1;
             }
         }
     }
