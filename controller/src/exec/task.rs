@@ -328,6 +328,24 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
         }
     }
+    // `notify` is templated with the task's variables (a template may
+    // give a list of names).
+    if names.iter().any(|n| n.contains("{{") || n.contains("{%")) {
+        let tv = r.task_vars(pr, host, sched, Map::new());
+        names = names
+            .into_iter()
+            .flat_map(|n| {
+                if !(n.contains("{{") || n.contains("{%")) {
+                    return vec![n];
+                }
+                match r.templar.template(&Value::String(n.clone()), &tv) {
+                    Ok(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+                    Ok(v) => vec![value_to_string(&v)],
+                    Err(_) => vec![n],
+                }
+            })
+            .collect();
+    }
     // Handler names may be templated (with play-level variables).
     let vars: Arc<dyn Vars> = Arc::new(Overlay {
         base: Arc::new(pr.scope.play_vars.clone()),
@@ -349,30 +367,54 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             })
         })
         .collect();
+    // Ansible searches handler blocks last loaded first (a role's handlers
+    // are one block, the play's another), each block in order.
+    let mut runs: Vec<Vec<usize>> = Vec::new();
+    for (i, h) in pr.handlers.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if pr.handlers[run[0]].role == h.role => run.push(i),
+            _ => runs.push(vec![i]),
+        }
+    }
+    let search: Vec<usize> = runs.into_iter().rev().flatten().collect();
     for n in names {
-        // By name only the first handler of that name is notified; every
-        // handler listening on the topic is.
-        let mut named = false;
-        for (i, h) in pr.handlers.iter().enumerate() {
-            let hname = &handler_names[i];
-            let by_name = !named
-                && (hname.as_deref() == Some(n.as_str())
-                    || h.role.as_ref().is_some_and(|r| {
-                        h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n)
-                    }));
-            named |= by_name;
-            // `role : topic` reaches the listeners of that role only.
+        let mut hit: Vec<usize> = Vec::new();
+        // By name: the first handler found.
+        if let Some(&i) = search.iter().find(|&&i| {
+            let h = &pr.handlers[i];
+            handler_names[i].as_deref() == Some(n.as_str())
+                || h.role
+                    .as_ref()
+                    .is_some_and(|r| h.name.as_ref().is_some_and(|hn| format!("{r} : {hn}") == n))
+        }) {
+            hit.push(i);
+        }
+        // By topic: every listener (once per handler name); `role : topic`
+        // reaches the listeners of that role only.
+        let mut seen: Vec<&str> = Vec::new();
+        for &i in &search {
+            let h = &pr.handlers[i];
             let role_listen = n.split_once(" : ").is_some_and(|(role, topic)| {
                 h.role
                     .as_deref()
                     .is_some_and(|r| r == role || r.rsplit('.').next() == Some(role))
                     && h.listen.iter().any(|l| l == topic)
             });
-            if by_name || role_listen || h.listen.contains(&n) {
-                let list = pr.notified.entry(host.to_owned()).or_default();
-                if !list.contains(&i) {
-                    list.push(i);
+            if !(role_listen || h.listen.contains(&n)) {
+                continue;
+            }
+            if let Some(name) = h.name.as_deref() {
+                if seen.contains(&name) {
+                    continue;
                 }
+                seen.push(name);
+            }
+            hit.push(i);
+        }
+        let list = pr.notified.entry(host.to_owned()).or_default();
+        for i in hit {
+            if !list.contains(&i) {
+                list.push(i);
             }
         }
     }
