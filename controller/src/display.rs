@@ -57,3 +57,9 @@ pub fn wrap(text: &str, width: usize) -> String {
 pub fn warning_text(msg: &str) -> String {
     wrap(&format!("[WARNING]: {msg}"), 79)
 }
+
+/// Ansible's `Display.error` for a plain message: `\n[ERROR]: ` wrapped as
+/// one text, so the newline becomes the leading space.
+pub fn error_text(msg: &str) -> String {
+    wrap(&format!("\n[ERROR]: {msg}"), 79)
+}

@@ -46,7 +46,7 @@ use serde_json::Value as Json;
 use thiserror::Error;
 
 pub use data::{Group, Host, InventoryData, Vars, LOCALHOST};
-pub use pattern::{split_host_pattern, HostOrder, Limit, Selection};
+pub use pattern::{fnmatch, split_host_pattern, HostOrder, Limit, Selection};
 pub use vars::{EntityKind, VarsCache};
 
 /// Errors from inventory operations (parse failures of a source are

@@ -173,6 +173,12 @@ fn order_patterns(patterns: &[String]) -> Vec<String> {
     reg
 }
 
+/// Python's `fnmatch.fnmatchcase`: whether `text` matches the shell-style
+/// `pattern`.
+pub fn fnmatch(pattern: &str, text: &str) -> bool {
+    Regex::new(&fnmatch_regex(pattern)).is_ok_and(|r| r.is_match(text))
+}
+
 /// Python's `fnmatch.translate`, as a Rust regex matching the whole text.
 pub fn fnmatch_regex(pat: &str) -> String {
     let cs: Vec<char> = pat.chars().collect();

@@ -69,6 +69,11 @@ impl Callback {
         }
     }
 
+    /// An error shown the way `Display.error` words a plain message.
+    pub fn error_wrapped(&mut self, msg: &str) {
+        let _ = writeln!(self.err, "{}", crate::display::error_text(msg));
+    }
+
     pub fn error(&mut self, msg: &str) {
         let _ = writeln!(self.err, "ERROR! {msg}");
     }
@@ -273,8 +278,15 @@ impl Callback {
         self.say(&format!("skipping: [{host}]\n"));
     }
 
+    /// PLAY RECAP for the hosts that processed anything (Ansible lists
+    /// only hosts with counts).
     pub fn recap(&mut self, hosts: &[(String, HostStats)]) {
-        let text = self.renderer.recap(hosts);
+        let hosts: Vec<(String, HostStats)> = hosts
+            .iter()
+            .filter(|(_, s)| *s != HostStats::default())
+            .cloned()
+            .collect();
+        let text = self.renderer.recap(&hosts);
         self.say(&text);
     }
 

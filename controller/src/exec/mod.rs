@@ -203,6 +203,10 @@ impl<'a> Runner<'a> {
         let list: Vec<(String, HostStats)> =
             self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect();
         self.cb.recap(&list);
+        if let Some(start) = &self.cfg.start_at_task {
+            let msg = format!("No matching task \"{start}\" found. Note: --start-at-task can only follow static includes.");
+            self.cb.error_wrapped(&msg);
+        }
         self.cb.flush();
         if self.stats.values().any(|s| s.unreachable > 0)
             && !self.stats.values().any(|s| s.failed > 0)
@@ -586,6 +590,16 @@ impl<'a> Runner<'a> {
         // play's (and its import's) tags.
         let mut gather_tags = vec!["always".to_owned()];
         gather_tags.extend(tags::play_tags(play));
+        // --start-at-task: fact gathering runs only if it is the task named.
+        let gather = gather
+            && match &self.cfg.start_at_task {
+                Some(start) if start_matches(start, "Gathering Facts", "Gathering Facts") => {
+                    self.cfg.start_at_task = None;
+                    true
+                }
+                Some(_) => false,
+                None => true,
+            };
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
             self.gather_facts(pr, play)?;
         }
@@ -730,6 +744,34 @@ impl<'a> Runner<'a> {
             .filter(|h| !self.failed_hosts.contains(*h) && !self.unreachable_hosts.contains(*h))
             .map(|h| (h.clone(), HostCursor::new(items.clone())))
             .collect();
+        // --start-at-task: every host starts at the first task whose name
+        // matches; a section without it is skipped.
+        if let Some(start) = self.cfg.start_at_task.clone() {
+            let mut found = false;
+            for c in cursors.values_mut() {
+                while let Some(s) = c.peek() {
+                    let name = s.task.name().unwrap_or_default().to_owned();
+                    let role = s
+                        .task
+                        .role
+                        .as_ref()
+                        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+                    let full = match role {
+                        Some(r) if !name.is_empty() => format!("{} : {name}", r.name),
+                        _ => name.clone(),
+                    };
+                    if !name.is_empty() && start_matches(&start, &name, &full) {
+                        found = true;
+                        break;
+                    }
+                    c.advance();
+                }
+            }
+            if !found {
+                return Ok(());
+            }
+            self.cfg.start_at_task = None;
+        }
         let order: Vec<String> = pr.hosts.clone();
         self.run_lockstep(pr, play, &mut cursors, &order)
     }
@@ -1101,6 +1143,14 @@ fn dependency_names(r: &RoleRef, out: &mut Vec<String>) {
             out.push(d.role.info.name.clone());
         }
     }
+}
+
+/// Whether `--start-at-task PATTERN` names a task (its name, or its name
+/// with the role prefix; exactly or as a shell-style pattern).
+fn start_matches(pattern: &str, name: &str, full: &str) -> bool {
+    [name, full]
+        .iter()
+        .any(|n| *n == pattern || rustle_inventory::fnmatch(pattern, n))
 }
 
 /// What a role inherits from the roles whose dependency it is.
