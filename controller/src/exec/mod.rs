@@ -557,7 +557,11 @@ impl<'a> Runner<'a> {
                 force_handlers: self.cfg.force_handlers
                     || play.attrs.get("force_handlers").is_some_and(truthy),
             };
-            collect_handlers(&all_handlers, &[], &mut pr.handlers);
+            collect_handlers(
+                &with_play_keywords(play, all_handlers.clone()),
+                &[],
+                &mut pr.handlers,
+            );
             self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
             // A batch whose every host failed ends the play.
             let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
@@ -611,6 +615,7 @@ impl<'a> Runner<'a> {
             if pr.ended {
                 break;
             }
+            let section = with_play_keywords(play, section);
             self.run_section(pr, section, play)?;
             if !pr.ended || pr.force_handlers {
                 self.flush_handlers(pr, play)?;
@@ -1143,6 +1148,44 @@ fn dependency_names(r: &RoleRef, out: &mut Vec<String>) {
             out.push(d.role.info.name.clone());
         }
     }
+}
+
+/// Play keywords its tasks inherit (as Ansible's parent-attribute lookup
+/// ends at the play).
+const PLAY_INHERITED: [&str; 10] = [
+    "check_mode",
+    "diff",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "environment",
+    "become",
+    "become_user",
+    "become_method",
+    "any_errors_fatal",
+];
+
+/// `items` inside an implicit block carrying the play's inheritable
+/// keywords (unchanged when the play sets none).
+fn with_play_keywords(play: &Play, items: Vec<Item>) -> Vec<Item> {
+    let mut attrs = crate::playbook::Attrs::default();
+    for k in PLAY_INHERITED {
+        if let (Some(v), Some(p)) = (play.attrs.get(k), play.attrs.pos(k)) {
+            attrs.insert(k, v.clone(), p.clone());
+        }
+    }
+    if attrs.0.is_empty() || items.is_empty() {
+        return items;
+    }
+    vec![Item::Block(Block {
+        pos: play.pos.clone(),
+        attrs,
+        block: items,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        implicit: true,
+        role: None,
+    })]
 }
 
 /// Whether `--start-at-task PATTERN` names a task (its name, or its name
