@@ -12,6 +12,9 @@ use serde_json::{json, Map, Value};
 pub struct Options {
     /// Directory of local facts (`/etc/ansible/facts.d` by default).
     pub fact_path: Option<String>,
+    /// The task's `environment`, seen by the gathering as its process
+    /// environment would be (`ansible_env`).
+    pub environment: BTreeMap<String, String>,
 }
 
 fn read(p: &str) -> Option<String> {
@@ -229,7 +232,10 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
     let user = user_entry(uid);
     let mem = meminfo();
     let (sockets, cores, vcpus, processor) = cpu_counts();
-    let env: Map<String, Value> = std::env::vars().map(|(k, v)| (k, Value::from(v))).collect();
+    let mut env: Map<String, Value> = std::env::vars().map(|(k, v)| (k, Value::from(v))).collect();
+    for (k, v) in &opts.environment {
+        env.insert(k.clone(), Value::from(v.clone()));
+    }
     let uptime = read("/proc/uptime")
         .and_then(|u| {
             u.split_whitespace()

@@ -715,9 +715,32 @@ impl<'a> Runner<'a> {
 
     fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
         self.cb.task_start("Gathering Facts", false);
+        // The implicit task, inside the play's keywords (its environment).
+        let task = crate::playbook::Task {
+            pos: play.pos.clone(),
+            action: "gather_facts".into(),
+            module: "gather_facts".into(),
+            args: Map::new(),
+            attrs: crate::playbook::Attrs::default(),
+            loop_with: None,
+            handler: false,
+            role: None,
+            basedir: play.basedir.clone(),
+        };
+        let sched = HostCursor::new(with_play_keywords(play, vec![Item::Task(task)])).peek();
         let hosts = pr.hosts.clone();
         for h in hosts {
-            let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options::default());
+            let environment = match &sched {
+                Some(sched) => {
+                    let vars = self.task_vars(pr, &h, sched, Map::new());
+                    actions::environment(self, sched, &vars).unwrap_or_default()
+                }
+                None => Default::default(),
+            };
+            let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options {
+                environment,
+                ..Default::default()
+            });
             if let Ok(mut s) = self.states.write() {
                 if let Some(st) = s.get_mut(&h) {
                     for (k, v) in facts {
@@ -737,7 +760,6 @@ impl<'a> Runner<'a> {
                 false,
             );
         }
-        let _ = play;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 pub mod command;
 pub mod shell;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command as Proc, Stdio};
 
@@ -83,7 +84,13 @@ fn any_glob(pattern: &str) -> bool {
 }
 
 pub(crate) fn expand_vars(s: &str) -> String {
-    // os.path.expandvars: $NAME and ${NAME}; unknown names stay as written.
+    expand_vars_with(s, &BTreeMap::new())
+}
+
+/// `os.path.expandvars` in a module process whose environment is this
+/// one plus the task's `environment`: $NAME and ${NAME}; unknown names stay
+/// as written.
+pub(crate) fn expand_vars_with(s: &str, task_env: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
     let b = s.as_bytes();
     let mut i = 0;
@@ -101,7 +108,11 @@ pub(crate) fn expand_vars(s: &str) -> String {
                 (&s[i + 1..j], j)
             };
             if !name.is_empty() {
-                if let Ok(v) = std::env::var(name) {
+                if let Some(v) = task_env
+                    .get(name)
+                    .cloned()
+                    .or_else(|| std::env::var(name).ok())
+                {
                     out.push_str(&v);
                     i = end;
                     continue;
@@ -159,7 +170,7 @@ pub(crate) fn check(ctx: &Context<'_>, force_shell: bool) -> Result<Check, Modul
         CmdLine::Argv(v) if a.bool("expand_argument_vars") => CmdLine::Argv(
             v.iter()
                 .map(|s| {
-                    let e = expand_vars(s);
+                    let e = expand_vars_with(s, ctx.environment);
                     crate::fsutil::expand_user(&e)
                         .to_string_lossy()
                         .into_owned()
