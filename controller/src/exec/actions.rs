@@ -550,6 +550,16 @@ fn include_role(
         Ok(role) => role,
         Err(e) => return fail(e.msg),
     };
+    let mut role = role;
+    // `vars_from`/`defaults_from` replace the role's main files.
+    for (key, sub) in [("vars_from", "vars"), ("defaults_from", "defaults")] {
+        let Some(file) = from(key) else { continue };
+        match r.loader.load_role_vars_named(&dir, sub, &file, &name) {
+            Ok(m) if sub == "vars" => role.vars = m,
+            Ok(m) => role.defaults = m,
+            Err(e) => return fail(e.msg),
+        }
+    }
     // The role's handlers (and those of roles it imports) join the play's.
     let mut handler_items = role.handlers.clone();
     handler_items.append(&mut r.loader.imported_handlers);
