@@ -142,6 +142,13 @@ pub(crate) fn run_batch(
         (batch, Vec::new())
     };
     let once_host = batch.first().map(|(h, _)| h.clone());
+    // Facts a run_once task returns apply to every host of the batch.
+    let mut once_facts: Option<Value> = None;
+    let batch_register = first_register(&batch);
+    let once_module = batch
+        .first()
+        .map(|(_, s)| rustle_runner::modules::canonical_name(&s.task.module).to_owned())
+        .unwrap_or_default();
     let mut included: Vec<(String, String, Block)> = Vec::new();
     let mut flush = false;
     for (host, sched) in batch {
@@ -151,6 +158,9 @@ pub(crate) fn run_batch(
             r.cb.task_start(&title, sched.task.handler);
         }
         let done = run_host_task(r, pr, play, &host, &sched)?;
+        if run_once {
+            once_facts = done.result.get("ansible_facts").cloned();
+        }
         let changed = done
             .result
             .get("changed")
@@ -269,15 +279,35 @@ pub(crate) fn run_batch(
             }
         }
     }
-    if let (Some(src), false) = (once_host, others.is_empty()) {
-        let reg = first_register(&others);
+    // A run_once task's registered value and facts reach every host of the
+    // play (not only those at the task: an include may have been run once).
+    if let (Some(src), true) = (once_host, run_once) {
+        let reg = batch_register;
+        let targets: Vec<String> = pr
+            .hosts
+            .iter()
+            .filter(|h| **h != src && !r.unreachable_hosts.contains(*h))
+            .cloned()
+            .collect();
         if let Ok(mut st) = r.states.write() {
             let value = reg
                 .as_ref()
                 .and_then(|n| st.get(&src).and_then(|h| h.set_facts.get(n).cloned()));
-            for (h, _) in &others {
-                if let (Some(n), Some(v), Some(hs)) = (&reg, &value, st.get_mut(h)) {
+            let fact_module = matches!(once_module.as_str(), "set_fact" | "include_vars");
+            for h in &targets {
+                let Some(hs) = st.get_mut(h) else { continue };
+                if let (Some(n), Some(v)) = (&reg, &value) {
                     hs.set_facts.insert(n.clone(), v.clone());
+                }
+                if let Some(Value::Object(facts)) = &once_facts {
+                    let target = if fact_module {
+                        &mut hs.set_facts
+                    } else {
+                        &mut hs.facts
+                    };
+                    for (k, v) in facts {
+                        target.insert(k.clone(), v.clone());
+                    }
                 }
             }
         }
