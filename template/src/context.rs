@@ -533,8 +533,12 @@ impl Ctx {
     fn check_unguarded(self: &Arc<Self>, src: &str) -> Result<(), TemplateError> {
         let missing = self.st().first_missing.clone();
         let Some(name) = missing else { return Ok(()) };
-        const GUARDS: &[&str] = &["defined", "default", "d(", "mandatory", "omit"];
-        if GUARDS.iter().any(|g| src.contains(g)) {
+        // Whole identifiers only: `_undefined == 'x'` is not guarded.
+        const GUARDS: &[&str] = &["defined", "undefined", "default", "d", "mandatory", "omit"];
+        let guarded = src
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|w| GUARDS.contains(&w));
+        if guarded {
             return Ok(());
         }
         if let Some(h) = self.st().hints.get(&name) {
