@@ -998,18 +998,22 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
     if !list.iter().any(|h| h == host) {
         list.push(host.to_owned());
     }
-    let changed = super::add_dynamic_host(
+    let mut changed = super::add_dynamic_host(
         &mut r.inventory,
         host,
         std::slice::from_ref(&group),
         &Map::new(),
     );
-    // The new group hangs under its parents (their group_vars apply).
+    // The new group hangs under its parents (their group_vars apply). As
+    // Ansible counts it, a parent created or a new parent link is a change.
     let mut w = rustle_inventory::Warnings::default();
     for p in &parents {
         let p = p.replace(' ', "-");
-        r.inventory.data.add_group(&p, &mut w);
-        let _ = r.inventory.data.add_child(&p, &group);
+        if r.inventory.data.group_id(&p).is_none() {
+            r.inventory.data.add_group(&p, &mut w);
+            changed = true;
+        }
+        changed |= r.inventory.data.add_child(&p, &group).unwrap_or(false);
     }
     done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
 }
