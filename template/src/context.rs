@@ -808,6 +808,10 @@ impl Ctx {
         // items are the terms, and so are a mapping's keys, except for
         // `dict`, which wraps a non-list into a list.
         let is_dict_lookup = matches!(name, "dict" | "ansible.builtin.dict");
+        // The list lookup refuses anything but a sequence (a mapping too).
+        if matches!(name, "list" | "ansible.builtin.list") && terms_mj.kind() == ValueKind::Map {
+            return Err(TemplateError::other("with_list expects a list"));
+        }
         let terms_list: Vec<MV> = match terms_mj.kind() {
             ValueKind::Seq => terms_mj.try_iter().map(|i| i.collect()).unwrap_or_default(),
             ValueKind::Map if !is_dict_lookup => {

@@ -1010,6 +1010,26 @@ impl<'a> Runner<'a> {
             );
             magic.insert("ansible_role_name".into(), Value::from(r.name.clone()));
         }
+        // ansible_search_path: the roles of the chain (innermost first),
+        // the task's directory, then the playbook directory.
+        let mut search: Vec<String> = sched
+            .parents
+            .iter()
+            .rev()
+            .filter_map(|b| b.role.as_ref())
+            .chain(sched.task.role.as_ref())
+            .map(|r| r.path.display().to_string())
+            .collect();
+        search.dedup();
+        for p in [
+            sched.task.basedir.display().to_string(),
+            self.playbook_dir.display().to_string(),
+        ] {
+            if !search.contains(&p) {
+                search.push(p);
+            }
+        }
+        magic.insert("ansible_search_path".into(), Value::from(search));
         if let Some(d) = self.delegate_of(pr, host, sched) {
             magic.insert(
                 "ansible_delegated_vars".into(),

@@ -611,7 +611,9 @@ fn run_host_task(
                 d.show = true;
                 return Ok(d);
             }
-            let mut d = done(failed(msg), Outcome::Failed);
+            // Raised by the executor: registered as `{failed, msg}`.
+            let mut d = done(raised(msg), Outcome::Failed);
+            register(r, host, s, &d.result);
             d.ignored = ignore_errors;
             return Ok(d);
         }
@@ -820,6 +822,9 @@ fn include_loop(
         .get("loop_control")
         .cloned()
         .unwrap_or(Value::Null);
+    // loop_control is templated, as for any loop.
+    let base_vars = r.task_vars(pr, host, s, Map::new());
+    let lc = r.templar.template(&lc, &base_vars).unwrap_or(lc);
     let loop_var = lc
         .get("loop_var")
         .and_then(Value::as_str)
