@@ -112,6 +112,35 @@ pub struct RoleLevels {
 }
 
 impl TaskVars {
+    /// The connection variables a task sees when nothing sets them
+    /// (PlayContext.update_vars): the address, the connection, and the
+    /// settings' defaults.
+    fn connection_magic(&self, name: &str) -> Option<Value> {
+        let inv = |k: &str| self.lower_get(k);
+        match name {
+            "ansible_host" | "ansible_ssh_host" => Some(
+                inv("ansible_host")
+                    .or_else(|| inv("ansible_ssh_host"))
+                    .unwrap_or_else(|| Value::from(self.host.clone())),
+            ),
+            "ansible_connection" => Some(Value::from("ssh")),
+            "ansible_shell_executable" => Some(Value::from("/bin/sh")),
+            "ansible_pipelining" | "ansible_ssh_pipelining" => Some(
+                inv("ansible_pipelining")
+                    .or_else(|| inv("ansible_ssh_pipelining"))
+                    .unwrap_or(Value::Bool(false)),
+            ),
+            "ansible_timeout" => Some(
+                std::env::var("ANSIBLE_TIMEOUT")
+                    .ok()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .map_or(Value::from(10), Value::from),
+            ),
+            "ansible_module_compression" => Some(Value::from("ZIP_DEFLATED")),
+            _ => None,
+        }
+    }
+
     fn vars_files(&self) -> &Map<String, Value> {
         self.play
             .vars_files_by_host
@@ -256,6 +285,7 @@ impl Vars for TaskVars {
             "hostvars" => Some(self.hostvars()),
             // `vars` is left to the templar, whose view returns entries
             // untemplated, as Ansible's copy of the variables does.
+            _ if !self.host_only => self.connection_magic(name),
             _ => None,
         }
     }
