@@ -574,6 +574,20 @@ pub(crate) fn run(
             let default = kw(kwargs, "default").cloned();
             let mut out = Vec::new();
             for t in terms {
+                if t.as_str().is_none() {
+                    let class = match t.kind() {
+                        minijinja::value::ValueKind::Number if t.is_integer() => "int",
+                        minijinja::value::ValueKind::Number => "float",
+                        minijinja::value::ValueKind::Bool => "bool",
+                        minijinja::value::ValueKind::Seq => "list",
+                        minijinja::value::ValueKind::Map => "dict",
+                        _ => "NoneType",
+                    };
+                    return Err(lerr(format!(
+                        "Invalid setting identifier, \"{}\" is not a string, its a <class '{class}'>",
+                        py_str(t)
+                    )));
+                }
                 let t = s(t);
                 match ctx.lookup_var(&t).filter(|v| !v.is_undefined()) {
                     Some(v) => out.push(v),
