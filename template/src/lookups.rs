@@ -220,18 +220,24 @@ fn serr(msg: impl Into<String>) -> TemplateError {
 fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
     let (mut start, mut end, mut count, mut stride, mut format) =
         (1i64, None::<i64>, None::<i64>, 1i64, "%d".to_string());
-    let num = |v: &str| -> Result<i64, TemplateError> {
-        crate::filters::parse_py_int(v, 0)
+    // Each value is a plugin option of type int (Python's `int()`);
+    // a bad one is refused by the config system, naming the option.
+    let opt = |field: &str, v: &str| -> Result<i64, TemplateError> {
+        crate::filters::parse_py_int(v, 10)
             .map(|n| n as i64)
-            .ok_or_else(|| serr(format!("can't parse value={v} as integer")))
+            .ok_or_else(|| {
+                serr(format!(
+                    "Invalid type for configuration option plugin_type: lookup plugin: sequence setting: {field} (from Direct): "
+                ))
+            })
     };
     if term.contains('=') {
         for (k, v) in parse_kv(term) {
             match k.as_str() {
-                "start" => start = num(&v)?,
-                "end" => end = Some(num(&v)?),
-                "count" => count = Some(num(&v)?),
-                "stride" => stride = num(&v)?,
+                "start" => start = opt("start", &v)?,
+                "end" => end = Some(opt("end", &v)?),
+                "count" => count = Some(opt("count", &v)?),
+                "stride" => stride = opt("stride", &v)?,
                 "format" => format = v,
                 other => {
                     return Err(serr(format!(
@@ -252,13 +258,13 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
         };
         match range.split_once('-') {
             Some((a, b)) if !a.is_empty() => {
-                start = num(a)?;
-                end = Some(num(b)?);
+                start = opt("start", a)?;
+                end = Some(opt("end", b)?);
             }
-            _ => end = Some(num(range)?),
+            _ => end = Some(opt("end", range)?),
         }
         if let Some(st) = st {
-            stride = num(st)?;
+            stride = opt("stride", st)?;
         }
         if let Some(f) = fmt {
             format = f.to_string();
@@ -290,7 +296,7 @@ fn sequence(term: &str) -> Result<Vec<Value>, TemplateError> {
     let mut i = start;
     while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
         let f = crate::pyfmt::percent_format(&format, &Value::from(i))
-            .map_err(|e| serr(e.to_string()))?;
+            .map_err(|_| serr(format!("bad formatting string: {format}")))?;
         out.push(Value::from(f));
         i += stride;
     }
