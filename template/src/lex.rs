@@ -605,3 +605,85 @@ mod t {
         assert_eq!(preprocess("a\\b {{ 'x\\1' }}"), "a\\b {{ 'x\\\\1' }}");
     }
 }
+
+/// Delimiters a template may set instead of Jinja's defaults (the template
+/// lookup's `variable_start_string` & co.).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Delimiters {
+    pub variable: (String, String),
+    pub comment: (String, String),
+}
+
+impl Default for Delimiters {
+    fn default() -> Self {
+        Delimiters {
+            variable: ("{{".into(), "}}".into()),
+            comment: ("{#".into(), "#}".into()),
+        }
+    }
+}
+
+/// Rewrites a template written with custom delimiters into one with
+/// Jinja's defaults: custom tags become default tags, and default openers
+/// that are plain text under the custom syntax are emitted as literals.
+pub(crate) fn translate_delimiters(src: &str, d: &Delimiters) -> String {
+    let def = Delimiters::default();
+    if *d == def {
+        return src.to_owned();
+    }
+    // (custom start, custom end, default start, default end), changed only.
+    let pairs: Vec<(&str, &str, &str, &str)> =
+        [(&d.variable, &def.variable), (&d.comment, &def.comment)]
+            .into_iter()
+            .filter(|(c, f)| c != f)
+            .map(|(c, f)| (c.0.as_str(), c.1.as_str(), f.0.as_str(), f.1.as_str()))
+            .collect();
+    let literal_openers: Vec<&str> = pairs.iter().map(|p| p.2).collect();
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    'outer: while !rest.is_empty() {
+        for (cs, ce, ds, de) in &pairs {
+            if let Some(after) = rest.strip_prefix(cs) {
+                if let Some(end) = after.find(ce) {
+                    out.push_str(ds);
+                    out.push_str(&after[..end]);
+                    out.push_str(de);
+                    rest = &after[end + ce.len()..];
+                    continue 'outer;
+                }
+            }
+        }
+        for op in &literal_openers {
+            if let Some(after) = rest.strip_prefix(op) {
+                out.push_str(&format!("{{{{ '{op}' }}}}"));
+                rest = after;
+                continue 'outer;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        out.push(ch);
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod delimiter_tests {
+    use super::*;
+
+    #[test]
+    fn custom_variable_delimiters() {
+        let d = Delimiters {
+            variable: ("[%".into(), "%]".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            translate_delimiters("Hello [% who %] {{ x }} {% if %}", &d),
+            "Hello {{ who }} {{ '{{' }} x }} {% if %}"
+        );
+        assert_eq!(
+            translate_delimiters("a {{ b }}", &Delimiters::default()),
+            "a {{ b }}"
+        );
+    }
+}

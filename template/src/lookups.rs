@@ -523,6 +523,17 @@ pub(crate) fn run(
                 .map(|v| v.is_true())
                 .unwrap_or(true);
             let tvars = kw(kwargs, "template_vars").cloned();
+            let opt = |k: &str, d: &str| kw(kwargs, k).map(s).unwrap_or_else(|| d.to_owned());
+            let delims = crate::lex::Delimiters {
+                variable: (
+                    opt("variable_start_string", "{{"),
+                    opt("variable_end_string", "}}"),
+                ),
+                comment: (
+                    opt("comment_start_string", "{#"),
+                    opt("comment_end_string", "#}"),
+                ),
+            };
             let mut out = Vec::new();
             for t in terms {
                 let t = s(t);
@@ -534,6 +545,7 @@ pub(crate) fn run(
                 })?;
                 let src = std::fs::read_to_string(&p)
                     .map_err(|e| lerr(format!("could not read template {}: {e}", p.display())))?;
+                let src = crate::lex::translate_delimiters(&src, &delims);
                 let c = match &tvars {
                     Some(tv) if tv.kind() == ValueKind::Map => {
                         let extra = match mj_to_json(tv)? {
