@@ -252,7 +252,15 @@ pub(crate) fn dispatch(
                     }
                 }
             }
-            done(json!({"changed": false, "ansible_facts": facts}))
+            // The module returns its facts with the `ansible_` prefix (the
+            // executor stores them without it).
+            let mut shown: Map<String, Value> = facts
+                .iter()
+                .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+                .collect();
+            shown.insert("gather_subset".into(), json!(["all"]));
+            shown.insert("module_setup".into(), Value::Bool(true));
+            done(json!({"changed": false, "ansible_facts": shown}))
         }
         "template" => template_module(r, s, &args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),

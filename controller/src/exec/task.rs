@@ -300,13 +300,14 @@ pub(crate) fn run_batch(
                     hs.set_facts.insert(n.clone(), v.clone());
                 }
                 if let Some(Value::Object(facts)) = &once_facts {
-                    let target = if fact_module {
-                        &mut hs.set_facts
-                    } else {
-                        &mut hs.facts
-                    };
                     for (k, v) in facts {
-                        target.insert(k.clone(), v.clone());
+                        if fact_module {
+                            hs.set_facts.insert(k.clone(), v.clone());
+                        } else {
+                            // Module facts are kept without their prefix.
+                            let k = k.strip_prefix("ansible_").unwrap_or(k);
+                            hs.facts.insert(k.to_owned(), v.clone());
+                        }
                     }
                 }
             }
