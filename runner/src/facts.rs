@@ -146,52 +146,16 @@ fn date_time() -> Value {
     })
 }
 
-fn local_facts(dir: &str) -> Map<String, Value> {
-    let mut out = Map::new();
-    let Ok(rd) = fs::read_dir(dir) else {
-        return out;
-    };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.extension().and_then(|e| e.to_str()) != Some("fact") {
-            continue;
-        }
-        let name = p
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = fs::read_to_string(&p).unwrap_or_default();
-        let v = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| ini_facts(&text));
-        out.insert(name, v);
-    }
-    out
-}
-
-fn ini_facts(text: &str) -> Value {
-    let mut out = Map::new();
-    let mut section: Option<String> = None;
-    for l in text.lines() {
-        let l = l.trim();
-        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
-            continue;
-        }
-        if l.starts_with('[') && l.ends_with(']') {
-            let s = l[1..l.len() - 1].to_owned();
-            out.entry(s.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            section = Some(s);
-        } else if let (Some(s), Some((k, v))) = (&section, l.split_once('=')) {
-            if let Some(Value::Object(m)) = out.get_mut(s) {
-                m.insert(k.trim().to_owned(), Value::from(v.trim()));
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 /// Gathers the facts of this host.
 pub fn gather(opts: &Options) -> Map<String, Value> {
+    gather_report(opts).0
+}
+
+/// Gathers the facts of this host, with the warnings the setup module
+/// would return (local facts that failed).
+pub fn gather_report(opts: &Options) -> (Map<String, Value>, Vec<String>) {
+    let local =
+        crate::local_facts::collect(opts.fact_path.as_deref().unwrap_or("/etc/ansible/facts.d"));
     let mut f = Map::new();
     let hostname_full = read("/proc/sys/kernel/hostname").unwrap_or_else(|| "localhost".into());
     let domain = read("/proc/sys/kernel/domainname")
@@ -320,12 +284,7 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
         }),
     );
     put("virtualization_role", Value::from(""));
-    put(
-        "local",
-        Value::Object(local_facts(
-            opts.fact_path.as_deref().unwrap_or("/etc/ansible/facts.d"),
-        )),
-    );
+    put("local", Value::Object(local.facts));
     put("gather_subset", json!(["all"]));
     put("module_setup", Value::Bool(true));
     put(
@@ -337,7 +296,7 @@ pub fn gather(opts: &Options) -> Map<String, Value> {
         put("python_version", version);
     }
 
-    f
+    (f, local.warnings)
 }
 
 /// `python` facts from the host's `python3`, when there is one.

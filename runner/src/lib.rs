@@ -8,6 +8,7 @@ pub mod args;
 pub mod engine;
 pub mod facts;
 pub mod fsutil;
+pub mod local_facts;
 pub mod modules;
 pub mod output;
 pub mod protocol;

@@ -240,11 +240,25 @@ pub(crate) fn dispatch(
             let opts = match environment(r, s, vars) {
                 Ok(environment) => rustle_runner::facts::Options {
                     environment,
-                    ..Default::default()
+                    fact_path: args.get("fact_path").map(value_to_string),
                 },
                 Err(e) => return Ok(fail(e)),
             };
-            let facts = rustle_runner::facts::gather(&opts);
+            let (mut facts, warnings) = rustle_runner::facts::gather_report(&opts);
+            // `filter`: shell patterns over the prefixed fact names.
+            let filters: Vec<String> = match args.get("filter") {
+                Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+                Some(Value::String(f)) if !f.is_empty() => {
+                    f.split(',').map(|p| p.trim().to_owned()).collect()
+                }
+                _ => Vec::new(),
+            };
+            if !filters.is_empty() {
+                facts.retain(|k, _| {
+                    let name = format!("ansible_{k}");
+                    filters.iter().any(|f| rustle_inventory::fnmatch(f, &name))
+                });
+            }
             if let Ok(mut st) = r.states.write() {
                 if let Some(h) = st.get_mut(host) {
                     for (k, v) in &facts {
@@ -254,13 +268,27 @@ pub(crate) fn dispatch(
             }
             // The module returns its facts with the `ansible_` prefix (the
             // executor stores them without it).
-            let mut shown: Map<String, Value> = facts
+            const PLAIN: [&str; 3] = [
+                "gather_subset",
+                "module_setup",
+                "discovered_interpreter_python",
+            ];
+            let shown: Map<String, Value> = facts
                 .iter()
-                .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+                .map(|(k, v)| {
+                    let name = if PLAIN.contains(&k.as_str()) {
+                        k.clone()
+                    } else {
+                        format!("ansible_{k}")
+                    };
+                    (name, v.clone())
+                })
                 .collect();
-            shown.insert("gather_subset".into(), json!(["all"]));
-            shown.insert("module_setup".into(), Value::Bool(true));
-            done(json!({"changed": false, "ansible_facts": shown}))
+            let mut result = json!({"changed": false, "ansible_facts": shown});
+            if !warnings.is_empty() {
+                result["warnings"] = json!(warnings);
+            }
+            done(result)
         }
         "template" => template_module(r, s, &args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),

@@ -55,7 +55,7 @@ impl Callback {
     /// Prints a warning once per run: Ansible's display drops repeats.
     pub fn warning(&mut self, msg: &str) {
         if self.warned.insert(msg.to_owned()) {
-            let _ = writeln!(self.err, "[WARNING]: {msg}");
+            let _ = writeln!(self.err, "{}", crate::display::warning_text(msg));
         }
     }
 
@@ -67,6 +67,22 @@ impl Callback {
         } else {
             self.say(&format!("{msg}\n"));
         }
+    }
+
+    /// A module's `warnings` are shown (before its result line) and left
+    /// out of the dump, as the default callback's `_handle_warnings`; the
+    /// result without them, when it had any.
+    fn take_warnings(&mut self, result: &Value) -> Option<Value> {
+        let list = result.get("warnings").and_then(Value::as_array)?;
+        let texts: Vec<String> = list.iter().map(py_str).collect();
+        for t in &texts {
+            self.warning(t);
+        }
+        let mut owned = result.clone();
+        if let Value::Object(m) = &mut owned {
+            m.remove("warnings");
+        }
+        Some(owned)
     }
 
     /// An error shown the way `Display.error` words a plain message.
@@ -171,6 +187,8 @@ impl Callback {
         delegated: Option<&str>,
         verbose_always: bool,
     ) {
+        let owned = self.take_warnings(result);
+        let result = owned.as_ref().unwrap_or(result);
         // Fact gathering sets _ansible_verbose_override: never dumped.
         let verbose =
             (self.verbosity > 0 || verbose_always) && !matches!(module, "gather_facts" | "setup");
@@ -233,6 +251,8 @@ impl Callback {
         module: &str,
         verbose_always: bool,
     ) {
+        let owned = self.take_warnings(result);
+        let result = owned.as_ref().unwrap_or(result);
         let verbose = self.verbosity > 0 || verbose_always;
         let label = py_str(label);
         let line = match outcome {
