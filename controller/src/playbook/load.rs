@@ -43,6 +43,9 @@ pub struct Loader {
     play_vars: Map<String, Value>,
     /// Vars of the enclosing blocks, innermost last (static import names see them).
     block_vars: Vec<Map<String, Value>>,
+    /// `vars` of the `import_playbook`s being loaded: they override the
+    /// imported plays' own vars (outer imports first).
+    import_vars: Map<String, Value>,
 }
 
 /// Renders a template string with the given variables.
@@ -89,6 +92,7 @@ impl Loader {
             extra_vars: Map::new(),
             play_vars: Map::new(),
             block_vars: Vec::new(),
+            import_vars: Map::new(),
         }
     }
 
@@ -307,7 +311,14 @@ impl Loader {
         let target = target?;
 
         let path = resolve_path(basedir, &target);
-        let pb = self.load_playbook(&path)?;
+        let mut merged = self.import_vars.clone();
+        if let Some(Value::Object(m)) = attrs.get("vars") {
+            merged.extend(m.clone());
+        }
+        let outer = std::mem::replace(&mut self.import_vars, merged);
+        let pb = self.load_playbook(&path);
+        self.import_vars = outer;
+        let pb = pb?;
         Ok(pb
             .plays
             .into_iter()
@@ -346,6 +357,11 @@ impl Loader {
             Some((_, v)) => self.load_vars(v, file, "Play")?,
             None => Map::new(),
         };
+        // While loading, the play's own vars win over its import's (which
+        // win at run time, below).
+        let import_vars = self.import_vars.clone();
+        let own = std::mem::replace(&mut self.play_vars, import_vars.clone());
+        self.play_vars.extend(own);
         for (k, v) in map {
             let Some(key) = k.as_str() else {
                 return Err(ParseError::parser(
@@ -414,6 +430,7 @@ impl Loader {
                 Some(p),
             ));
         }
+        play.vars.extend(import_vars);
         play.handlers.append(&mut self.imported_handlers);
         play.role_defaults = std::mem::take(&mut self.imported_defaults);
         play.role_vars = std::mem::take(&mut self.imported_vars);
