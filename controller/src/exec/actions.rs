@@ -429,15 +429,7 @@ fn assert(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> Done {
             // The templar's error already names the conditional; Ansible
             // raises it out of the action, so the result is `{failed, msg}`.
             Err(e) => {
-                let msg = e.to_string();
-                let msg = if msg.contains("The conditional check") {
-                    msg
-                } else {
-                    format!(
-                        "The conditional check '{}' failed. The error was: {msg}",
-                        value_to_string(&that)
-                    )
-                };
+                let msg = super::task::conditional_failed(&that, &e);
                 return done(json!({"failed": true, "msg": msg, RAISED: true}));
             }
         }

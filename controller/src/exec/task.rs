@@ -1047,19 +1047,25 @@ fn finish(
     }
 }
 
-/// The message of a conditional that could not be evaluated.
-/// Ansible raises it with the conditional's position, so the message ends
-/// with an excerpt of the playbook.
-fn cond_error(cond: &Cond, e: &rustle_template::TemplateError) -> String {
+/// "The conditional check '...' failed. The error was: ..." (unless the
+/// templar's error already says so).
+pub(crate) fn conditional_failed(cond: &Value, e: &rustle_template::TemplateError) -> String {
     let msg = e.to_string();
-    let msg = if msg.contains("The conditional check") {
+    if msg.contains("The conditional check") {
         msg
     } else {
         format!(
             "The conditional check '{}' failed. The error was: {msg}",
-            value_to_string(&cond.value)
+            value_to_string(cond)
         )
-    };
+    }
+}
+
+/// The message of a conditional that could not be evaluated.
+/// Ansible raises it with the conditional's position, so the message ends
+/// with an excerpt of the playbook.
+fn cond_error(cond: &Cond, e: &rustle_template::TemplateError) -> String {
+    let msg = conditional_failed(&cond.value, e);
     ParseError::general(msg, cond.pos.clone()).render()
 }
 

@@ -338,17 +338,13 @@ impl Vars for TaskVars {
             names.push("groups".into());
             return names;
         }
-        for n in [
-            "groups",
-            "ansible_play_hosts_all",
-            "ansible_play_hosts",
-            "ansible_play_batch",
-            "play_hosts",
-            "ansible_play_role_names",
-            "role_names",
-            "ansible_dependent_role_names",
-            "ansible_role_names",
-        ] {
+        // The computed play magic (ansible_play_name is in `magic`).
+        for n in std::iter::once("groups").chain(
+            PLAY_MAGIC
+                .iter()
+                .copied()
+                .filter(|n| *n != "ansible_play_name"),
+        ) {
             if !names.iter().any(|x| x == n) {
                 names.push(n.to_owned());
             }
