@@ -970,31 +970,22 @@ fn loop_items(
 
 /// `register`, `changed_when`, `failed_when`, `until`, `ignore_errors`,
 /// `no_log` on a finished result.
-fn finish(
-    r: &mut Runner<'_>,
-    host: &str,
+/// Marks a result whose `changed_when`/`failed_when` were already applied
+/// (by the retry loop); removed by `finish`.
+const CONDS_APPLIED: &str = "_ansible_rustle_conds_applied";
+
+/// `changed_when` then `failed_when`, seeing the registered result.
+fn apply_result_conds(
+    r: &Runner<'_>,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
+    reg: Option<&str>,
     d: &mut Done,
-    ignore_errors: bool,
-    no_log: bool,
 ) {
-    if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
-        if s.task.attrs.get("loop").is_none() {
-            register(r, host, s, &d.result);
-        }
-        return;
-    }
-    let reg = s
-        .task
-        .attrs
-        .get("register")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     let with_result = |res: &Value| -> Arc<dyn Vars> {
         let mut extra = Map::new();
-        if let Some(name) = &reg {
-            extra.insert(name.clone(), res.clone());
+        if let Some(name) = reg {
+            extra.insert(name.to_owned(), res.clone());
         }
         Arc::new(Overlay {
             base: vars.clone(),
@@ -1024,7 +1015,43 @@ fn finish(
             }
         }
     }
-    let is_failed = d.result.get("failed").and_then(Value::as_bool) == Some(true);
+}
+
+fn finish(
+    r: &mut Runner<'_>,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+    d: &mut Done,
+    ignore_errors: bool,
+    no_log: bool,
+) {
+    if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
+        if s.task.attrs.get("loop").is_none() {
+            register(r, host, s, &d.result);
+        }
+        return;
+    }
+    let reg = s
+        .task
+        .attrs
+        .get("register")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    // Under retries the conditions were applied at each attempt.
+    let applied = match &mut d.result {
+        Value::Object(m) => m.remove(CONDS_APPLIED).is_some(),
+        _ => false,
+    };
+    if !applied {
+        apply_result_conds(r, s, vars, reg.as_deref(), d);
+    }
+    // As TaskResult.is_failed: a `failed_when` verdict, when there is one,
+    // decides (even over retries running out).
+    let is_failed = match d.result.get("failed_when_result") {
+        Some(v) => v.as_bool() == Some(true),
+        None => d.result.get("failed").and_then(Value::as_bool) == Some(true),
+    };
     let is_changed = d.result.get("changed").and_then(Value::as_bool) == Some(true);
     d.outcome = if is_failed {
         Outcome::Failed
@@ -1130,17 +1157,23 @@ fn execute(
 ) -> Result<Done, u8> {
     let retries_v = s.task.attrs.get("retries").cloned();
     let until = s.task.attrs.get("until").cloned();
-    let Some(until) = until else {
-        return actions::dispatch(r, pr, play, host, s, vars, item);
-    };
+    // Ansible: one run plus `retries` (3 when only `until` is set); with
+    // `retries` alone the task is retried until it does not fail.
     let retries = retries_v
-        .and_then(|v| r.templar.template(&v, vars).ok())
+        .as_ref()
+        .and_then(|v| r.templar.template(v, vars).ok())
         .and_then(|v| {
             v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(3)
-        .max(0) as usize;
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        });
+    let attempts = match (retries, &until) {
+        (Some(n), _) => 1 + n.max(0) as usize,
+        (None, Some(_)) => 4,
+        (None, None) => 1,
+    };
+    if attempts == 1 {
+        return actions::dispatch(r, pr, play, host, s, vars, item);
+    }
     let delay = s
         .task
         .attrs
@@ -1157,11 +1190,16 @@ fn execute(
         .get("register")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let attempts = retries + 1;
     let mut last = None;
     for attempt in 1..=attempts {
         let mut d = actions::dispatch(r, pr, play, host, s, vars, item)?;
+        if d.outcome == Outcome::Skipped || d.result.get(actions::RAISED).is_some() {
+            return Ok(d);
+        }
         set_key(&mut d.result, "attempts", Value::from(attempt));
+        // changed_when/failed_when first: `until` sees their verdict.
+        apply_result_conds(r, s, vars, reg.as_deref(), &mut d);
+        set_key(&mut d.result, CONDS_APPLIED, Value::Bool(true));
         let mut extra = Map::new();
         if let Some(name) = &reg {
             extra.insert(name.clone(), d.result.clone());
@@ -1170,7 +1208,10 @@ fn execute(
             base: vars.clone(),
             extra,
         });
-        let ok = r.templar.evaluate_conditional(&until, &v).unwrap_or(false);
+        let ok = match &until {
+            Some(u) => r.templar.evaluate_conditional(u, &v).unwrap_or(false),
+            None => d.result.get("failed").and_then(Value::as_bool) != Some(true),
+        };
         if ok {
             return Ok(d);
         }
@@ -1184,6 +1225,8 @@ fn execute(
                 std::thread::sleep(std::time::Duration::from_secs_f64(delay));
             }
         } else {
+            // As Ansible reports it when attempts run out.
+            set_key(&mut d.result, "attempts", Value::from(attempts - 1));
             set_key(&mut d.result, "failed", Value::Bool(true));
             d.outcome = Outcome::Failed;
         }
