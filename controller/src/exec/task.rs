@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
-use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, RUN_ERROR};
+use super::{actions, tags, truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::error::{ParseError, SrcPos};
 use crate::playbook::model::Attr;
 use crate::playbook::{Block, Play};
@@ -335,13 +335,18 @@ pub(crate) fn run_batch(
     Ok(())
 }
 
-/// The `register` name of a batch's task.
-fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
-    batch
-        .first()
-        .and_then(|(_, s)| s.task.attrs.get("register"))
+/// The task's `register` name.
+fn register_name(s: &Scheduled) -> Option<String> {
+    s.task
+        .attrs
+        .get("register")
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+/// The `register` name of a batch's task.
+fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
+    batch.first().and_then(|(_, s)| register_name(s))
 }
 
 fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
@@ -1032,12 +1037,7 @@ fn finish(
         }
         return;
     }
-    let reg = s
-        .task
-        .attrs
-        .get("register")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let reg = register_name(s);
     // Under retries the conditions were applied at each attempt.
     let applied = match &mut d.result {
         Value::Object(m) => m.remove(CONDS_APPLIED).is_some(),
@@ -1184,12 +1184,7 @@ fn execute(
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         })
         .unwrap_or(5.0);
-    let reg = s
-        .task
-        .attrs
-        .get("register")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let reg = register_name(s);
     let mut last = None;
     for attempt in 1..=attempts {
         let mut d = actions::dispatch(r, pr, play, host, s, vars, item)?;
@@ -1241,9 +1236,4 @@ fn execute(
         verbose_always: false,
         extra_ok: 0,
     }))
-}
-
-#[allow(dead_code)]
-fn unused(_: u8) -> u8 {
-    RUN_ERROR
 }
