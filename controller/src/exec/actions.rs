@@ -36,7 +36,9 @@ fn done(result: Value) -> Done {
 }
 
 pub(crate) fn outcome_of(result: &Value) -> Outcome {
-    if result.get("failed").and_then(Value::as_bool) == Some(true) {
+    if result.get("unreachable").and_then(Value::as_bool) == Some(true) {
+        Outcome::Unreachable
+    } else if result.get("failed").and_then(Value::as_bool) == Some(true) {
         Outcome::Failed
     } else if result.get("skipped").and_then(Value::as_bool) == Some(true) {
         Outcome::Skipped
@@ -190,6 +192,12 @@ pub(crate) fn dispatch(
         // task (see `RAISED`).
         Err(e) => return Ok(done(e)),
     };
+    // Every action but the controller's own needs the host.
+    if !CONTROLLER_SIDE.contains(&module) {
+        if let Err(res) = reach_host(r, pr, host, s, vars) {
+            return Ok(done(res));
+        }
+    }
     let d = match module {
         "debug" => debug(r, &args, vars),
         "set_fact" => set_fact(r, host, &args),
@@ -295,6 +303,54 @@ pub(crate) fn dispatch(
     };
     let _ = play;
     Ok(d)
+}
+
+/// Actions that run on the controller and never connect to the host.
+const CONTROLLER_SIDE: [&str; 13] = [
+    "debug",
+    "set_fact",
+    "fail",
+    "meta",
+    "include_tasks",
+    "include_role",
+    "include_vars",
+    "add_host",
+    "group_by",
+    "set_stats",
+    "pause",
+    "assert",
+    "validate_argument_spec",
+];
+
+/// Whether the task's host (or the host it is delegated to) can be
+/// reached; the unreachable (or failed) result when not.
+fn reach_host(
+    r: &Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+) -> Result<(), Value> {
+    let kw = kw(r, s, "connection", vars);
+    let Some(d) = r.delegate_of(pr, host, s) else {
+        let conn = super::connection::resolve(vars, kw, &pr.scope.connection);
+        return super::connection::reach(&conn, vars);
+    };
+    // Delegated: the delegate's own connection variables decide.
+    let known = r
+        .states
+        .read()
+        .map(|st| st.contains_key(&d))
+        .unwrap_or(false);
+    if !known {
+        // The implicit localhost (or a name outside the inventory).
+        if matches!(d.as_str(), "localhost" | "127.0.0.1" | "::1") {
+            return Ok(());
+        }
+    }
+    let dvars = r.task_vars(pr, &d, s, Map::new());
+    let conn = super::connection::resolve(&dvars, kw, &pr.scope.connection);
+    super::connection::reach(&conn, &dvars)
 }
 
 fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {

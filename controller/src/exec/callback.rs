@@ -103,6 +103,11 @@ impl Callback {
         self.say(&banner(&title, DEFAULT_COLUMNS));
     }
 
+    /// The play has no hosts left to run on.
+    pub fn no_hosts_remaining(&mut self) {
+        self.say(&banner("NO MORE HOSTS LEFT", DEFAULT_COLUMNS));
+    }
+
     pub fn no_hosts(&mut self) {
         self.say("skipping: no hosts matched\n");
     }

@@ -8,6 +8,7 @@ pub mod iter;
 pub mod vars;
 
 mod actions;
+mod connection;
 pub mod listing;
 pub mod prompt;
 mod tags;
@@ -40,6 +41,8 @@ pub struct RunConfig {
     pub force_handlers: bool,
     pub start_at_task: Option<String>,
     pub forks: usize,
+    /// `-c`: the connection when neither play nor host names one.
+    pub connection: Option<String>,
     /// Inventory sources as `ansible_inventory_sources` shows them.
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
@@ -89,6 +92,11 @@ pub struct Runner<'a> {
     pub stats: BTreeMap<String, HostStats>,
     /// Hosts that failed (unrescued) or were unreachable, across plays.
     pub failed_hosts: HashSet<String>,
+    /// Hosts failed by another host's fatal error (any_errors_fatal,
+    /// run_once): no failure in their stats, yet the run failed.
+    pub marked_failed: HashSet<String>,
+    /// A play broke off (max_fail_percentage).
+    pub broke_play: bool,
     pub unreachable_hosts: HashSet<String>,
     pub playbook_dir: PathBuf,
     /// Hosts added by add_host during the run.
@@ -111,6 +119,9 @@ pub(crate) struct PlayRun {
     pub notified: BTreeMap<String, Vec<usize>>,
     pub hosts: Vec<String>,
     pub ended: bool,
+    /// The play broke off (max_fail_percentage): no handlers, no further
+    /// batches or plays.
+    pub broken: bool,
     pub force_handlers: bool,
 }
 
@@ -139,6 +150,8 @@ impl<'a> Runner<'a> {
             states: Arc::new(RwLock::new(BTreeMap::new())),
             stats: BTreeMap::new(),
             failed_hosts: HashSet::new(),
+            marked_failed: HashSet::new(),
+            broke_play: false,
             unreachable_hosts: HashSet::new(),
             playbook_dir,
             added_hosts: Vec::new(),
@@ -208,14 +221,15 @@ impl<'a> Runner<'a> {
             self.cb.error_wrapped(&msg);
         }
         self.cb.flush();
-        if self.stats.values().any(|s| s.unreachable > 0)
-            && !self.stats.values().any(|s| s.failed > 0)
-        {
-            RUN_UNREACHABLE_HOSTS
-        } else if self.stats.values().any(|s| s.failed > 0) {
+        // The strategy's verdict: a play broken off by
+        // max_fail_percentage fails the run; otherwise any unreachable host
+        // (they are remembered across plays) outranks failed ones.
+        if self.broke_play {
             RUN_FAILED_HOSTS
-        } else if self.stats.values().any(|s| s.unreachable > 0) {
+        } else if !self.unreachable_hosts.is_empty() {
             RUN_UNREACHABLE_HOSTS
+        } else if self.stats.values().any(|s| s.failed > 0) || !self.marked_failed.is_empty() {
+            RUN_FAILED_HOSTS
         } else {
             RUN_OK
         }
@@ -438,7 +452,9 @@ impl<'a> Runner<'a> {
             .cloned()
             .collect();
         self.cb.play_start(&play_name);
-        if hosts.is_empty() {
+        // Hosts that failed in earlier plays still make up the play's
+        // batches, with nothing to run.
+        if all_hosts.is_empty() {
             self.cb.no_hosts();
             return Ok(false);
         }
@@ -493,6 +509,12 @@ impl<'a> Runner<'a> {
             hosts_all: all_hosts.clone(),
             batch: std::sync::RwLock::new(all_hosts.clone()),
             removed: std::sync::RwLock::new(Vec::new()),
+            connection: play
+                .attrs
+                .get("connection")
+                .map(value_to_string)
+                .or_else(|| self.cfg.connection.clone())
+                .unwrap_or_else(|| "ssh".to_owned()),
             dep_roles: {
                 let mut deps = Vec::new();
                 for r in &play.roles {
@@ -554,6 +576,7 @@ impl<'a> Runner<'a> {
                 notified: BTreeMap::new(),
                 hosts: batch_hosts.clone(),
                 ended: false,
+                broken: false,
                 force_handlers: self.cfg.force_handlers
                     || play.attrs.get("force_handlers").is_some_and(truthy),
             };
@@ -563,6 +586,10 @@ impl<'a> Runner<'a> {
                 &mut pr.handlers,
             );
             self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
+            if pr.broken {
+                self.broke_play = true;
+                return Ok(true);
+            }
             // A batch whose every host failed ends the play.
             let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
             if failed_now - failed_before == batch.len() {
@@ -617,6 +644,9 @@ impl<'a> Runner<'a> {
             }
             let section = with_play_keywords(play, section);
             self.run_section(pr, section, play)?;
+            if pr.broken {
+                break;
+            }
             if !pr.ended || pr.force_handlers {
                 self.flush_handlers(pr, play)?;
             }
@@ -627,7 +657,10 @@ impl<'a> Runner<'a> {
     /// A host failed (or became unreachable) in this play: it leaves
     /// `ansible_play_hosts` and `ansible_play_batch`.
     pub(crate) fn host_removed(&mut self, pr: &PlayRun, host: &str) {
-        self.failed_hosts.insert(host.to_owned());
+        // Unreachable hosts are counted apart from failed ones.
+        if !self.unreachable_hosts.contains(host) {
+            self.failed_hosts.insert(host.to_owned());
+        }
         if let Ok(mut r) = pr.scope.removed.write() {
             if !r.iter().any(|h| h == host) {
                 r.push(host.to_owned());
@@ -737,6 +770,34 @@ impl<'a> Runner<'a> {
                 }
                 None => Default::default(),
             };
+            if let Some(sched) = &sched {
+                let vars = self.task_vars(pr, &h, sched, Map::new());
+                let kw = actions::kw(self, sched, "connection", &vars);
+                let conn = connection::resolve(&vars, kw, &pr.scope.connection);
+                if let Err(res) = connection::reach(&conn, &vars) {
+                    let outcome = actions::outcome_of(&res);
+                    let ignored = outcome == callback::Outcome::Unreachable
+                        && actions::kw(self, sched, "ignore_unreachable", &vars)
+                            .is_some_and(|v| truthy(&v));
+                    let st = self.stats_mut(&h);
+                    match (outcome, ignored) {
+                        (callback::Outcome::Unreachable, false) => st.unreachable += 1,
+                        (callback::Outcome::Unreachable, true) => {
+                            st.count(rustle_runner::engine::Status::Ignored, false)
+                        }
+                        _ => st.failed += 1,
+                    }
+                    self.cb
+                        .result(&h, outcome, &res, "gather_facts", ignored, None, false);
+                    if !ignored {
+                        if outcome == callback::Outcome::Unreachable {
+                            self.unreachable_hosts.insert(h.clone());
+                        }
+                        self.host_removed(pr, &h);
+                    }
+                    continue;
+                }
+            }
             let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options {
                 environment,
                 ..Default::default()
@@ -840,8 +901,59 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .filter(|(_, s)| s.key == first_key)
                 .collect();
-            task::run_batch(self, pr, play, cursors, batch)?;
+            let step = task::run_batch(self, pr, play, cursors, batch)?;
             self.adopt_pending_handlers(pr);
+            if step.fatal && !step.failed.is_empty() {
+                // Every other host is failed where it stands, as the
+                // iterator's mark_host_failed: a rescue or always section
+                // around it still runs, but it counts as a failed host (no
+                // stats: nothing failed on it).
+                let others: Vec<String> = cursors
+                    .iter()
+                    .filter(|(h, c)| !c.failed && !step.failed.contains(*h))
+                    .map(|(h, _)| h.clone())
+                    .collect();
+                for h in others {
+                    if let Some(c) = cursors.get_mut(&h) {
+                        c.fail();
+                    }
+                    self.host_removed(pr, &h);
+                    self.marked_failed.insert(h);
+                }
+            }
+            if let (true, Some(limit)) = (step.ran, max_fail_fraction(play)) {
+                // Only failures count (not unreachable hosts), out of the
+                // whole serial batch.
+                let batch = pr.hosts.len().max(1);
+                let failed = pr
+                    .hosts
+                    .iter()
+                    .filter(|h| {
+                        self.failed_hosts.contains(*h)
+                            || (cursors.get(*h).is_some_and(|c| c.failed)
+                                && !self.unreachable_hosts.contains(*h))
+                    })
+                    .count();
+                if failed as f64 / batch as f64 > limit {
+                    for (h, c) in cursors.iter_mut() {
+                        if !step.failed.contains(h) {
+                            c.failed = true;
+                        }
+                    }
+                    for (h, c) in cursors.iter() {
+                        if c.failed {
+                            self.failed_hosts.insert(h.clone());
+                        }
+                    }
+                    // Ansible announces it twice: once for the limit, once
+                    // for the play left without hosts.
+                    self.cb.no_hosts_remaining();
+                    self.cb.no_hosts_remaining();
+                    pr.ended = true;
+                    pr.broken = true;
+                    return Ok(());
+                }
+            }
             // Hosts whose cursor failed are done for the play.
             let failed: Vec<String> = cursors
                 .iter()
@@ -1349,6 +1461,17 @@ pub(crate) fn flatten_role(
 }
 
 /// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).
+/// A play's `max_fail_percentage` as a fraction (`30`, `"30%"`, `12.5`).
+fn max_fail_fraction(play: &Play) -> Option<f64> {
+    let v = play.attrs.get("max_fail_percentage")?;
+    let pct = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().trim_end_matches('%').trim().parse().ok()?,
+        _ => return None,
+    };
+    Some(pct / 100.0)
+}
+
 pub(crate) fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,

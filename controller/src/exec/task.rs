@@ -100,9 +100,10 @@ pub(crate) fn run_batch(
     play: &Play,
     cursors: &mut BTreeMap<String, HostCursor>,
     batch: Vec<(String, Scheduled)>,
-) -> Result<(), u8> {
+) -> Result<Step, u8> {
+    let mut step = Step::default();
     let Some((_, first)) = batch.first() else {
-        return Ok(());
+        return Ok(step);
     };
     let mut tags = tags::task_tags(first);
     tags.extend(tags::play_tags(play));
@@ -121,8 +122,9 @@ pub(crate) fn run_batch(
                 c.advance();
             }
         }
-        return Ok(());
+        return Ok(step);
     }
+    step.ran = true;
     let is_meta = first.task.module == "meta";
     if !is_meta {
         let title = task_title(r, pr, first);
@@ -134,6 +136,14 @@ pub(crate) fn run_batch(
         let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
         kw_bool(r, first, "run_once", &vars).unwrap_or(false)
     };
+    // A failure of an any_errors_fatal (or run_once) task that is not
+    // ignored fails every host of the play (the linear strategy's rule).
+    {
+        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
+        let ignore = kw_bool(r, first, "ignore_errors", &vars).unwrap_or(false);
+        let fatal = kw_bool(r, first, "any_errors_fatal", &vars).unwrap_or(false);
+        step.fatal = (fatal || (run_once && !is_meta)) && !ignore;
+    }
     let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
         let mut b = batch;
         let rest = b.split_off(1);
@@ -167,6 +177,16 @@ pub(crate) fn run_batch(
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
+        let unreachable = done.outcome == Outcome::Unreachable;
+        let mut done = done;
+        if unreachable {
+            // ignore_unreachable, not ignore_errors, covers it.
+            let vars = r.task_vars(pr, &host, &sched, Map::new());
+            done.ignored = kw_bool(r, &sched, "ignore_unreachable", &vars).unwrap_or(false);
+        }
+        if (failed || unreachable) && !done.ignored {
+            step.failed.push(host.clone());
+        }
         if done.show {
             let delegated = r.delegate_of(pr, &host, &sched);
             r.cb.result(
@@ -197,6 +217,7 @@ pub(crate) fn run_batch(
                     }
                 }
                 Outcome::Skipped => st.count(Status::Skipped, false),
+                Outcome::Unreachable if done.ignored => st.count(Status::Ignored, false),
                 Outcome::Unreachable => st.unreachable += 1,
                 Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
             }
@@ -210,6 +231,13 @@ pub(crate) fn run_batch(
         let Some(cursor) = cursors.get_mut(&host) else {
             continue;
         };
+        if unreachable && !done.ignored {
+            // Out of the play at once: no rescue, no always.
+            r.unreachable_hosts.insert(host.clone());
+            cursor.end();
+            cursor.failed = true;
+            continue;
+        }
         if failed && !done.ignored {
             if cursor.will_rescue() {
                 // ansible_failed_task / ansible_failed_result for the rescue.
@@ -332,7 +360,19 @@ pub(crate) fn run_batch(
     for (f, hs) in files {
         r.cb.included(&f, &hs, None);
     }
-    Ok(())
+    Ok(step)
+}
+
+/// What one lockstep step (a task on the hosts at it) left behind, for the
+/// strategy's checks after it.
+#[derive(Debug, Default)]
+pub(crate) struct Step {
+    /// The task ran (it was not left out by tags).
+    pub ran: bool,
+    /// Hosts whose result failed (not ignored) or was unreachable.
+    pub failed: Vec<String>,
+    /// A failure fails every host of the play.
+    pub fatal: bool,
 }
 
 /// The task's `register` name.
@@ -706,6 +746,11 @@ fn run_host_task(
                 return Ok(d);
             }
         };
+        // A host that cannot be reached ends the loop: the task's result
+        // is the connection failure, without items.
+        if d.outcome == Outcome::Unreachable {
+            return Ok(d);
+        }
         if let Some(msg) = actions::take_raised(&mut d.result) {
             let mut d = raised(msg);
             // Kept marked: the final result is then registered as is.
@@ -1031,6 +1076,11 @@ fn finish(
     ignore_errors: bool,
     no_log: bool,
 ) {
+    // A connection failure escapes the executor: no conditions, nothing
+    // registered.
+    if d.outcome == Outcome::Unreachable {
+        return;
+    }
     if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
         if s.task.attrs.get("loop").is_none() {
             register(r, host, s, &d.result);
@@ -1188,7 +1238,9 @@ fn execute(
     let mut last = None;
     for attempt in 1..=attempts {
         let mut d = actions::dispatch(r, pr, play, host, s, vars, item)?;
-        if d.outcome == Outcome::Skipped || d.result.get(actions::RAISED).is_some() {
+        if matches!(d.outcome, Outcome::Skipped | Outcome::Unreachable)
+            || d.result.get(actions::RAISED).is_some()
+        {
             return Ok(d);
         }
         set_key(&mut d.result, "attempts", Value::from(attempt));

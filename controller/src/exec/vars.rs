@@ -49,6 +49,9 @@ pub struct PlayScope {
     pub batch: std::sync::RwLock<Vec<String>>,
     /// Hosts that failed in this play: gone from the two lists above.
     pub removed: std::sync::RwLock<Vec<String>>,
+    /// The play's connection (`connection:`, else `-c`, else ssh): what
+    /// `ansible_connection` is when no variable sets it.
+    pub connection: String,
 }
 
 impl PlayScope {
@@ -123,7 +126,7 @@ impl TaskVars {
                     .or_else(|| inv("ansible_ssh_host"))
                     .unwrap_or_else(|| Value::from(self.host.clone())),
             ),
-            "ansible_connection" => Some(Value::from("ssh")),
+            "ansible_connection" => Some(Value::from(self.play.connection.clone())),
             "ansible_shell_executable" => Some(Value::from("/bin/sh")),
             "ansible_pipelining" | "ansible_ssh_pipelining" => Some(
                 inv("ansible_pipelining")
