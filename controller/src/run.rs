@@ -158,6 +158,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         start_at_task: args.start_at_task.clone(),
         forks: args.forks.unwrap_or(5),
         connection: args.connection.clone(),
+        step: args.step,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {

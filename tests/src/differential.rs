@@ -9,6 +9,9 @@
 //! {"args": ["-e", "x=1"], "env": {"K": "V"}, "compare": ["rc", "stdout"]}
 //! ```
 //!
+//! A `stdin` file in the case is fed to the program's standard input
+//! (answers to `--step`); otherwise the input is empty.
+//!
 //! Each run happens in a private copy of the case directory; that path is
 //! replaced by `$CASE` in the output. What Ansible printed is recorded in
 //! `expected.json` (`RUSTLE_RECORD=1 cargo test -p rustle-e2e --test
@@ -141,9 +144,21 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
     for (k, v) in &case.env {
         cmd.env(k, v);
     }
-    let run: Run = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
+    // A case's `stdin` file is what the terminal would type (`--step`).
+    let input = std::fs::read(case.dir.join("stdin")).unwrap_or_default();
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+    if let Some(mut si) = child.stdin.take() {
+        use std::io::Write;
+        // The program may exit before reading it all.
+        let _ = si.write_all(&input);
+    }
+    let run: Run = child
+        .wait_with_output()
         .unwrap_or_else(|e| panic!("run {}: {e}", program.display()))
         .into();
     let path = work.display().to_string();

@@ -103,6 +103,11 @@ impl Callback {
         self.say(&banner(&title, DEFAULT_COLUMNS));
     }
 
+    /// A banner of any text (Ansible's `display.banner`).
+    pub fn banner(&mut self, text: &str) {
+        self.say(&banner(text, DEFAULT_COLUMNS));
+    }
+
     /// The play has no hosts left to run on.
     pub fn no_hosts_remaining(&mut self) {
         self.say(&banner("NO MORE HOSTS LEFT", DEFAULT_COLUMNS));

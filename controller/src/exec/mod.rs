@@ -41,6 +41,8 @@ pub struct RunConfig {
     pub force_handlers: bool,
     pub start_at_task: Option<String>,
     pub forks: usize,
+    /// `--step`: confirm each task.
+    pub step: bool,
     /// `-c`: the connection when neither play nor host names one.
     pub connection: Option<String>,
     /// Inventory sources as `ansible_inventory_sources` shows them.
@@ -97,6 +99,12 @@ pub struct Runner<'a> {
     pub marked_failed: HashSet<String>,
     /// A play broke off (max_fail_percentage).
     pub broke_play: bool,
+    /// The current play's strategy.
+    pub(crate) strategy: Strategy,
+    /// `--step` is on (until answered `continue`; again for each play).
+    pub(crate) step: bool,
+    /// The task whose banner was shown last (position, key).
+    pub(crate) last_banner: Option<(String, Vec<(u8, usize)>)>,
     pub unreachable_hosts: HashSet<String>,
     pub playbook_dir: PathBuf,
     /// Hosts added by add_host during the run.
@@ -152,6 +160,9 @@ impl<'a> Runner<'a> {
             failed_hosts: HashSet::new(),
             marked_failed: HashSet::new(),
             broke_play: false,
+            strategy: Strategy::Linear,
+            last_banner: None,
+            step: false,
             unreachable_hosts: HashSet::new(),
             playbook_dir,
             added_hosts: Vec::new(),
@@ -349,7 +360,7 @@ impl<'a> Runner<'a> {
                         break;
                     }
                     Err(e) => {
-                        self.cb.error(&e.render());
+                        self.cb.error(e.render().trim_end_matches('\n'));
                         return Err(RUN_ERROR);
                     }
                 }
@@ -547,6 +558,34 @@ impl<'a> Runner<'a> {
         // compiles role handlers before the play's own).
         let mut all_handlers = role_handlers;
         all_handlers.extend(play.handlers.iter().cloned());
+        let strategy_name = match play.attrs.get("strategy") {
+            Some(v) => {
+                let vars = self.play_level_vars(play);
+                value_to_string(
+                    &self
+                        .templar
+                        .template(v, &vars)
+                        .unwrap_or_else(|_| v.clone()),
+                )
+            }
+            None => std::env::var("ANSIBLE_STRATEGY").unwrap_or_else(|_| "linear".to_owned()),
+        };
+        self.strategy = match Strategy::parse(&strategy_name) {
+            Some(s) => s,
+            None => {
+                let e = crate::playbook::ParseError::general(
+                    format!("Invalid play strategy specified: {strategy_name}"),
+                    Some(play.pos.clone()),
+                );
+                self.cb.error(e.render().trim_end_matches('\n'));
+                return Err(RUN_ERROR);
+            }
+        };
+        self.last_banner = None;
+        self.step = self.cfg.step;
+        if self.strategy != Strategy::Linear && play.attrs.get("max_fail_percentage").is_some() {
+            self.cb.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
+        }
         let batches = match serial_batches(play, &all_hosts) {
             Ok(b) => b,
             Err(e) => {
@@ -632,7 +671,22 @@ impl<'a> Runner<'a> {
                 None => true,
             };
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            self.gather_facts(pr, play)?;
+            let host = match self.strategy {
+                Strategy::Linear => None,
+                _ => pr.hosts.first().cloned(),
+            };
+            match (self.step, host) {
+                (false, _) => self.gather_facts(pr, play)?,
+                (true, host) => match self.take_step("TASK: Gathering Facts", host.as_deref()) {
+                    Some(true) => self.gather_facts(pr, play)?,
+                    Some(false) => {}
+                    None => {
+                        pr.ended = true;
+                        pr.broken = true;
+                        return Ok(());
+                    }
+                },
+            }
         }
         for section in [
             play.pre_tasks.clone(),
@@ -864,6 +918,82 @@ impl<'a> Runner<'a> {
         self.run_lockstep(pr, play, &mut cursors, &order)
     }
 
+    /// Asks whether to run a task (`--step`): yes, no, or continue (yes,
+    /// and stop asking). The question goes to stdout and the answer is a
+    /// line of stdin, as Python's `input()`; None at the end of input.
+    pub(crate) fn take_step(&mut self, what: &str, host: Option<&str>) -> Option<bool> {
+        let mut msg = format!("Perform task: {what} ");
+        if let Some(h) = host {
+            msg.push_str(&format!("on {h} "));
+        }
+        msg.push_str("(N)o/(y)es/(c)ontinue: ");
+        self.cb.raw(&msg);
+        self.cb.flush();
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let answer = line.trim_end_matches(['\n', '\r']).to_lowercase();
+        let run = match answer.as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.step = false;
+                true
+            }
+            _ => false,
+        };
+        self.cb.banner(&msg);
+        Some(run)
+    }
+
+    /// The free and host_pinned strategies: each host goes at its own pace.
+    /// Run one task at a time, this is a round over the hosts, each taking
+    /// its next task (host_pinned: only the first `forks` hosts with work,
+    /// so a host runs to its end before another starts).
+    fn run_free(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        cursors: &mut BTreeMap<String, HostCursor>,
+        order: &[String],
+    ) -> Result<(), u8> {
+        let window = match self.strategy {
+            Strategy::HostPinned => self.cfg.forks.max(1),
+            _ => usize::MAX,
+        };
+        while !pr.ended {
+            let mut active = Vec::new();
+            for h in order {
+                if active.len() >= window {
+                    break;
+                }
+                if let Some(c) = cursors.get_mut(h) {
+                    if !c.failed && c.peek().is_some() {
+                        active.push(h.clone());
+                    }
+                }
+            }
+            if active.is_empty() {
+                break;
+            }
+            for h in active {
+                if pr.ended {
+                    break;
+                }
+                let Some(s) = cursors.get_mut(&h).and_then(|c| c.peek()) else {
+                    continue;
+                };
+                task::run_batch(self, pr, play, cursors, vec![(h.clone(), s)])?;
+                self.adopt_pending_handlers(pr);
+                if cursors.get(&h).is_some_and(|c| c.failed) {
+                    self.host_removed(pr, &h);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The linear strategy: each step runs the task that comes first among
     /// the hosts' next tasks, on every host at it, until all are done.
     fn run_lockstep(
@@ -873,6 +1003,9 @@ impl<'a> Runner<'a> {
         cursors: &mut BTreeMap<String, HostCursor>,
         order: &[String],
     ) -> Result<(), u8> {
+        if self.strategy != Strategy::Linear {
+            return self.run_free(pr, play, cursors, order);
+        }
         loop {
             if pr.ended {
                 break;
@@ -1461,6 +1594,26 @@ pub(crate) fn flatten_role(
 }
 
 /// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).
+/// How a play's tasks are scheduled over its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    Linear,
+    Free,
+    HostPinned,
+}
+
+impl Strategy {
+    fn parse(name: &str) -> Option<Self> {
+        match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+            // `debug` is linear with the task debugger (not offered).
+            "linear" | "debug" => Some(Strategy::Linear),
+            "free" => Some(Strategy::Free),
+            "host_pinned" => Some(Strategy::HostPinned),
+            _ => None,
+        }
+    }
+}
+
 /// A play's `max_fail_percentage` as a fraction (`30`, `"30%"`, `12.5`).
 fn max_fail_fraction(play: &Play) -> Option<f64> {
     let v = play.attrs.get("max_fail_percentage")?;

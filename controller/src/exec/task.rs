@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
-use super::{actions, tags, truthy, value_to_string, PlayRun, Runner};
+use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, Strategy};
 use crate::playbook::error::{ParseError, SrcPos};
 use crate::playbook::model::Attr;
 use crate::playbook::{Block, Play};
@@ -93,6 +93,25 @@ fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
     }
 }
 
+/// A task as `--step` names it: its name untemplated (or its action),
+/// after its role's.
+fn step_name(s: &Scheduled) -> String {
+    let name = s
+        .task
+        .name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| s.task.action.clone());
+    let role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    match role {
+        Some(r) => format!("{} : {}", r.name, name),
+        None => name,
+    }
+}
+
 /// Runs the batch's task on each of its hosts.
 pub(crate) fn run_batch(
     r: &mut Runner<'_>,
@@ -124,11 +143,47 @@ pub(crate) fn run_batch(
         }
         return Ok(step);
     }
-    step.ran = true;
     let is_meta = first.task.module == "meta";
+    // --step: asked before each task (meta tasks aside), with the name as
+    // written (not yet templated).
+    if r.step && !is_meta {
+        let name = step_name(first);
+        let kind = if first.task.handler {
+            "HANDLER"
+        } else {
+            "TASK"
+        };
+        let host = match r.strategy {
+            Strategy::Linear => None,
+            _ => Some(batch[0].0.as_str()),
+        };
+        match r.take_step(&format!("{kind}: {name}"), host) {
+            Some(true) => {}
+            answer => {
+                for (h, _) in &batch {
+                    if let Some(c) = cursors.get_mut(h) {
+                        c.advance();
+                    }
+                }
+                // No answer at all (end of input) breaks off the play.
+                if answer.is_none() {
+                    pr.ended = true;
+                    pr.broken = true;
+                }
+                return Ok(step);
+            }
+        }
+    }
+    step.ran = true;
     if !is_meta {
-        let title = task_title(r, pr, first);
-        r.cb.task_start(&title, first.task.handler);
+        // Under free and host_pinned one task reaches the hosts in several
+        // steps: its banner shows again only when another task came between.
+        let id = (first.task.pos.to_string(), first.key.clone());
+        if r.strategy == Strategy::Linear || r.last_banner.as_ref() != Some(&id) {
+            let title = task_title(r, pr, first);
+            r.cb.task_start(&title, first.task.handler);
+        }
+        r.last_banner = Some(id);
     }
     // run_once: the first host runs it; the others take its registered
     // result and move on.
@@ -136,13 +191,22 @@ pub(crate) fn run_batch(
         let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
         kw_bool(r, first, "run_once", &vars).unwrap_or(false)
     };
+    let run_once = if run_once && r.strategy != Strategy::Linear {
+        r.cb.warning("Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.");
+        false
+    } else {
+        run_once
+    };
     // A failure of an any_errors_fatal (or run_once) task that is not
     // ignored fails every host of the play (the linear strategy's rule).
     {
         let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
         let ignore = kw_bool(r, first, "ignore_errors", &vars).unwrap_or(false);
         let fatal = kw_bool(r, first, "any_errors_fatal", &vars).unwrap_or(false);
-        step.fatal = (fatal || (run_once && !is_meta)) && !ignore;
+        if fatal && r.strategy != Strategy::Linear {
+            r.cb.warning("Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host");
+        }
+        step.fatal = (fatal || (run_once && !is_meta)) && !ignore && r.strategy == Strategy::Linear;
     }
     let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
         let mut b = batch;
