@@ -229,9 +229,7 @@ pub(crate) fn dispatch(
             r.refresh_inventory_view();
             d
         }
-        "set_stats" => done(
-            json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}}),
-        ),
+        "set_stats" => set_stats(&args),
         "pause" => pause(&args),
         "ping" => done(
             json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
@@ -352,6 +350,35 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
         verbose_always: true,
         extra_ok: 0,
     }
+}
+
+/// ansible.builtin.set_stats: `data` (a dict of valid names), `per_host`
+/// (default false) and `aggregate` (default true).
+fn set_stats(args: &Map<String, Value>) -> Done {
+    let mut stats = json!({"data": {}, "per_host": false, "aggregate": true});
+    let data = match args.get("data") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return done(
+                json!({"failed": true, "msg": "The 'data' option needs to be a dictionary/hash"}),
+            )
+        }
+    };
+    for opt in ["per_host", "aggregate"] {
+        if let Some(v) = args.get(opt).filter(|v| !v.is_null()) {
+            stats[opt] = Value::Bool(truthy(v));
+        }
+    }
+    for (k, v) in &data {
+        if !crate::playbook::load::is_identifier(k) {
+            return done(
+                json!({"failed": true, "msg": format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")}),
+            );
+        }
+        stats["data"][k] = v.clone();
+    }
+    done(json!({"changed": false, "ansible_stats": stats}))
 }
 
 fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {

@@ -5,6 +5,7 @@
 
 pub mod callback;
 pub mod iter;
+pub mod json_out;
 pub mod vars;
 
 mod actions;
@@ -437,7 +438,7 @@ impl<'a> Runner<'a> {
             .filter(|h| self.runnable(h))
             .cloned()
             .collect();
-        self.cb.play_start(&play_name);
+        self.cb.play_start(&play_name, &pos_path(&play.pos));
         if hosts.is_empty() {
             self.cb.no_hosts();
             return Ok(false);
@@ -537,7 +538,7 @@ impl<'a> Runner<'a> {
         for (i, batch) in batches.into_iter().enumerate() {
             // Each batch after the first announces the play again.
             if i > 0 {
-                self.cb.play_start(&play_name);
+                self.cb.play_start(&play_name, &pos_path(&play.pos));
             }
             if let Ok(mut b) = scope.batch.write() {
                 *b = batch.clone();
@@ -714,7 +715,8 @@ impl<'a> Runner<'a> {
     }
 
     fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
-        self.cb.task_start("Gathering Facts", false);
+        self.cb
+            .task_start("Gathering Facts", false, &pos_path(&play.pos));
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),
@@ -750,6 +752,25 @@ impl<'a> Runner<'a> {
             }
             self.stats_mut(&h)
                 .count(rustle_runner::engine::Status::Ok, false);
+            if self.cb.is_json() {
+                let result = serde_json::json!({
+                    "ansible_facts": fact_module_result(&self.states, &h),
+                    "changed": false,
+                    "deprecations": [],
+                    "warnings": [],
+                    "_ansible_verbose_override": true,
+                });
+                self.cb.record(&json_out::Recorded {
+                    host: &h,
+                    outcome: callback::Outcome::Ok,
+                    result: &result,
+                    action: "gather_facts",
+                    no_log: false,
+                    verbose_always: false,
+                    is_loop: false,
+                    is_include: false,
+                });
+            }
             self.cb.result(
                 &h,
                 callback::Outcome::Ok,
@@ -1051,6 +1072,26 @@ impl<'a> Runner<'a> {
             host_only: false,
         })
     }
+}
+
+/// A host's facts as the setup module returns them (`ansible_` prefixed).
+fn fact_module_result(states: &States, host: &str) -> Value {
+    let facts = states
+        .read()
+        .ok()
+        .and_then(|s| s.get(host).map(|st| st.facts.clone()))
+        .unwrap_or_default();
+    Value::Object(
+        facts
+            .into_iter()
+            .map(|(k, v)| (format!("ansible_{k}"), v))
+            .collect(),
+    )
+}
+
+/// `file:line`, as Ansible's `get_path` names where a play or task is.
+pub(crate) fn pos_path(pos: &crate::playbook::SrcPos) -> String {
+    format!("{}:{}", pos.file, pos.line)
 }
 
 /// Adds a host (and its groups) to the inventory during a run, as
