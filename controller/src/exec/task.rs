@@ -367,10 +367,11 @@ fn record(r: &mut Runner<'_>, pr: &PlayRun, host: &str, sched: &Scheduled, done:
         no_log,
         verbose_always: done.verbose_always,
         is_loop: done.result.get("results").is_some() && sched.task.attrs.get("loop").is_some(),
-        is_include: matches!(
-            module,
-            "include_tasks" | "include_role" | "import_tasks" | "import_role"
-        ),
+        is_include: done.outcome != Outcome::Skipped
+            && matches!(
+                module,
+                "include_tasks" | "include_role" | "import_tasks" | "import_role"
+            ),
     });
 }
 
@@ -378,6 +379,15 @@ fn record(r: &mut Runner<'_>, pr: &PlayRun, host: &str, sched: &Scheduled, done:
 /// stats, as the strategy does: per host or for the run, aggregated
 /// (dicts merged, numbers, strings and lists added) or set.
 fn custom_stats(r: &mut Runner<'_>, host: &str, result: &Value) {
+    // A loop's items each bring their own.
+    if let Some(Value::Array(items)) = result.get("results") {
+        for item in items.clone() {
+            if item.get("failed").and_then(Value::as_bool) != Some(true) {
+                custom_stats(r, host, &item);
+            }
+        }
+        return;
+    }
     let Some(stats) = result.get("ansible_stats") else {
         return;
     };
@@ -824,6 +834,13 @@ fn run_host_task(
             return Ok(d);
         }
         finish(r, host, s, &vars, &mut d, false, no_log);
+        // An executed item gets the executor's `failed`/`changed` defaults.
+        if let Value::Object(m) = &mut d.result {
+            if !m.contains_key("skip_reason") {
+                m.entry("failed").or_insert(Value::Bool(false));
+                m.entry("changed").or_insert(Value::Bool(false));
+            }
+        }
         if let Some(e) = label_error {
             set_key(
                 &mut d.result,
@@ -885,6 +902,7 @@ fn run_host_task(
         result.insert("msg".into(), Value::from("All items skipped"));
     }
     if n == 0 {
+        result.remove("msg");
         result.insert("skipped".into(), Value::Bool(true));
         result.insert("skipped_reason".into(), Value::from("No items in the list"));
     }
