@@ -174,6 +174,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
                 .collect()
         },
         limit_text: (!args.limit.is_empty()).then(|| args.limit.join(",")),
+        flush_cache: args.flush_cache,
     };
     let playbook_dir = books
         .first()

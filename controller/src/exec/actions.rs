@@ -282,6 +282,13 @@ pub(crate) fn dispatch(
                     (name, v.clone())
                 })
                 .collect();
+            let mut cached = shown.clone();
+            if module == "gather_facts" {
+                cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            }
+            if let Some(w) = r.fact_cache.update(host, &cached) {
+                r.cb.warning(&w);
+            }
             let mut result = json!({"changed": false, "ansible_facts": shown});
             if !warnings.is_empty() {
                 result["warnings"] = json!(warnings);
@@ -419,6 +426,11 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
             }
         }
     }
+    if cacheable {
+        if let Some(w) = r.fact_cache.update(host, &facts) {
+            r.cb.warning(&w);
+        }
+    }
     done(json!({"changed": false, "ansible_facts": facts}))
 }
 
@@ -484,8 +496,10 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
             if let Ok(mut st) = r.states.write() {
                 if let Some(h) = st.get_mut(host) {
                     h.facts.clear();
+                    h.fact_vars.clear();
                 }
             }
+            r.fact_cache.clear(host);
         }
         "noop" | "refresh_inventory" | "reset_connection" | "end_role" => {}
         other => return fail(format!("invalid meta action requested: {other}")),

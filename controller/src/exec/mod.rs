@@ -4,6 +4,7 @@
 //! meta, ...) here, Ansible's default callback output.
 
 pub mod callback;
+pub mod factcache;
 pub mod iter;
 pub mod json_out;
 pub mod vars;
@@ -45,6 +46,8 @@ pub struct RunConfig {
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
     pub limit_text: Option<String>,
+    /// `--flush-cache`: the fact cache is cleared for every inventory host.
+    pub flush_cache: bool,
 }
 
 /// Exit codes of ansible-playbook.
@@ -102,6 +105,8 @@ pub struct Runner<'a> {
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
     /// The inventory the `inventory_hostnames` lookup reads.
     inventory_view: Arc<RwLock<Inventory>>,
+    /// Facts kept across plays (and runs, with `jsonfile`).
+    pub fact_cache: factcache::FactCache,
 }
 
 /// Per-play runtime state.
@@ -147,6 +152,7 @@ impl<'a> Runner<'a> {
             templars: std::collections::HashMap::new(),
             pending_handlers: Vec::new(),
             inventory_view,
+            fact_cache: Default::default(),
         }
     }
 
@@ -187,6 +193,26 @@ impl<'a> Runner<'a> {
 
     /// Runs every play of every playbook; returns the exit code.
     pub fn run(&mut self, books: &[Playbook]) -> u8 {
+        match factcache::FactCache::from_settings() {
+            Ok(c) => self.fact_cache = c,
+            Err(e) => {
+                self.cb.error(&e.to_string());
+                return RUN_ERROR;
+            }
+        }
+        if self.cfg.flush_cache {
+            let hosts: Vec<String> = self
+                .inventory
+                .data
+                .hosts
+                .iter()
+                .filter(|h| !h.implicit)
+                .map(|h| h.name.clone())
+                .collect();
+            for h in hosts {
+                self.fact_cache.clear(&h);
+            }
+        }
         for book in books {
             for play in &book.plays {
                 match self.run_play(play) {
@@ -385,6 +411,29 @@ impl<'a> Runner<'a> {
             inventory: inv,
             ..Default::default()
         };
+        // Cached facts (from an earlier run, with a persistent cache).
+        match self.fact_cache.get(host) {
+            Ok(Some(cached)) => {
+                for (k, v) in cached {
+                    if k.starts_with("_ansible_") {
+                        continue;
+                    }
+                    match k.strip_prefix("ansible_") {
+                        Some(name) => {
+                            st.facts.insert(name.to_owned(), v.clone());
+                        }
+                        None => {
+                            st.facts.insert(k.clone(), v.clone());
+                            if !matches!(k.as_str(), "gather_subset" | "module_setup") {
+                                st.fact_vars.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.cb.warning(&e.to_string()),
+        }
         if let Some((_, _, vars)) = self.added_hosts.iter().find(|(h, _, _)| h == host) {
             for (k, v) in vars {
                 st.inventory.insert(k.clone(), v.clone());
@@ -585,10 +634,9 @@ impl<'a> Runner<'a> {
         tasks_section: Vec<Item>,
     ) -> Result<(), u8> {
         // Facts.
+        let gathering = crate::settings::gathering();
         let gather = match play.attrs.get("gather_facts") {
-            None => std::env::var("ANSIBLE_GATHERING")
-                .map(|g| g != "explicit")
-                .unwrap_or(true),
+            None => gathering != crate::settings::Gathering::Explicit,
             Some(v) => truthy(v),
         };
         // The implicit fact-gathering task is tagged `always` plus the
@@ -606,7 +654,19 @@ impl<'a> Runner<'a> {
                 None => true,
             };
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            self.gather_facts(pr, play)?;
+            // smart: only the hosts without gathered facts (this run's or
+            // cached); none, and the task does not show at all.
+            let hosts: Vec<String> = pr
+                .hosts
+                .clone()
+                .into_iter()
+                .filter(|h| {
+                    gathering != crate::settings::Gathering::Smart || !self.fact_cache.gathered(h)
+                })
+                .collect();
+            if !hosts.is_empty() {
+                self.gather_facts(pr, play, hosts)?;
+            }
         }
         for section in [
             play.pre_tasks.clone(),
@@ -714,7 +774,12 @@ impl<'a> Runner<'a> {
         Value::Object(out)
     }
 
-    fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
+    fn gather_facts(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        hosts: Vec<String>,
+    ) -> Result<(), u8> {
         self.cb
             .task_start("Gathering Facts", false, &pos_path(&play.pos));
         // The implicit task, inside the play's keywords (its environment).
@@ -730,7 +795,6 @@ impl<'a> Runner<'a> {
             basedir: play.basedir.clone(),
         };
         let sched = HostCursor::new(with_play_keywords(play, vec![Item::Task(task)])).peek();
-        let hosts = pr.hosts.clone();
         for h in hosts {
             let environment = match &sched {
                 Some(sched) => {
@@ -743,6 +807,11 @@ impl<'a> Runner<'a> {
                 environment,
                 ..Default::default()
             });
+            let mut cached = factcache::to_module_facts(&facts);
+            cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            if let Some(w) = self.fact_cache.update(&h, &cached) {
+                self.cb.warning(&w);
+            }
             if let Ok(mut s) = self.states.write() {
                 if let Some(st) = s.get_mut(&h) {
                     for (k, v) in facts {
