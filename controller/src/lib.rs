@@ -10,3 +10,4 @@ pub mod keygen;
 pub mod playbook;
 pub mod run;
 pub mod runners;
+pub mod settings;

@@ -176,17 +176,26 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
                 .collect()
         },
         limit_text: (!args.limit.is_empty()).then(|| args.limit.join(",")),
+        flush_cache: args.flush_cache,
     };
     let playbook_dir = books
         .first()
         .and_then(|b| b.path.parent().map(std::path::Path::to_path_buf))
         .unwrap_or(cwd);
-    let cb = Callback::new(
+    let mut cb = Callback::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         args.verbose,
         args.diff,
     );
+    if args.output.unwrap_or_else(crate::settings::stdout_callback)
+        == crate::settings::OutputFormat::Json
+    {
+        cb = cb.with_json(
+            crate::settings::json_indent(),
+            crate::settings::show_custom_stats(),
+        );
+    }
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {
         hosts: args.list_hosts,

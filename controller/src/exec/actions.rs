@@ -237,9 +237,7 @@ pub(crate) fn dispatch(
             r.refresh_inventory_view();
             d
         }
-        "set_stats" => done(
-            json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}}),
-        ),
+        "set_stats" => set_stats(&args),
         "pause" => pause(&args),
         "ping" => done(
             json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
@@ -292,6 +290,13 @@ pub(crate) fn dispatch(
                     (name, v.clone())
                 })
                 .collect();
+            let mut cached = shown.clone();
+            if module == "gather_facts" {
+                cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            }
+            if let Some(w) = r.fact_cache.update(host, &cached) {
+                r.cb.warning(&w);
+            }
             let mut result = json!({"changed": false, "ansible_facts": shown});
             if !warnings.is_empty() {
                 result["warnings"] = json!(warnings);
@@ -410,6 +415,35 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
     }
 }
 
+/// ansible.builtin.set_stats: `data` (a dict of valid names), `per_host`
+/// (default false) and `aggregate` (default true).
+fn set_stats(args: &Map<String, Value>) -> Done {
+    let mut stats = json!({"data": {}, "per_host": false, "aggregate": true});
+    let data = match args.get("data") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return done(
+                json!({"failed": true, "msg": "The 'data' option needs to be a dictionary/hash"}),
+            )
+        }
+    };
+    for opt in ["per_host", "aggregate"] {
+        if let Some(v) = args.get(opt).filter(|v| !v.is_null()) {
+            stats[opt] = Value::Bool(truthy(v));
+        }
+    }
+    for (k, v) in &data {
+        if !crate::playbook::load::is_identifier(k) {
+            return done(
+                json!({"failed": true, "msg": format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")}),
+            );
+        }
+        stats["data"][k] = v.clone();
+    }
+    done(json!({"changed": false, "ansible_stats": stats}))
+}
+
 fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
     let mut facts = Map::new();
     for (k, v) in args {
@@ -446,6 +480,11 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
                     h.facts.insert(k.clone(), v.clone());
                 }
             }
+        }
+    }
+    if cacheable {
+        if let Some(w) = r.fact_cache.update(host, &facts) {
+            r.cb.warning(&w);
         }
     }
     done(json!({"changed": false, "ansible_facts": facts}))
@@ -513,8 +552,10 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
             if let Ok(mut st) = r.states.write() {
                 if let Some(h) = st.get_mut(host) {
                     h.facts.clear();
+                    h.fact_vars.clear();
                 }
             }
+            r.fact_cache.clear(host);
         }
         "noop" | "refresh_inventory" | "reset_connection" | "end_role" => {}
         other => return fail(format!("invalid meta action requested: {other}")),

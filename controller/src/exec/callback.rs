@@ -7,6 +7,8 @@ use rustle_runner::engine::HostStats;
 use rustle_runner::output::{banner, render_diff, Renderer, DEFAULT_COLUMNS};
 use serde_json::{Map, Value};
 
+use super::json_out::{JsonDoc, Recorded};
+
 /// How one host's task (or loop item) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -25,6 +27,11 @@ pub struct Callback {
     renderer: Renderer,
     pending_banner: Option<String>,
     warned: std::collections::HashSet<String>,
+    /// The `json` callback's document, when that is the stdout callback:
+    /// the default callback's lines are then not printed.
+    json: Option<JsonDoc>,
+    /// `set_stats` data: per host, and the run's under `_run`.
+    pub custom_stats: Map<String, Value>,
 }
 
 pub use rustle_inventory::pyfmt::{py_repr, py_str};
@@ -44,10 +51,33 @@ impl Callback {
             renderer: Renderer::new(verbosity, diff),
             pending_banner: None,
             warned: std::collections::HashSet::new(),
+            json: None,
+            custom_stats: Map::new(),
+        }
+    }
+
+    /// Makes this the `json` callback (`ansible.posix.json`).
+    pub fn with_json(mut self, indent: Option<usize>, show_custom_stats: bool) -> Self {
+        self.json = Some(JsonDoc::new(indent, show_custom_stats));
+        self
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// A host's final result for a task (what the json callback keeps;
+    /// the default callback shows results as they come instead).
+    pub fn record(&mut self, rec: &Recorded<'_>) {
+        if let Some(j) = &mut self.json {
+            j.record(rec);
         }
     }
 
     fn say(&mut self, s: &str) {
+        if self.json.is_some() {
+            return;
+        }
         let _ = self.out.write_all(s.as_bytes());
         let _ = self.out.flush();
     }
@@ -62,11 +92,13 @@ impl Callback {
     /// Prints a message on stdout, ending it with a newline unless it has
     /// one (Ansible's `display.display`).
     pub fn display(&mut self, msg: &str) {
-        if msg.ends_with('\n') {
-            self.say(msg);
+        let text = if msg.ends_with('\n') {
+            msg.to_owned()
         } else {
-            self.say(&format!("{msg}\n"));
-        }
+            format!("{msg}\n")
+        };
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
     }
 
     /// A module's `warnings` are shown (before its result line) and left
@@ -94,7 +126,11 @@ impl Callback {
         let _ = writeln!(self.err, "ERROR! {msg}");
     }
 
-    pub fn play_start(&mut self, name: &str) {
+    /// A play (or a serial batch of it) starts; `path` is `file:line`.
+    pub fn play_start(&mut self, name: &str, path: &str) {
+        if let Some(j) = &mut self.json {
+            j.play_start(name, path);
+        }
         let title = if name.trim().is_empty() {
             "PLAY".to_owned()
         } else {
@@ -118,7 +154,10 @@ impl Callback {
     }
 
     /// Shows the task banner (once per task).
-    pub fn task_start(&mut self, title: &str, handler: bool) {
+    pub fn task_start(&mut self, title: &str, handler: bool, path: &str) {
+        if let Some(j) = &mut self.json {
+            j.task_start(title, path);
+        }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
         self.say(&b);
@@ -197,6 +236,10 @@ impl Callback {
         delegated: Option<&str>,
         verbose_always: bool,
     ) {
+        // The json callback leaves warnings in the result.
+        if self.json.is_some() {
+            return;
+        }
         let owned = self.take_warnings(result);
         let result = owned.as_ref().unwrap_or(result);
         // Fact gathering sets _ansible_verbose_override: never dumped.
@@ -261,6 +304,10 @@ impl Callback {
         module: &str,
         verbose_always: bool,
     ) {
+        if let Some(j) = &mut self.json {
+            j.item(host, result, label, verbose_always);
+            return;
+        }
         let owned = self.take_warnings(result);
         let result = owned.as_ref().unwrap_or(result);
         let verbose = self.verbosity > 0 || verbose_always;
@@ -316,6 +363,11 @@ impl Callback {
             .filter(|(_, s)| *s != HostStats::default())
             .cloned()
             .collect();
+        if let Some(j) = &mut self.json {
+            let text = j.finish(&hosts, &self.custom_stats);
+            let _ = self.out.write_all(text.as_bytes());
+            return;
+        }
         let text = self.renderer.recap(&hosts);
         self.say(&text);
     }

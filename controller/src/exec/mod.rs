@@ -4,7 +4,9 @@
 //! meta, ...) here, Ansible's default callback output.
 
 pub mod callback;
+pub mod factcache;
 pub mod iter;
+pub mod json_out;
 pub mod vars;
 
 mod actions;
@@ -49,6 +51,8 @@ pub struct RunConfig {
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
     pub limit_text: Option<String>,
+    /// `--flush-cache`: the fact cache is cleared for every inventory host.
+    pub flush_cache: bool,
 }
 
 /// Exit codes of ansible-playbook.
@@ -117,6 +121,8 @@ pub struct Runner<'a> {
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
     /// The inventory the `inventory_hostnames` lookup reads.
     inventory_view: Arc<RwLock<Inventory>>,
+    /// Facts kept across plays (and runs, with `jsonfile`).
+    pub fact_cache: factcache::FactCache,
 }
 
 /// Per-play runtime state.
@@ -170,6 +176,7 @@ impl<'a> Runner<'a> {
             templars: std::collections::HashMap::new(),
             pending_handlers: Vec::new(),
             inventory_view,
+            fact_cache: Default::default(),
         }
     }
 
@@ -210,6 +217,26 @@ impl<'a> Runner<'a> {
 
     /// Runs every play of every playbook; returns the exit code.
     pub fn run(&mut self, books: &[Playbook]) -> u8 {
+        match factcache::FactCache::from_settings() {
+            Ok(c) => self.fact_cache = c,
+            Err(e) => {
+                self.cb.error(&e.to_string());
+                return RUN_ERROR;
+            }
+        }
+        if self.cfg.flush_cache {
+            let hosts: Vec<String> = self
+                .inventory
+                .data
+                .hosts
+                .iter()
+                .filter(|h| !h.implicit)
+                .map(|h| h.name.clone())
+                .collect();
+            for h in hosts {
+                self.fact_cache.clear(&h);
+            }
+        }
         for book in books {
             for play in &book.plays {
                 match self.run_play(play) {
@@ -409,6 +436,29 @@ impl<'a> Runner<'a> {
             inventory: inv,
             ..Default::default()
         };
+        // Cached facts (from an earlier run, with a persistent cache).
+        match self.fact_cache.get(host) {
+            Ok(Some(cached)) => {
+                for (k, v) in cached {
+                    if k.starts_with("_ansible_") {
+                        continue;
+                    }
+                    match k.strip_prefix("ansible_") {
+                        Some(name) => {
+                            st.facts.insert(name.to_owned(), v.clone());
+                        }
+                        None => {
+                            st.facts.insert(k.clone(), v.clone());
+                            if !matches!(k.as_str(), "gather_subset" | "module_setup") {
+                                st.fact_vars.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.cb.warning(&e.to_string()),
+        }
         if let Some((_, _, vars)) = self.added_hosts.iter().find(|(h, _, _)| h == host) {
             for (k, v) in vars {
                 st.inventory.insert(k.clone(), v.clone());
@@ -462,7 +512,7 @@ impl<'a> Runner<'a> {
             .filter(|h| self.runnable(h))
             .cloned()
             .collect();
-        self.cb.play_start(&play_name);
+        self.cb.play_start(&play_name, &pos_path(&play.pos));
         // Hosts that failed in earlier plays still make up the play's
         // batches, with nothing to run.
         if all_hosts.is_empty() {
@@ -598,7 +648,7 @@ impl<'a> Runner<'a> {
         for (i, batch) in batches.into_iter().enumerate() {
             // Each batch after the first announces the play again.
             if i > 0 {
-                self.cb.play_start(&play_name);
+                self.cb.play_start(&play_name, &pos_path(&play.pos));
             }
             if let Ok(mut b) = scope.batch.write() {
                 *b = batch.clone();
@@ -650,10 +700,9 @@ impl<'a> Runner<'a> {
         tasks_section: Vec<Item>,
     ) -> Result<(), u8> {
         // Facts.
+        let gathering = crate::settings::gathering();
         let gather = match play.attrs.get("gather_facts") {
-            None => std::env::var("ANSIBLE_GATHERING")
-                .map(|g| g != "explicit")
-                .unwrap_or(true),
+            None => gathering != crate::settings::Gathering::Explicit,
             Some(v) => truthy(v),
         };
         // The implicit fact-gathering task is tagged `always` plus the
@@ -671,21 +720,35 @@ impl<'a> Runner<'a> {
                 None => true,
             };
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            let host = match self.strategy {
-                Strategy::Linear => None,
-                _ => pr.hosts.first().cloned(),
-            };
-            match (self.step, host) {
-                (false, _) => self.gather_facts(pr, play)?,
-                (true, host) => match self.take_step("TASK: Gathering Facts", host.as_deref()) {
-                    Some(true) => self.gather_facts(pr, play)?,
-                    Some(false) => {}
-                    None => {
-                        pr.ended = true;
-                        pr.broken = true;
-                        return Ok(());
+            // smart: only the hosts without gathered facts (this run's or
+            // cached); none, and the task does not show at all.
+            let hosts: Vec<String> = pr
+                .hosts
+                .clone()
+                .into_iter()
+                .filter(|h| {
+                    gathering != crate::settings::Gathering::Smart || !self.fact_cache.gathered(h)
+                })
+                .collect();
+            if !hosts.is_empty() {
+                let first = match self.strategy {
+                    Strategy::Linear => None,
+                    _ => hosts.first().cloned(),
+                };
+                match (self.step, first) {
+                    (false, _) => self.gather_facts(pr, play, hosts)?,
+                    (true, first) => {
+                        match self.take_step("TASK: Gathering Facts", first.as_deref()) {
+                            Some(true) => self.gather_facts(pr, play, hosts)?,
+                            Some(false) => {}
+                            None => {
+                                pr.ended = true;
+                                pr.broken = true;
+                                return Ok(());
+                            }
+                        }
                     }
-                },
+                }
             }
         }
         for section in [
@@ -800,8 +863,14 @@ impl<'a> Runner<'a> {
         Value::Object(out)
     }
 
-    fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
-        self.cb.task_start("Gathering Facts", false);
+    fn gather_facts(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        hosts: Vec<String>,
+    ) -> Result<(), u8> {
+        self.cb
+            .task_start("Gathering Facts", false, &pos_path(&play.pos));
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),
@@ -815,7 +884,6 @@ impl<'a> Runner<'a> {
             basedir: play.basedir.clone(),
         };
         let sched = HostCursor::new(with_play_keywords(play, vec![Item::Task(task)])).peek();
-        let hosts = pr.hosts.clone();
         for h in hosts {
             let environment = match &sched {
                 Some(sched) => {
@@ -856,6 +924,11 @@ impl<'a> Runner<'a> {
                 environment,
                 ..Default::default()
             });
+            let mut cached = factcache::to_module_facts(&facts);
+            cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            if let Some(w) = self.fact_cache.update(&h, &cached) {
+                self.cb.warning(&w);
+            }
             if let Ok(mut s) = self.states.write() {
                 if let Some(st) = s.get_mut(&h) {
                     for (k, v) in facts {
@@ -865,6 +938,25 @@ impl<'a> Runner<'a> {
             }
             self.stats_mut(&h)
                 .count(rustle_runner::engine::Status::Ok, false);
+            if self.cb.is_json() {
+                let result = serde_json::json!({
+                    "ansible_facts": fact_module_result(&self.states, &h),
+                    "changed": false,
+                    "deprecations": [],
+                    "warnings": [],
+                    "_ansible_verbose_override": true,
+                });
+                self.cb.record(&json_out::Recorded {
+                    host: &h,
+                    outcome: callback::Outcome::Ok,
+                    result: &result,
+                    action: "gather_facts",
+                    no_log: false,
+                    verbose_always: false,
+                    is_loop: false,
+                    is_include: false,
+                });
+            }
             self.cb.result(
                 &h,
                 callback::Outcome::Ok,
@@ -1296,6 +1388,26 @@ impl<'a> Runner<'a> {
             host_only: false,
         })
     }
+}
+
+/// A host's facts as the setup module returns them (`ansible_` prefixed).
+fn fact_module_result(states: &States, host: &str) -> Value {
+    let facts = states
+        .read()
+        .ok()
+        .and_then(|s| s.get(host).map(|st| st.facts.clone()))
+        .unwrap_or_default();
+    Value::Object(
+        facts
+            .into_iter()
+            .map(|(k, v)| (format!("ansible_{k}"), v))
+            .collect(),
+    )
+}
+
+/// `file:line`, as Ansible's `get_path` names where a play or task is.
+pub(crate) fn pos_path(pos: &crate::playbook::SrcPos) -> String {
+    format!("{}:{}", pos.file, pos.line)
 }
 
 /// Adds a host (and its groups) to the inventory during a run, as

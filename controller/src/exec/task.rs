@@ -181,7 +181,11 @@ pub(crate) fn run_batch(
         let id = (first.task.pos.to_string(), first.key.clone());
         if r.strategy == Strategy::Linear || r.last_banner.as_ref() != Some(&id) {
             let title = task_title(r, pr, first);
-            r.cb.task_start(&title, first.task.handler);
+            r.cb.task_start(
+                &title,
+                first.task.handler,
+                &super::pos_path(&first.task.pos),
+            );
         }
         r.last_banner = Some(id);
     }
@@ -229,7 +233,11 @@ pub(crate) fn run_batch(
         // An explicit meta task shows its banner for each host it runs on.
         if is_meta {
             let title = task_title(r, pr, &sched);
-            r.cb.task_start(&title, sched.task.handler);
+            r.cb.task_start(
+                &title,
+                sched.task.handler,
+                &super::pos_path(&sched.task.pos),
+            );
         }
         let done = run_host_task(r, pr, play, &host, &sched)?;
         if run_once {
@@ -250,6 +258,12 @@ pub(crate) fn run_batch(
         }
         if (failed || unreachable) && !done.ignored {
             step.failed.push(host.clone());
+        }
+        if !is_meta {
+            record(r, pr, &host, &sched, &done);
+        }
+        if !failed {
+            custom_stats(r, &host, &done.result);
         }
         if done.show {
             let delegated = r.delegate_of(pr, &host, &sched);
@@ -437,6 +451,111 @@ pub(crate) struct Step {
     pub failed: Vec<String>,
     /// A failure fails every host of the play.
     pub fatal: bool,
+}
+
+/// Tells the callback a host's final result (the json callback keeps it).
+fn record(r: &mut Runner<'_>, pr: &PlayRun, host: &str, sched: &Scheduled, done: &Done) {
+    if !r.cb.is_json() {
+        return;
+    }
+    let no_log = {
+        let vars = r.task_vars(pr, host, sched, Map::new());
+        kw_bool(r, sched, "no_log", &vars).unwrap_or(false)
+    };
+    let module = rustle_runner::modules::canonical_name(&sched.task.module);
+    r.cb.record(&super::json_out::Recorded {
+        host,
+        outcome: done.outcome,
+        result: &done.result,
+        action: &sched.task.action,
+        no_log,
+        verbose_always: done.verbose_always,
+        is_loop: done.result.get("results").is_some() && sched.task.attrs.get("loop").is_some(),
+        is_include: done.outcome != Outcome::Skipped
+            && matches!(
+                module,
+                "include_tasks" | "include_role" | "import_tasks" | "import_role"
+            ),
+    });
+}
+
+/// `set_stats` data (`ansible_stats` in a result) into the run's custom
+/// stats, as the strategy does: per host or for the run, aggregated
+/// (dicts merged, numbers, strings and lists added) or set.
+fn custom_stats(r: &mut Runner<'_>, host: &str, result: &Value) {
+    // A loop's items each bring their own.
+    if let Some(Value::Array(items)) = result.get("results") {
+        for item in items.clone() {
+            if item.get("failed").and_then(Value::as_bool) != Some(true) {
+                custom_stats(r, host, &item);
+            }
+        }
+        return;
+    }
+    let Some(stats) = result.get("ansible_stats") else {
+        return;
+    };
+    let Some(data) = stats.get("data").and_then(Value::as_object) else {
+        return;
+    };
+    if data.is_empty() {
+        return;
+    }
+    let per_host = stats.get("per_host").is_none_or(truthy);
+    let aggregate = stats.get("aggregate").is_some_and(truthy);
+    let key = if per_host { host } else { "_run" };
+    let entry =
+        r.cb.custom_stats
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(entry) = entry else { return };
+    for (k, v) in data {
+        match (entry.get_mut(k), aggregate) {
+            (Some(old), true) => {
+                if let Some(sum) = aggregate_stat(old, v) {
+                    *old = sum;
+                }
+            }
+            _ => {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `old += new` for a custom stat (`None` when the types differ, which
+/// Ansible ignores).
+fn aggregate_stat(old: &Value, new: &Value) -> Option<Value> {
+    match (old, new) {
+        (Value::Object(_), Value::Object(_)) => Some(aggregate_dicts(old, new)),
+        (Value::Array(a), Value::Array(b)) => Some(Value::Array([a.clone(), b.clone()].concat())),
+        (Value::String(a), Value::String(b)) => Some(Value::from(format!("{a}{b}"))),
+        (Value::Number(a), Value::Number(b)) if a.is_f64() && b.is_f64() => {
+            Some(Value::from(a.as_f64()? + b.as_f64()?))
+        }
+        (Value::Number(a), Value::Number(b)) if !a.is_f64() && !b.is_f64() => {
+            Some(Value::from(a.as_i64()? + b.as_i64()?))
+        }
+        _ => None,
+    }
+}
+
+/// `merge_hash`: recursive dict merge (new values win).
+fn aggregate_dicts(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut m = x.clone();
+            for (k, v) in y {
+                let merged = match m.get(k) {
+                    Some(old) => aggregate_dicts(old, v),
+                    None => v.clone(),
+                };
+                m.insert(k.clone(), merged);
+            }
+            Value::Object(m)
+        }
+        _ => b.clone(),
+    }
 }
 
 /// The task's `register` name.
@@ -824,6 +943,13 @@ fn run_host_task(
             return Ok(d);
         }
         finish(r, host, s, &vars, &mut d, false, no_log);
+        // An executed item gets the executor's `failed`/`changed` defaults.
+        if let Value::Object(m) = &mut d.result {
+            if !m.contains_key("skip_reason") {
+                m.entry("failed").or_insert(Value::Bool(false));
+                m.entry("changed").or_insert(Value::Bool(false));
+            }
+        }
         if let Some(e) = label_error {
             set_key(
                 &mut d.result,
@@ -882,8 +1008,10 @@ fn run_host_task(
     }
     if all_skipped && n > 0 {
         result.insert("skipped".into(), Value::Bool(true));
+        result.insert("msg".into(), Value::from("All items skipped"));
     }
     if n == 0 {
+        result.remove("msg");
         result.insert("skipped".into(), Value::Bool(true));
         result.insert("skipped_reason".into(), Value::from("No items in the list"));
     }
@@ -950,6 +1078,7 @@ fn include_loop(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut blocks = Vec::new();
+    let mut results: Vec<Value> = Vec::new();
     let mut count = 0u32;
     let mut any_skipped = false;
     for (i, item) in items.iter().enumerate() {
@@ -961,17 +1090,26 @@ fn include_loop(
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
+        // Each item's result, as the executor's loop leaves it.
+        let with_item = |mut res: Value| {
+            if let Value::Object(m) = &mut res {
+                m.insert(loop_var.clone(), item.clone());
+                m.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+                if let Some(iv) = &index_var {
+                    m.insert(iv.clone(), Value::from(i));
+                    m.insert("ansible_index_var".into(), Value::from(iv.clone()));
+                }
+                m.insert("_ansible_item_label".into(), item.clone());
+            }
+            res
+        };
         match check_when(r, conds, &vars) {
-            Ok(Some(_)) => {
+            Ok(Some(c)) => {
                 any_skipped = true;
-                r.cb.item(
-                    host,
-                    Outcome::Skipped,
-                    &json!({"skipped": true}),
-                    item,
-                    &s.task.module,
-                    false,
-                );
+                let mut res = with_item(skipped_result(&c));
+                set_key(&mut res, "_ansible_no_log", Value::Bool(false));
+                r.cb.item(host, Outcome::Skipped, &res, item, &s.task.module, false);
+                results.push(res);
                 continue;
             }
             Ok(None) => {}
@@ -989,6 +1127,11 @@ fn include_loop(
                     .unwrap_or_default()
                     .to_owned();
                 r.cb.included(&file, &[host.to_owned()], Some(item));
+                let mut res = d.result.clone();
+                if let Value::Object(m) = &mut res {
+                    m.remove("changed");
+                }
+                results.push(with_item(res));
                 // The loop variables reach the included tasks as include
                 // params (the include's copy gets them as its vars).
                 let mut vars = match b.attrs.get("_include_params") {
@@ -1015,7 +1158,7 @@ fn include_loop(
         let _ = any_skipped;
         r.cb.loop_skipped(host);
         return Ok(Done {
-            result: json!({"changed": false, "skipped": true}),
+            result: json!({"changed": false, "msg": "All items skipped", "results": results, "skipped": true}),
             outcome: Outcome::Skipped,
             ignored: false,
             flow: Flow::Continue,
@@ -1025,7 +1168,7 @@ fn include_loop(
         });
     }
     Ok(Done {
-        result: json!({"changed": false}),
+        result: json!({"changed": false, "msg": "All items completed", "results": results}),
         outcome: Outcome::Ok,
         ignored: false,
         flow: Flow::Include(Block {

@@ -19,6 +19,9 @@ pub struct HostState {
     pub include_vars: Map<String, Value>,
     /// `set_fact` and `register` results.
     pub set_facts: Map<String, Value>,
+    /// Cached facts without the `ansible_` prefix (a cacheable set_fact's
+    /// in an earlier run), injected as variables under their own name.
+    pub fact_vars: Map<String, Value>,
 }
 
 /// Everything shared by the hosts of a play: read-only during a task.
@@ -177,6 +180,9 @@ impl TaskVars {
             // Facts are injected as ansible_<name> (INJECT_FACTS_AS_VARS).
             return Some(v.clone());
         }
+        if let Some(v) = st.fact_vars.get(name) {
+            return Some(v.clone());
+        }
         st.inventory.get(name).cloned()
     }
 
@@ -315,6 +321,7 @@ impl Vars for TaskVars {
                 add(&st.set_facts);
                 add(&st.include_vars);
                 add(&st.inventory);
+                add(&st.fact_vars);
                 let facts: Map<String, Value> = st
                     .facts
                     .iter()
