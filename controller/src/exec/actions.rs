@@ -200,7 +200,10 @@ pub(crate) fn dispatch(
     }
     let d = match module {
         "debug" => debug(r, &args, vars),
-        "set_fact" => set_fact(r, host, &args),
+        "set_fact" => {
+            let target = fact_target(r, pr, host, s, vars);
+            set_fact(r, &target, &args)
+        }
         "fail" => {
             let msg = args
                 .get("msg")
@@ -265,8 +268,9 @@ pub(crate) fn dispatch(
                     filters.iter().any(|f| rustle_inventory::fnmatch(f, &name))
                 });
             }
+            let target = fact_target(r, pr, host, s, vars);
             if let Ok(mut st) = r.states.write() {
-                if let Some(h) = st.get_mut(host) {
+                if let Some(h) = st.get_mut(&target) {
                     for (k, v) in &facts {
                         h.facts.insert(k.clone(), v.clone());
                     }
@@ -308,6 +312,24 @@ pub(crate) fn dispatch(
     };
     let _ = play;
     Ok(d)
+}
+
+/// The host that receives a task's facts: the delegate under
+/// `delegate_facts`, else the host itself.
+fn fact_target(
+    r: &Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+) -> String {
+    if !kw(r, s, "delegate_facts", vars).is_some_and(|v| truthy(&v)) {
+        return host.to_owned();
+    }
+    match r.delegate_of(pr, host, s) {
+        Some(d) if r.states.read().is_ok_and(|st| st.contains_key(&d)) => d,
+        _ => host.to_owned(),
+    }
 }
 
 /// Actions that run on the controller and never connect to the host.
@@ -544,23 +566,29 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
     match what.trim() {
         "flush_handlers" => d.flow = Flow::FlushHandlers,
         "end_host" => d.flow = Flow::EndHost,
-        "end_play" | "end_batch" => d.flow = Flow::EndPlay,
-        "clear_host_errors" => {
-            r.failed_hosts.clear();
-        }
+        "end_play" => d.flow = Flow::EndPlay,
+        "end_batch" => d.flow = Flow::EndBatch,
+        "clear_host_errors" => d.flow = Flow::ClearHostErrors,
+        // For every host of the play (it runs once).
         "clear_facts" => {
-            if let Ok(mut st) = r.states.write() {
-                if let Some(h) = st.get_mut(host) {
-                    h.facts.clear();
-                    h.fact_vars.clear();
-                }
+            let mut hosts = pr.hosts.clone();
+            if !hosts.iter().any(|h| h == host) {
+                hosts.push(host.to_owned());
             }
-            r.fact_cache.clear(host);
+            for h in &hosts {
+                if let Ok(mut st) = r.states.write() {
+                    if let Some(s) = st.get_mut(h) {
+                        s.facts.clear();
+                        s.fact_vars.clear();
+                    }
+                }
+                r.fact_cache.clear(h);
+            }
         }
-        "noop" | "refresh_inventory" | "reset_connection" | "end_role" => {}
+        "end_role" => d.flow = Flow::EndRole,
+        "noop" | "refresh_inventory" | "reset_connection" => {}
         other => return fail(format!("invalid meta action requested: {other}")),
     }
-    let _ = pr;
     d
 }
 

@@ -136,6 +136,8 @@ pub(crate) struct PlayRun {
     /// The play broke off (max_fail_percentage): no handlers, no further
     /// batches or plays.
     pub broken: bool,
+    /// meta: end_batch ended this batch (the play goes on with the next).
+    pub batch_ended: bool,
     pub force_handlers: bool,
 }
 
@@ -266,7 +268,8 @@ impl<'a> Runner<'a> {
             RUN_FAILED_HOSTS
         } else if !self.unreachable_hosts.is_empty() {
             RUN_UNREACHABLE_HOSTS
-        } else if self.stats.values().any(|s| s.failed > 0) || !self.marked_failed.is_empty() {
+        } else if !self.failed_hosts.is_empty() || !self.marked_failed.is_empty() {
+            // Hosts still failed at the end (clear_host_errors forgives).
             RUN_FAILED_HOSTS
         } else {
             RUN_OK
@@ -666,6 +669,7 @@ impl<'a> Runner<'a> {
                 hosts: batch_hosts.clone(),
                 ended: false,
                 broken: false,
+                batch_ended: false,
                 force_handlers: self.cfg.force_handlers
                     || play.attrs.get("force_handlers").is_some_and(truthy),
             };
@@ -684,7 +688,7 @@ impl<'a> Runner<'a> {
             if failed_now - failed_before == batch.len() {
                 return Ok(true);
             }
-            if pr.ended {
+            if pr.ended && !pr.batch_ended {
                 break;
             }
         }

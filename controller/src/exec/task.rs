@@ -21,9 +21,14 @@ pub(crate) enum Flow {
     Continue,
     /// Dynamic include: run these items next.
     Include(Block),
-    /// meta: end_host / end_play.
+    /// meta: end_host / end_play / end_batch.
     EndHost,
     EndPlay,
+    EndBatch,
+    /// meta: end_role.
+    EndRole,
+    /// meta: clear_host_errors.
+    ClearHostErrors,
     FlushHandlers,
 }
 
@@ -91,6 +96,21 @@ fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
         Some(r) => format!("{} : {}", r.name, name),
         None => name,
     }
+}
+
+/// Whether a meta task runs once for the batch (the linear strategy runs
+/// all but these once, on the first host).
+fn meta_runs_once(s: &Scheduled) -> bool {
+    let what = s
+        .task
+        .args
+        .get("_raw_params")
+        .map(value_to_string)
+        .unwrap_or_default();
+    !matches!(
+        what.trim(),
+        "noop" | "reset_connection" | "end_host" | "role_complete" | "flush_handlers" | "end_role"
+    )
 }
 
 /// A task as `--step` names it: its name untemplated (or its action),
@@ -195,7 +215,9 @@ pub(crate) fn run_batch(
         let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
         kw_bool(r, first, "run_once", &vars).unwrap_or(false)
     };
-    let run_once = if run_once && r.strategy != Strategy::Linear {
+    // Most meta actions run once, for the first host, acting on them all.
+    let run_once = run_once || (is_meta && meta_runs_once(first));
+    let run_once = if run_once && r.strategy != Strategy::Linear && !is_meta {
         r.cb.warning("Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.");
         false
     } else {
@@ -349,6 +371,28 @@ pub(crate) fn run_batch(
             Flow::EndPlay => {
                 pr.ended = true;
                 cursor.end();
+            }
+            Flow::EndRole => {
+                if !cursor.end_role() {
+                    cursor.advance();
+                }
+            }
+            Flow::EndBatch => {
+                pr.ended = true;
+                pr.batch_ended = true;
+                cursor.end();
+            }
+            Flow::ClearHostErrors => {
+                cursor.advance();
+                // Failed hosts of the play count as failed no more (those
+                // done stay done in this play).
+                for c in cursors.values_mut() {
+                    c.failed = false;
+                }
+                for h in &pr.hosts {
+                    r.failed_hosts.remove(h);
+                    r.marked_failed.remove(h);
+                }
             }
             Flow::FlushHandlers => {
                 cursor.advance();
