@@ -39,6 +39,11 @@ fn fail(e: &ParseError) -> u8 {
 
 /// Runs `rustle playbook` and returns the process exit code.
 pub fn playbook(args: &PlaybookArgs) -> u8 {
+    // Option checks of the CLI's post_process_args: usage errors (exit 2).
+    if args.forks == Some(0) {
+        eprintln!("rustle playbook: error: The number of processes (--forks) must be >= 1");
+        return 2;
+    }
     // Missing playbooks are refused before anything is loaded.
     for p in &args.playbooks {
         if !p.exists() {
