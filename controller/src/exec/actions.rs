@@ -412,6 +412,10 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
         };
         let v = match r.templar.template(&Value::String(expr), vars) {
             Ok(v) => v,
+            // At -v the reason follows.
+            Err(e) if e.is_undefined() && r.cfg.verbosity > 0 => {
+                Value::from(format!("VARIABLE IS NOT DEFINED!: {e}"))
+            }
             Err(e) if e.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
             Err(e) => return fail(e.to_string()),
         };

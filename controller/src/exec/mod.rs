@@ -105,6 +105,9 @@ pub struct Runner<'a> {
     pub broke_play: bool,
     /// The current play's strategy.
     pub(crate) strategy: Strategy,
+    /// `included:` lines of the current step, shown once every host has run
+    /// it: (file, loop item, host).
+    pub(crate) pending_included: Vec<(String, Option<Value>, String)>,
     /// `--step` is on (until answered `continue`; again for each play).
     pub(crate) step: bool,
     /// The task whose banner was shown last (position, key).
@@ -171,6 +174,7 @@ impl<'a> Runner<'a> {
             strategy: Strategy::Linear,
             last_banner: None,
             step: false,
+            pending_included: Vec::new(),
             unreachable_hosts: HashSet::new(),
             playbook_dir,
             added_hosts: Vec::new(),

@@ -468,19 +468,23 @@ pub(crate) fn run_batch(
             }
         }
     }
-    // `included: file for h1, h2` (one line per file, hosts grouped).
-    let mut files: Vec<(String, Vec<String>)> = Vec::new();
     for (h, f, _) in included {
+        r.pending_included.push((f, None, h));
+    }
+    // `included: file for h1, h2 [=> (item=...)]`, once all hosts are done:
+    // one line per file and item, hosts grouped, in the order they came.
+    let mut files: Vec<(String, Option<Value>, Vec<String>)> = Vec::new();
+    for (f, item, h) in std::mem::take(&mut r.pending_included) {
         if f.is_empty() {
             continue;
         }
-        match files.iter_mut().find(|(ff, _)| *ff == f) {
-            Some((_, hs)) => hs.push(h),
-            None => files.push((f, vec![h])),
+        match files.iter_mut().find(|(ff, it, _)| *ff == f && *it == item) {
+            Some((_, _, hs)) => hs.push(h),
+            None => files.push((f, item, vec![h])),
         }
     }
-    for (f, hs) in files {
-        r.cb.included(&f, &hs, None);
+    for (f, item, hs) in files {
+        r.cb.included(&f, &hs, item.as_ref());
     }
     Ok(step)
 }
@@ -1170,7 +1174,8 @@ fn include_loop(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                r.cb.included(&file, &[host.to_owned()], Some(item));
+                r.pending_included
+                    .push((file.clone(), Some(item.clone()), host.to_owned()));
                 let mut res = d.result.clone();
                 if let Value::Object(m) = &mut res {
                     m.remove("changed");
