@@ -836,6 +836,30 @@ fn include_role(
         Value::Object(chain.params),
         s.task.pos.clone(),
     );
+    let mut from_files = Map::new();
+    for k in ["tasks_from", "vars_from", "defaults_from", "handlers_from"] {
+        if let Some(v) = from(k) {
+            from_files.insert(k.into(), Value::from(v));
+        }
+    }
+    role_attrs.insert(
+        "_role_ident",
+        crate::playbook::model::role_identity(
+            &dir,
+            &Map::new(),
+            &crate::playbook::Attrs::default(),
+            &role.vars,
+            &from_files,
+            true,
+        ),
+        s.task.pos.clone(),
+    );
+    // An include allows duplicates unless it says otherwise.
+    role_attrs.insert(
+        "_role_allow_dup",
+        Value::Bool(args.get("allow_duplicates").is_none_or(truthy)),
+        s.task.pos.clone(),
+    );
     blocks.push(crate::playbook::Item::Block(Block {
         pos: s.task.pos.clone(),
         attrs: role_attrs,

@@ -108,6 +108,12 @@ pub struct Runner<'a> {
     /// `included:` lines of the current step, shown once every host has run
     /// it: (file, loop item, host).
     pub(crate) pending_included: Vec<(String, Option<Value>, String)>,
+    /// Roles (by identity) in which a task ran, and roles completed, per
+    /// host: (host, identity). Reset for each play (its role cache).
+    pub(crate) roles_ran: HashSet<(String, String)>,
+    pub(crate) roles_done: HashSet<(String, String)>,
+    /// Each host's current chain of role instances: (identity, instance).
+    pub(crate) role_chains: BTreeMap<String, Vec<(String, String)>>,
     /// `--step` is on (until answered `continue`; again for each play).
     pub(crate) step: bool,
     /// The task whose banner was shown last (position, key).
@@ -175,6 +181,9 @@ impl<'a> Runner<'a> {
             last_banner: None,
             step: false,
             pending_included: Vec::new(),
+            roles_ran: HashSet::new(),
+            roles_done: HashSet::new(),
+            role_chains: BTreeMap::new(),
             unreachable_hosts: HashSet::new(),
             playbook_dir,
             added_hosts: Vec::new(),
@@ -639,6 +648,9 @@ impl<'a> Runner<'a> {
             }
         };
         self.last_banner = None;
+        self.roles_ran.clear();
+        self.roles_done.clear();
+        self.role_chains.clear();
         self.step = self.cfg.step;
         if self.strategy != Strategy::Linear && play.attrs.get("max_fail_percentage").is_some() {
             self.cb.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
@@ -1701,6 +1713,28 @@ pub(crate) fn flatten_role(
     attrs.insert("_role_defaults", Value::Object(own_defaults), r.pos.clone());
     attrs.insert("_role_vars", Value::Object(own_vars), r.pos.clone());
     attrs.insert("_role_params", Value::Object(params), r.pos.clone());
+    // Its `vars:` keyword is part of the role's vars.
+    let mut ident_vars = r.role.vars.clone();
+    if let Some(Value::Object(m)) = r.attrs.get("vars") {
+        ident_vars.extend(m.clone());
+    }
+    attrs.insert(
+        "_role_ident",
+        crate::playbook::model::role_identity(
+            &r.path,
+            &r.params,
+            &r.attrs,
+            &ident_vars,
+            &Map::new(),
+            false,
+        ),
+        r.pos.clone(),
+    );
+    attrs.insert(
+        "_role_allow_dup",
+        Value::Bool(r.role.allow_duplicates),
+        r.pos.clone(),
+    );
     blocks.push(Item::Block(Block {
         pos: r.pos.clone(),
         attrs,

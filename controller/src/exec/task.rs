@@ -113,6 +113,60 @@ fn meta_runs_once(s: &Scheduled) -> bool {
     )
 }
 
+/// The innermost role instance around a task: (identity, allows
+/// duplicates).
+fn innermost_role(s: &Scheduled) -> Option<(String, bool)> {
+    s.parents.iter().rev().find_map(|b| {
+        let id = b.attrs.get("_role_ident")?.as_str()?.to_owned();
+        Some((id, b.attrs.get("_role_allow_dup").is_some_and(truthy)))
+    })
+}
+
+/// Tracks each host's role instances (a role is complete for a host once
+/// it leaves it having run a task there, as Ansible's role_complete) and
+/// drops the hosts whose task belongs to a completed role.
+fn skip_roles_done(
+    r: &mut Runner<'_>,
+    cursors: &mut BTreeMap<String, HostCursor>,
+    batch: Vec<(String, Scheduled)>,
+) -> Vec<(String, Scheduled)> {
+    let mut keep = Vec::new();
+    for (h, s) in batch {
+        if s.task.handler {
+            keep.push((h, s));
+            continue;
+        }
+        let chain: Vec<(String, String)> = s
+            .parents
+            .iter()
+            .filter_map(|b| {
+                let id = b.attrs.get("_role_ident")?.as_str()?.to_owned();
+                Some((id, b.pos.to_string()))
+            })
+            .collect();
+        let old = r
+            .role_chains
+            .insert(h.clone(), chain.clone())
+            .unwrap_or_default();
+        for inst in old {
+            let key = (h.clone(), inst.0.clone());
+            if !chain.contains(&inst) && r.roles_ran.contains(&key) {
+                r.roles_done.insert(key);
+            }
+        }
+        let skip = innermost_role(&s)
+            .is_some_and(|(id, dup)| !dup && r.roles_done.contains(&(h.clone(), id)));
+        if skip {
+            if let Some(c) = cursors.get_mut(&h) {
+                c.advance();
+            }
+        } else {
+            keep.push((h, s));
+        }
+    }
+    keep
+}
+
 /// A task as `--step` names it: its name untemplated (or its action),
 /// after its role's.
 fn step_name(s: &Scheduled) -> String {
@@ -163,6 +217,12 @@ pub(crate) fn run_batch(
         }
         return Ok(step);
     }
+    // A role that already ran on a host is not run there again (unless it
+    // allows duplicates): its tasks are passed over without a word.
+    let batch = skip_roles_done(r, cursors, batch);
+    let Some((_, first)) = batch.first() else {
+        return Ok(step);
+    };
     let is_meta = first.task.module == "meta";
     // --step: asked before each task (meta tasks aside), with the name as
     // written (not yet templated).
@@ -272,6 +332,11 @@ pub(crate) fn run_batch(
             .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
         let unreachable = done.outcome == Outcome::Unreachable;
+        if !matches!(done.outcome, Outcome::Skipped | Outcome::Unreachable) {
+            if let Some((id, _)) = innermost_role(&sched) {
+                r.roles_ran.insert((host.clone(), id));
+            }
+        }
         let mut done = done;
         if unreachable {
             // ignore_unreachable, not ignore_errors, covers it.
@@ -1025,13 +1090,19 @@ fn run_host_task(
         } else {
             d.result.clone()
         };
+        // A censored item shows no label and no forced dump.
+        let (label, verbose_always) = if no_log {
+            (Value::Null, false)
+        } else {
+            (label, d.verbose_always)
+        };
         r.cb.item(
             host,
             d.outcome,
             &display,
             &label,
             &s.task.module,
-            d.verbose_always,
+            verbose_always,
         );
         match d.outcome {
             Outcome::Skipped => {}
@@ -1084,12 +1155,22 @@ fn run_host_task(
     // failure line appears.
     let debug_failed =
         any_failed && rustle_runner::modules::canonical_name(&s.task.module) == "debug";
+    // Censored, the task's result has no items left: it shows as a task's.
+    let (result, show) = if no_log && outcome != Outcome::Skipped {
+        let mut c = censored(&result);
+        if any_failed {
+            set_key(&mut c, "failed", Value::Bool(true));
+        }
+        (c, true)
+    } else {
+        (result, debug_failed)
+    };
     Ok(Done {
         result,
         outcome,
         ignored,
         flow: Flow::Continue,
-        show: debug_failed,
+        show,
         verbose_always: false,
         extra_ok: 0,
     })
@@ -1373,6 +1454,8 @@ fn finish(
         register(r, host, s, &d.result);
     }
     if no_log {
+        // Censored, debug's forced dump goes too.
+        d.verbose_always = false;
         d.result = censored(&d.result);
         if is_failed {
             set_key(&mut d.result, "failed", Value::Bool(true));

@@ -1019,6 +1019,37 @@ impl Loader {
         }));
         let mut attrs = task.attrs.clone();
         attrs.0.remove("name");
+        let mut from_files = Map::new();
+        for (k, v) in &from_args {
+            from_files.insert((*k).to_owned(), Value::from(v.clone()));
+        }
+        attrs.insert(
+            "_role_ident",
+            super::model::role_identity(
+                &dir,
+                &Map::new(),
+                &Attrs::default(),
+                &role.vars,
+                &from_files,
+                true,
+            ),
+            task.pos.clone(),
+        );
+        // An import allows duplicates unless it says otherwise (templated
+        // with the import's vars).
+        let allow_dup = match task.args.get("allow_duplicates") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(t)) => {
+                let t = self.render(t, task.attrs.get("vars"), &task.pos)?;
+                !matches!(
+                    t.trim().to_lowercase().as_str(),
+                    "false" | "no" | "off" | "0" | "n" | "f"
+                )
+            }
+            Some(_) => true,
+        };
+        attrs.insert("_role_allow_dup", Value::Bool(allow_dup), task.pos.clone());
         // The role's defaults and vars keep their own precedence levels
         // (the executor reads these); the import's `vars` are block vars.
         attrs.insert(
@@ -1031,14 +1062,71 @@ impl Loader {
             Value::Object(role.vars.clone()),
             task.pos.clone(),
         );
-        Ok(Block {
+        if role.dependencies.is_empty() {
+            return Ok(Block {
+                pos: task.pos.clone(),
+                attrs,
+                block: role.tasks.clone(),
+                rescue: Vec::new(),
+                always: Vec::new(),
+                implicit: true,
+                role: Some(role.info.clone()),
+            });
+        }
+        // With dependencies: they run first, each as its own role (the
+        // same as a play role's dependency), all under the import's
+        // keywords; the role's own tasks keep the role's levels.
+        let mut items = Vec::new();
+        let mut dep_handlers = Vec::new();
+        let (mut dd, mut dv, mut seen) = (Map::new(), Map::new(), Vec::new());
+        let chain = crate::exec::RoleChain {
+            params: Map::new(),
+            vars: role.vars.clone(),
+        };
+        for dep in &role.dependencies {
+            crate::exec::flatten_role(
+                dep,
+                &mut items,
+                &mut dep_handlers,
+                &mut dd,
+                &mut dv,
+                &mut seen,
+                &chain,
+            );
+        }
+        self.imported_handlers.extend(dep_handlers);
+        for (k, v) in dd {
+            self.imported_defaults.entry(k).or_insert(v);
+        }
+        for (k, v) in dv {
+            self.imported_vars.entry(k).or_insert(v);
+        }
+        let mut outer = Attrs::default();
+        let mut inner = Attrs::default();
+        for (k, a) in attrs.0 {
+            if k.starts_with("_role_") {
+                inner.0.insert(k, a);
+            } else {
+                outer.0.insert(k, a);
+            }
+        }
+        items.push(Item::Block(Block {
             pos: task.pos.clone(),
-            attrs,
+            attrs: inner,
             block: role.tasks.clone(),
             rescue: Vec::new(),
             always: Vec::new(),
             implicit: true,
             role: Some(role.info.clone()),
+        }));
+        Ok(Block {
+            pos: task.pos.clone(),
+            attrs: outer,
+            block: items,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            implicit: true,
+            role: None,
         })
     }
 

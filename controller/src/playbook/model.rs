@@ -148,6 +148,30 @@ pub struct RoleRef {
     pub role: Arc<Role>,
 }
 
+/// A role instance's identity, as Ansible compares roles (its role cache):
+/// equal identities are the same role, which runs once per host unless
+/// duplicates are allowed. Kept as text in the `_role_ident` attribute of
+/// the role's block.
+pub fn role_identity(
+    path: &std::path::Path,
+    params: &Map<String, Value>,
+    attrs: &Attrs,
+    vars: &Map<String, Value>,
+    from_files: &Map<String, Value>,
+    from_include: bool,
+) -> Value {
+    let ident = serde_json::json!({
+        "path": path.display().to_string(),
+        "params": params,
+        "when": attrs.get("when"),
+        "tags": attrs.get("tags"),
+        "vars": vars,
+        "from_files": from_files,
+        "from_include": from_include,
+    });
+    Value::String(ident.to_string())
+}
+
 /// A loaded role.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Role {
