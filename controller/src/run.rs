@@ -192,7 +192,8 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         Box::new(std::io::stderr()),
         args.verbose,
         args.diff,
-    );
+    )
+    .with_progress(crate::exec::progress::Progress::detect());
     if args.output.unwrap_or_else(crate::settings::stdout_callback)
         == crate::settings::OutputFormat::Json
     {

@@ -32,6 +32,8 @@ pub struct Callback {
     json: Option<JsonDoc>,
     /// `set_stats` data: per host, and the run's under `_run`.
     pub custom_stats: Map<String, Value>,
+    /// The progress line (off unless stderr is a terminal).
+    progress: super::progress::Progress,
 }
 
 pub use rustle_inventory::pyfmt::{py_repr, py_str};
@@ -53,7 +55,14 @@ impl Callback {
             warned: std::collections::HashSet::new(),
             json: None,
             custom_stats: Map::new(),
+            progress: super::progress::Progress::new(false),
         }
+    }
+
+    /// Shows a progress line on the terminal during long runs.
+    pub fn with_progress(mut self, progress: super::progress::Progress) -> Self {
+        self.progress = progress;
+        self
     }
 
     /// Makes this the `json` callback (`ansible.posix.json`).
@@ -78,6 +87,7 @@ impl Callback {
         if self.json.is_some() {
             return;
         }
+        self.progress.clear(&mut self.err);
         let _ = self.out.write_all(s.as_bytes());
         let _ = self.out.flush();
     }
@@ -85,6 +95,7 @@ impl Callback {
     /// Prints a warning once per run: Ansible's display drops repeats.
     pub fn warning(&mut self, msg: &str) {
         if self.warned.insert(msg.to_owned()) {
+            self.progress.clear(&mut self.err);
             let _ = writeln!(self.err, "{}", crate::display::warning_text(msg));
         }
     }
@@ -119,14 +130,28 @@ impl Callback {
 
     /// An error shown the way `Display.error` words a plain message.
     pub fn error_wrapped(&mut self, msg: &str) {
+        self.progress.clear(&mut self.err);
         let _ = writeln!(self.err, "{}", crate::display::error_text(msg));
     }
 
     pub fn error(&mut self, msg: &str) {
+        self.progress.clear(&mut self.err);
         let _ = writeln!(self.err, "ERROR! {msg}");
     }
 
     /// A play (or a serial batch of it) starts; `path` is `file:line`.
+    /// The play's host count, for the progress line.
+    pub fn play_hosts(&mut self, name: &str, hosts: usize) {
+        self.progress.play(name, hosts);
+    }
+
+    /// Shows the progress line (on a terminal, for long runs).
+    pub fn progress(&mut self) {
+        if self.json.is_none() {
+            self.progress.draw(&mut self.err);
+        }
+    }
+
     pub fn play_start(&mut self, name: &str, path: &str) {
         if let Some(j) = &mut self.json {
             j.play_start(name, path);
@@ -158,6 +183,7 @@ impl Callback {
         if let Some(j) = &mut self.json {
             j.task_start(title, path);
         }
+        self.progress.task(title);
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
         self.say(&b);
@@ -292,6 +318,9 @@ impl Callback {
         if ignored {
             self.say("...ignoring\n");
         }
+        let failed = matches!(outcome, Outcome::Failed | Outcome::Unreachable) && !ignored;
+        self.progress.host_done(host, failed);
+        self.progress();
     }
 
     /// One loop item's result.

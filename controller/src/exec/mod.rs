@@ -12,6 +12,7 @@ pub mod vars;
 mod actions;
 mod connection;
 pub mod listing;
+pub mod progress;
 pub mod prompt;
 mod tags;
 mod task;
@@ -529,6 +530,7 @@ impl<'a> Runner<'a> {
             .cloned()
             .collect();
         self.cb.play_start(&play_name, &pos_path(&play.pos));
+        self.cb.play_hosts(&play_name, hosts.len());
         // Hosts that failed in earlier plays still make up the play's
         // batches, with nothing to run.
         if all_hosts.is_empty() {
