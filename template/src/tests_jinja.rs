@@ -530,8 +530,9 @@ fn t_unreachable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
     Ok(field(&v, "unreachable").is_true())
 }
 
-fn t_reachable(s: &State, v: Value, a: Args) -> Result<bool, Error> {
-    t_unreachable(s, v, a).map(|b| !b)
+fn t_reachable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "reachable")?;
+    Ok(!field(&v, "unreachable").is_true())
 }
 
 fn path_of(v: &Value) -> Result<String, Error> {

@@ -1045,6 +1045,7 @@ fn run_host_task(
         // A host that cannot be reached ends the loop: the task's result
         // is the connection failure, without items.
         if d.outcome == Outcome::Unreachable {
+            register(r, host, s, &d.result);
             return Ok(d);
         }
         if let Some(msg) = actions::take_raised(&mut d.result) {
@@ -1413,9 +1414,10 @@ fn finish(
     ignore_errors: bool,
     no_log: bool,
 ) {
-    // A connection failure escapes the executor: no conditions, nothing
-    // registered.
+    // A connection failure escapes the executor: no conditions; the
+    // strategy still registers it.
     if d.outcome == Outcome::Unreachable {
+        register(r, host, s, &d.result);
         return;
     }
     if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
