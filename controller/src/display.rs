@@ -63,3 +63,59 @@ pub fn warning_text(msg: &str) -> String {
 pub fn error_text(msg: &str) -> String {
     wrap(&format!("\n[ERROR]: {msg}"), 79)
 }
+
+pub use rustle_runner::output::stringc;
+
+/// Colouring of the output: on a terminal, or when forced (see
+/// `Config::color_enabled`); off, every text passes unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct Style {
+    pub colors: Option<crate::config::Colors>,
+}
+
+impl Style {
+    pub fn new(enabled: bool, colors: &crate::config::Colors) -> Self {
+        Style {
+            colors: enabled.then(|| colors.clone()),
+        }
+    }
+
+    /// The colours the runner's renderer uses (recap, diffs).
+    pub fn palette(&self) -> Option<rustle_runner::output::Palette> {
+        self.colors.as_ref().map(|c| rustle_runner::output::Palette {
+            ok: c.ok.clone(),
+            changed: c.changed.clone(),
+            unreachable: c.unreachable.clone(),
+            error: c.error.clone(),
+            skip: c.skip.clone(),
+            warn: c.warn.clone(),
+            diff_add: c.diff_add.clone(),
+            diff_remove: c.diff_remove.clone(),
+            diff_lines: c.diff_lines.clone(),
+        })
+    }
+
+    /// `display.display(msg, color=...)`: the message (its one trailing
+    /// newline aside) coloured, then a newline.
+    pub fn line(&self, msg: &str, pick: fn(&crate::config::Colors) -> &str) -> String {
+        let body = msg.strip_suffix('\n').unwrap_or(msg);
+        match &self.colors {
+            Some(c) => format!("{}\n", stringc(body, pick(c))),
+            None => format!("{body}\n"),
+        }
+    }
+
+    /// A `display.v()`-style line (COLOR_VERBOSE).
+    pub fn verbose_line(&self, msg: &str) -> String {
+        self.line(msg, |c| &c.verbose)
+    }
+
+    /// `Display.warning` text (without the final newline).
+    pub fn warning(&self, msg: &str) -> String {
+        let text = warning_text(msg);
+        match &self.colors {
+            Some(c) => stringc(&text, &c.warn),
+            None => text,
+        }
+    }
+}

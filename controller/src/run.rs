@@ -1,34 +1,19 @@
 //! `rustle playbook`: load, check, and run playbooks.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::PlaybookArgs;
+use crate::config::Config;
+use crate::display::Style;
 use crate::exec::callback::Callback;
 use crate::exec::{RunConfig, Runner};
 use crate::playbook::{LoadOptions, Loader, ParseError};
 
-/// Roles path from `ANSIBLE_ROLES_PATH` (colon-separated), else Ansible's
-/// default `DEFAULT_ROLES_PATH` (`~` expanded as Python's `expanduser`).
-fn roles_path() -> Vec<std::path::PathBuf> {
-    let raw = std::env::var("ANSIBLE_ROLES_PATH")
-        .unwrap_or_else(|_| "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".into());
-    let home = std::env::var("HOME").unwrap_or_default();
-    raw.split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.strip_prefix('~') {
-            Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
-                std::path::PathBuf::from(format!("{home}{rest}"))
-            }
-            _ => std::path::PathBuf::from(p),
-        })
-        .collect()
-}
-
-fn print_warnings(loader: &mut Loader) {
+fn print_warnings(loader: &mut Loader, style: &Style) {
     let mut err = std::io::stderr().lock();
     for w in loader.warnings.drain(..) {
-        let _ = writeln!(err, "{}", crate::display::warning_text(&w.0));
+        let _ = writeln!(err, "{}", style.warning(&w.0));
     }
 }
 
@@ -39,6 +24,47 @@ fn fail(e: &ParseError) -> u8 {
 
 /// Runs `rustle playbook` and returns the process exit code.
 pub fn playbook(args: &PlaybookArgs) -> u8 {
+    // Settings first: Ansible resolves them all before anything else, and
+    // a bad one ends the run (exit 5).
+    let mut config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return e.exit_code();
+        }
+    };
+    config.apply_cli(args);
+    let color = config.color_enabled(std::io::stdout().is_terminal());
+    let style = Style::new(color, &config.colors);
+    // CLI.run(): the version block (-vv) and the config file (-v).
+    let mut head = String::new();
+    if args.verbose >= 2 {
+        head.push_str(&style.verbose_line(&version_block(&config)));
+    }
+    if args.verbose >= 1 {
+        let line = match &config.file {
+            Some(f) => format!("Using {} as config file", f.display()),
+            None => "No config file found; using defaults".to_owned(),
+        };
+        head.push_str(&style.verbose_line(&line));
+    }
+    if !head.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(head.as_bytes());
+        let _ = out.flush();
+    }
+    for w in &config.warnings {
+        eprintln!("{}", style.warning(w));
+    }
+    if config.stdout_callback != "default" {
+        eprintln!(
+            "{}",
+            style.warning(&format!(
+                "rustle implements only the 'default' stdout callback; stdout_callback '{}' is ignored",
+                config.stdout_callback
+            ))
+        );
+    }
     // Missing playbooks are refused before anything is loaded.
     for p in &args.playbooks {
         if !p.exists() {
@@ -54,24 +80,19 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
     }
     // Inventory first, as Ansible: its warnings precede any playbook error.
-    let pattern_mismatch = match std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH") {
-        Ok(v) => match v.parse() {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("ERROR! {e}");
-                return 1;
-            }
-        },
-        Err(_) => rustle_inventory::PatternMismatch::default(),
-    };
+    let pattern_mismatch = config.host_pattern_mismatch;
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
-        if let Ok(inv) = std::env::var("ANSIBLE_INVENTORY") {
-            sources.extend(inv.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
-        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
-            sources.push("/etc/ansible/hosts".into());
-        }
+        // The configured default; Ansible's own default is skipped quietly
+        // when it does not exist.
+        sources.extend(
+            config
+                .inventory
+                .iter()
+                .filter(|s| *s != "/etc/ansible/hosts" || Path::new(s).exists())
+                .cloned(),
+        );
     }
     let inventory = rustle_inventory::Inventory::load(
         &sources,
@@ -82,7 +103,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         },
     );
     for w in inventory.warnings().iter() {
-        eprintln!("{}", crate::display::warning_text(w));
+        eprintln!("{}", style.warning(w));
     }
     // Then, as Ansible's CLI: extra vars, the empty-inventory warning, and
     // the --limit subset, before any playbook is read.
@@ -92,7 +113,10 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     };
     let no_hosts = inventory.data.hosts.iter().all(|h| h.implicit);
     if no_hosts {
-        eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
+        eprintln!(
+            "{}",
+            style.warning("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'")
+        );
     }
     let limit = if args.limit.is_empty() {
         None
@@ -108,7 +132,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     match inventory.get_hosts(&["all"], limit.as_ref(), Default::default()) {
         Ok(sel) => {
             for w in sel.warnings.iter() {
-                eprintln!("{}", crate::display::warning_text(w));
+                eprintln!("{}", style.warning(w));
             }
             if sel.hosts.is_empty() && !no_hosts {
                 eprintln!("ERROR! Specified inventory, host pattern and/or --limit leaves us with no hosts to target.");
@@ -121,7 +145,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
     }
     let mut loader = Loader::new(LoadOptions {
-        roles_path: roles_path(),
+        roles_path: config.roles_path.clone(),
     });
     loader.extra_vars = extra_vars.clone();
     let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
@@ -137,12 +161,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         match loader.load_playbook(p) {
             Ok(pb) => books.push(pb),
             Err(e) => {
-                print_warnings(&mut loader);
+                print_warnings(&mut loader, &style);
                 return fail(&e);
             }
         }
     }
-    print_warnings(&mut loader);
+    print_warnings(&mut loader, &style);
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }
@@ -156,11 +180,13 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
         start_at_task: args.start_at_task.clone(),
-        forks: args.forks.unwrap_or(5),
+        forks: usize::try_from(config.forks).unwrap_or(1).max(1),
+        gathering: config.gathering,
+        timeout: config.timeout,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {
-            vec!["/etc/ansible/hosts".to_owned()]
+            config.inventory.clone()
         } else {
             sources
                 .iter()
@@ -178,24 +204,28 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     let playbook_dir = books
         .first()
         .and_then(|b| b.path.parent().map(std::path::Path::to_path_buf))
-        .unwrap_or(cwd);
-    let cb = Callback::new(
+        .unwrap_or_else(|| cwd.clone());
+    let mut cb = Callback::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         args.verbose,
         args.diff,
     );
+    cb.set_style(style);
+    cb.display_ok_hosts = config.display_ok_hosts;
+    cb.display_skipped_hosts = config.display_skipped_hosts;
+    cb.cwd = cwd.clone();
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {
         hosts: args.list_hosts,
         tasks: args.list_tasks,
         tags: args.list_tags,
     };
+    let shown: Vec<String> = args.playbooks.iter().map(|p| display_path(p)).collect();
     if what.any() {
-        let shown: Vec<String> = args.playbooks.iter().map(|p| display_path(p)).collect();
         return runner.list(&books, &shown, what);
     }
-    runner.run(&books)
+    runner.run(&books, &shown)
 }
 
 /// `-e` values: `k=v` pairs, YAML/JSON documents, or `@file` (relative to
@@ -303,4 +333,32 @@ fn syntax_check(
 
 fn display_path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Rustle's counterpart of Ansible's `-vv` version block: what this
+/// program is and where it looks for things.
+fn version_block(config: &Config) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let file = config
+        .file
+        .as_ref()
+        .map_or_else(|| "None".to_owned(), |f| f.display().to_string());
+    let rustle_file = config
+        .rustle_file
+        .as_ref()
+        .map_or_else(|| "None".to_owned(), |f| f.display().to_string());
+    let roles: Vec<String> = config
+        .roles_path
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "rustle-playbook [rustle {}, ansible-core 2.18.19 compatible]\n  config file = {file}\n  rustle settings file = {rustle_file}\n  modules = native, built into rustle-runner (module search path unused)\n  roles path = {}\n  executable location = {exe}\n",
+        env!("CARGO_PKG_VERSION"),
+        roles.join(":"),
+    )
+    .trim_end()
+    .to_owned()
 }

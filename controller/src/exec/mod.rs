@@ -44,6 +44,10 @@ pub struct RunConfig {
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
     pub limit_text: Option<String>,
+    /// `gathering` (`DEFAULT_GATHERING`).
+    pub gathering: crate::config::Gathering,
+    /// `timeout` (`DEFAULT_TIMEOUT`): `ansible_timeout` when unset.
+    pub timeout: i64,
 }
 
 /// Exit codes of ansible-playbook.
@@ -185,8 +189,14 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs every play of every playbook; returns the exit code.
-    pub fn run(&mut self, books: &[Playbook]) -> u8 {
-        for book in books {
+    pub fn run(&mut self, books: &[Playbook], shown: &[String]) -> u8 {
+        self.cb.callbacks_loaded();
+        for (i, book) in books.iter().enumerate() {
+            let name = shown
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| book.path.display().to_string());
+            self.cb.playbook_start(&name, book.plays.len());
             for play in &book.plays {
                 match self.run_play(play) {
                     Err(code) => {
@@ -479,6 +489,7 @@ impl<'a> Runner<'a> {
             );
         }
         let mut scope = PlayScope {
+            timeout: self.cfg.timeout,
             role_defaults,
             play_vars: play.vars.clone(),
             vars_files: Map::new(),
@@ -585,9 +596,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), u8> {
         // Facts.
         let gather = match play.attrs.get("gather_facts") {
-            None => std::env::var("ANSIBLE_GATHERING")
-                .map(|g| g != "explicit")
-                .unwrap_or(true),
+            None => self.cfg.gathering != crate::config::Gathering::Explicit,
             Some(v) => truthy(v),
         };
         // The implicit fact-gathering task is tagged `always` plus the
@@ -714,7 +723,18 @@ impl<'a> Runner<'a> {
     }
 
     fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
-        self.cb.task_start("Gathering Facts", false);
+        // gathering=smart: hosts with facts from an earlier play are not
+        // gathered again.
+        let mut hosts = pr.hosts.clone();
+        if self.cfg.gathering == crate::config::Gathering::Smart {
+            if let Ok(s) = self.states.read() {
+                hosts.retain(|h| s.get(h).is_none_or(|st| st.facts.is_empty()));
+            }
+            if hosts.is_empty() {
+                return Ok(());
+            }
+        }
+        self.cb.task_start("Gathering Facts", false, Some(&play.pos));
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),
@@ -728,7 +748,6 @@ impl<'a> Runner<'a> {
             basedir: play.basedir.clone(),
         };
         let sched = HostCursor::new(with_play_keywords(play, vec![Item::Task(task)])).peek();
-        let hosts = pr.hosts.clone();
         for h in hosts {
             let environment = match &sched {
                 Some(sched) => {

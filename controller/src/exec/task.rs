@@ -126,7 +126,7 @@ pub(crate) fn run_batch(
     let is_meta = first.task.module == "meta";
     if !is_meta {
         let title = task_title(r, pr, first);
-        r.cb.task_start(&title, first.task.handler);
+        r.cb.task_start(&title, first.task.handler, Some(&first.task.pos));
     }
     // run_once: the first host runs it; the others take its registered
     // result and move on.
@@ -155,7 +155,7 @@ pub(crate) fn run_batch(
         // An explicit meta task shows its banner for each host it runs on.
         if is_meta {
             let title = task_title(r, pr, &sched);
-            r.cb.task_start(&title, sched.task.handler);
+            r.cb.task_start(&title, sched.task.handler, Some(&sched.task.pos));
         }
         let done = run_host_task(r, pr, play, &host, &sched)?;
         if run_once {
@@ -181,7 +181,7 @@ pub(crate) fn run_batch(
         } else if failed && done.ignored {
             // A loop's items are already shown; the callback still notes
             // that the task's failure was ignored.
-            r.cb.raw("...ignoring\n");
+            r.cb.ignoring();
         }
         // Stats.
         if !is_meta {
@@ -1212,8 +1212,8 @@ fn execute(
         }
         if attempt < attempts {
             let name = s.task.name().unwrap_or(&s.task.action).to_owned();
-            r.cb.raw(&format!(
-                "FAILED - RETRYING: [{host}]: {name} ({} retries left).\n",
+            r.cb.retrying(&format!(
+                "FAILED - RETRYING: [{host}]: {name} ({} retries left).",
                 attempts - attempt
             ));
             if delay > 0.0 {
