@@ -10,7 +10,15 @@ use crate::exec::callback::Callback;
 use crate::exec::{RunConfig, Runner};
 use crate::playbook::{LoadOptions, Loader, ParseError};
 
-fn print_warnings(loader: &mut Loader, style: &Style) {
+fn print_warnings(loader: &mut Loader, style: &Style, verbosity: u8) {
+    let notes: Vec<String> = loader.notes.drain(..).collect();
+    if verbosity >= 2 && !notes.is_empty() {
+        let mut out = std::io::stdout().lock();
+        for n in notes {
+            let _ = out.write_all(style.verbose_line(&n).as_bytes());
+        }
+        let _ = out.flush();
+    }
     let mut err = std::io::stderr().lock();
     for w in loader.warnings.drain(..) {
         let _ = writeln!(err, "{}", style.warning(&w.0));
@@ -161,12 +169,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         match loader.load_playbook(p) {
             Ok(pb) => books.push(pb),
             Err(e) => {
-                print_warnings(&mut loader, &style);
+                print_warnings(&mut loader, &style, args.verbose);
                 return fail(&e);
             }
         }
     }
-    print_warnings(&mut loader, &style);
+    print_warnings(&mut loader, &style, args.verbose);
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }

@@ -6,11 +6,18 @@
 //! optional `case.json`:
 //!
 //! ```json
-//! {"args": ["-e", "x=1"], "env": {"K": "V"}, "compare": ["rc", "stdout"]}
+//! {"args": ["-e", "x=1"], "env": {"K": "V"}, "env_remove": ["ANSIBLE_NOCOLOR"]}
 //! ```
 //!
-//! Each run happens in a private copy of the case directory; that path is
-//! replaced by `$CASE` in the output. What Ansible printed is recorded in
+//! (`env_remove` drops variables the harness sets by default, so that a
+//! case's `ansible.cfg` can decide them.)
+//!
+//! Each run happens in a private copy of the case directory (also the
+//! working directory, so an `ansible.cfg` there is used); that path is
+//! replaced by `$CASE` in the output. One more masking rule, see
+//! [`mask_version_block`]: the `-vv` version block, which names the
+//! program, its version and its install paths, is replaced by a marker in
+//! both outputs. What Ansible printed is recorded in
 //! `expected.json` (`RUSTLE_RECORD=1 cargo test -p rustle-e2e --test
 //! <suite>`), and the recordings are re-checked against the real
 //! `ansible-playbook` whenever its venv is present.
@@ -40,6 +47,7 @@ pub struct Case {
     pub dir: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    env_remove: Vec<String>,
 }
 
 /// The cases of a suite (`tests/data/<suite>/<case>/`), sorted by name.
@@ -78,6 +86,7 @@ pub fn cases(suite: &str) -> Vec<Case> {
                 .unwrap_or_default()
                 .to_owned(),
             args: strs(&spec["args"]),
+            env_remove: strs(&spec["env_remove"]),
             env,
             dir,
         });
@@ -138,6 +147,9 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
         .env("ANSIBLE_LOCAL_TEMP", tmp.path().join("ansible-local"))
         .env("ANSIBLE_REMOTE_TEMP", tmp.path().join("ansible-remote"))
         .env("CASE_DIR", &work);
+    for k in &case.env_remove {
+        cmd.env_remove(k);
+    }
     for (k, v) in &case.env {
         cmd.env(k, v);
     }
@@ -147,12 +159,44 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
         .unwrap_or_else(|e| panic!("run {}: {e}", program.display()))
         .into();
     let path = work.display().to_string();
-    let norm = |s: &str| s.replace(&path, "$CASE");
+    let norm = |s: &str| mask_version_block(&s.replace(&path, "$CASE"));
     let mut out = json!({"rc": run.code, "stdout": norm(&run.stdout)});
     if streams == Streams::All {
         out["stderr"] = Json::String(norm(&run.stderr));
     }
     out
+}
+
+/// The only masking besides `$CASE`: at `-vv` both programs open with a
+/// version block (`ansible-playbook [core 2.18.19]` and its install
+/// paths; `rustle-playbook [rustle ...]` and its own), which cannot be
+/// identical. When the output starts with one, everything before the
+/// config-file line (`No config file found; using defaults` or
+/// `Using ... as config file`) becomes `<version block>`. Colour codes
+/// around the lines are looked through.
+pub fn mask_version_block(out: &str) -> String {
+    fn plain(line: &str) -> &str {
+        let l = line.strip_prefix("\x1b[").map_or(line, |rest| {
+            rest.find('m').map_or(line, |i| &rest[i + 1..])
+        });
+        l.strip_suffix("\x1b[0m").unwrap_or(l)
+    }
+    let lines: Vec<&str> = out.split_inclusive('\n').collect();
+    let Some(first) = lines.first() else {
+        return out.to_owned();
+    };
+    let first = plain(first.trim_end_matches('\n'));
+    if !(first.starts_with("ansible-playbook [") || first.starts_with("rustle-playbook [")) {
+        return out.to_owned();
+    }
+    let Some(end) = lines.iter().position(|l| {
+        let l = plain(l.trim_end_matches('\n'));
+        l == "No config file found; using defaults"
+            || (l.starts_with("Using ") && l.ends_with(" as config file"))
+    }) else {
+        return out.to_owned();
+    };
+    format!("<version block>\n{}", lines[end..].concat())
 }
 
 /// Runs `f` over every case on a few threads; returns the results in case
