@@ -7,8 +7,11 @@ use clap::{ArgAction, Args};
 #[derive(Args, Debug, Clone, Default)]
 pub struct PlaybookArgs {
     /// Playbook(s) to run.
-    #[arg(required = true, value_name = "playbook")]
+    #[arg(required_unless_present = "version", value_name = "playbook")]
     pub playbooks: Vec<PathBuf>,
+    /// Show the program's version number, config file location and exit.
+    #[arg(long = "version")]
+    pub version: bool,
     /// Inventory host path or comma-separated host list (repeatable).
     #[arg(
         short = 'i',

@@ -27,7 +27,9 @@ use crate::cli::PlaybookArgs;
 pub enum ConfigError {
     #[error("Unsupported configuration file extension for {path}: {ext}")]
     Extension { path: String, ext: String },
-    #[error("Error reading config file({path}) because the config file was not utf8 encoded: {msg}")]
+    #[error(
+        "Error reading config file({path}) because the config file was not utf8 encoded: {msg}"
+    )]
     NotUtf8 { path: String, msg: String },
     #[error("Error reading config file ({path}): {msg}")]
     Read { path: String, msg: String },
@@ -380,7 +382,11 @@ impl Ini {
                         ));
                     }
                     seen_opts.push(key);
-                    values.push((section, name.clone(), vec![value[d + 1..].trim().to_owned()]));
+                    values.push((
+                        section,
+                        name.clone(),
+                        vec![value[d + 1..].trim().to_owned()],
+                    ));
                     opt = Some(name);
                 }
                 _ => {
@@ -481,7 +487,9 @@ fn parse_int(raw: &str) -> Result<i64, String> {
             .trim_start_matches(['+', '-'])
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-        && clean.trim_start_matches(['+', '-']).starts_with(|c: char| c.is_ascii_digit() || c == '.');
+        && clean
+            .trim_start_matches(['+', '-'])
+            .starts_with(|c: char| c.is_ascii_digit() || c == '.');
     if !shaped {
         return Err(String::new());
     }
@@ -555,7 +563,9 @@ impl Resolver<'_> {
             Raw::Env(name, v) => (v, format!("env: {name}"), false),
             Raw::File(v) => (
                 v,
-                self.file.map(|f| f.display().to_string()).unwrap_or_default(),
+                self.file
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default(),
                 true,
             ),
         };
@@ -726,7 +736,12 @@ pub fn parse_color(name: &str) -> Option<String> {
     Some(code.to_owned())
 }
 
-const FORKS: Def = def("DEFAULT_FORKS", &["ANSIBLE_FORKS"], &[("defaults", "forks")], Ty::Int);
+const FORKS: Def = def(
+    "DEFAULT_FORKS",
+    &["ANSIBLE_FORKS"],
+    &[("defaults", "forks")],
+    Ty::Int,
+);
 const HOST_LIST: Def = def(
     "DEFAULT_HOST_LIST",
     &["ANSIBLE_INVENTORY"],
@@ -1274,7 +1289,10 @@ mod tests {
         std::fs::write(d.path().join("conf/ansible.cfg"), "[defaults]\nforks=4\n").expect("w");
         let conf = d.path().join("conf").display().to_string();
         let c = Config::load_from(&sources(d.path(), &[("ANSIBLE_CONFIG", &conf)])).expect("l");
-        assert_eq!((c.forks, c.file), (4, Some(d.path().join("conf/ansible.cfg"))));
+        assert_eq!(
+            (c.forks, c.file),
+            (4, Some(d.path().join("conf/ansible.cfg")))
+        );
     }
 
     #[test]
@@ -1291,12 +1309,12 @@ mod tests {
         assert!(e
             .to_string()
             .ends_with("): Invalid type provided for \"int\": '2.5'"));
-        let e = Config::load_from(&sources(d.path(), &[("ANSIBLE_GATHERING", "x")]))
-            .expect_err("bad");
+        let e =
+            Config::load_from(&sources(d.path(), &[("ANSIBLE_GATHERING", "x")])).expect_err("bad");
         assert_eq!(e.to_string(), "Invalid value \"x\" for configuration option \"setting: DEFAULT_GATHERING \", valid values are: implicit, explicit, smart");
         let d = tempfile::tempdir().expect("tmp");
-        let e = Config::load_from(&sources(d.path(), &[("ANSIBLE_TIMEOUT", "x")]))
-            .expect_err("bad");
+        let e =
+            Config::load_from(&sources(d.path(), &[("ANSIBLE_TIMEOUT", "x")])).expect_err("bad");
         assert_eq!(
             e.to_string(),
             "Invalid type for configuration option setting: DEFAULT_TIMEOUT (from env: ANSIBLE_TIMEOUT): "

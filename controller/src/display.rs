@@ -82,17 +82,19 @@ impl Style {
 
     /// The colours the runner's renderer uses (recap, diffs).
     pub fn palette(&self) -> Option<rustle_runner::output::Palette> {
-        self.colors.as_ref().map(|c| rustle_runner::output::Palette {
-            ok: c.ok.clone(),
-            changed: c.changed.clone(),
-            unreachable: c.unreachable.clone(),
-            error: c.error.clone(),
-            skip: c.skip.clone(),
-            warn: c.warn.clone(),
-            diff_add: c.diff_add.clone(),
-            diff_remove: c.diff_remove.clone(),
-            diff_lines: c.diff_lines.clone(),
-        })
+        self.colors
+            .as_ref()
+            .map(|c| rustle_runner::output::Palette {
+                ok: c.ok.clone(),
+                changed: c.changed.clone(),
+                unreachable: c.unreachable.clone(),
+                error: c.error.clone(),
+                skip: c.skip.clone(),
+                warn: c.warn.clone(),
+                diff_add: c.diff_add.clone(),
+                diff_remove: c.diff_remove.clone(),
+                diff_lines: c.diff_lines.clone(),
+            })
     }
 
     /// `display.display(msg, color=...)`: the message (its one trailing

@@ -42,6 +42,10 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
     };
     config.apply_cli(args);
+    if args.version {
+        println!("{}", version_block(&config));
+        return 0;
+    }
     let color = config.color_enabled(std::io::stdout().is_terminal());
     let style = Style::new(color, &config.colors);
     // CLI.run(): the version block (-vv) and the config file (-v).

@@ -176,9 +176,9 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
 /// around the lines are looked through.
 pub fn mask_version_block(out: &str) -> String {
     fn plain(line: &str) -> &str {
-        let l = line.strip_prefix("\x1b[").map_or(line, |rest| {
-            rest.find('m').map_or(line, |i| &rest[i + 1..])
-        });
+        let l = line
+            .strip_prefix("\x1b[")
+            .map_or(line, |rest| rest.find('m').map_or(line, |i| &rest[i + 1..]));
         l.strip_suffix("\x1b[0m").unwrap_or(l)
     }
     let lines: Vec<&str> = out.split_inclusive('\n').collect();

@@ -446,12 +446,28 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
         .unwrap_or_default();
     let mut d = done(json!({"changed": false, "skipped": false}));
     d.show = false;
-    match what.trim() {
-        "flush_handlers" => d.flow = Flow::FlushHandlers,
-        "end_host" => d.flow = Flow::EndHost,
-        "end_play" | "end_batch" => d.flow = Flow::EndPlay,
+    // What `_execute_meta` reports at -vv (`META: ...`).
+    let note = match what.trim() {
+        "flush_handlers" => {
+            d.flow = Flow::FlushHandlers;
+            r.announce_notified(pr, host);
+            Some(format!("triggered running handlers for {host}"))
+        }
+        "end_host" => {
+            d.flow = Flow::EndHost;
+            Some(format!("ending play for {host}"))
+        }
+        "end_play" => {
+            d.flow = Flow::EndPlay;
+            Some("ending play".to_owned())
+        }
+        "end_batch" => {
+            d.flow = Flow::EndPlay;
+            Some("ending batch".to_owned())
+        }
         "clear_host_errors" => {
             r.failed_hosts.clear();
+            Some("cleared host errors".to_owned())
         }
         "clear_facts" => {
             if let Ok(mut st) = r.states.write() {
@@ -459,11 +475,16 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
                     h.facts.clear();
                 }
             }
+            Some("facts cleared".to_owned())
         }
-        "noop" | "refresh_inventory" | "reset_connection" | "end_role" => {}
+        "noop" => Some("noop".to_owned()),
+        "refresh_inventory" => Some("inventory successfully refreshed".to_owned()),
+        "reset_connection" | "end_role" => None,
         other => return fail(format!("invalid meta action requested: {other}")),
+    };
+    if let Some(n) = note {
+        r.cb.vv(&format!("META: {n}"));
     }
-    let _ = pr;
     d
 }
 

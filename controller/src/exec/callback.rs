@@ -180,7 +180,12 @@ impl Callback {
 
     /// A task starts: its banner (and, at -vv, its path) now, or with its
     /// first shown result when ok or skipped results are hidden.
-    pub fn task_start(&mut self, title: &str, handler: bool, pos: Option<&crate::playbook::SrcPos>) {
+    pub fn task_start(
+        &mut self,
+        title: &str,
+        handler: bool,
+        pos: Option<&crate::playbook::SrcPos>,
+    ) {
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
         self.task_path = pos.filter(|p| p.line > 0).map(|p| {

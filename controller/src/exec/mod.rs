@@ -113,6 +113,9 @@ pub(crate) struct PlayRun {
     pub handlers: Vec<HandlerDef>,
     /// Notified handler indices per host, in notification order.
     pub notified: BTreeMap<String, Vec<usize>>,
+    /// Notifications already announced at -vv (`NOTIFIED HANDLER`), until
+    /// the handler runs.
+    pub announced: Vec<(String, usize)>,
     pub hosts: Vec<String>,
     pub ended: bool,
     pub force_handlers: bool,
@@ -563,6 +566,7 @@ impl<'a> Runner<'a> {
                 scope: scope.clone(),
                 handlers: Vec::new(),
                 notified: BTreeMap::new(),
+                announced: Vec::new(),
                 hosts: batch_hosts.clone(),
                 ended: false,
                 force_handlers: self.cfg.force_handlers
@@ -734,7 +738,8 @@ impl<'a> Runner<'a> {
                 return Ok(());
             }
         }
-        self.cb.task_start("Gathering Facts", false, Some(&play.pos));
+        self.cb
+            .task_start("Gathering Facts", false, Some(&play.pos));
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),
@@ -896,7 +901,36 @@ impl<'a> Runner<'a> {
     /// One pass over the handlers in definition order, as Ansible's play
     /// iterator does: a handler notified by a later one (or by itself)
     /// waits for the next flush point.
+    /// `NOTIFIED HANDLER h for host` (-vv) for the notifications of a host
+    /// that reaches a flush point, once each until the handler runs.
+    pub(crate) fn announce_notified(&mut self, pr: &mut PlayRun, host: &str) {
+        if self.cb.verbosity < 2
+            || (!pr.force_handlers && self.failed_hosts.iter().any(|f| f == host))
+            || self.unreachable_hosts.iter().any(|u| u == host)
+        {
+            return;
+        }
+        for idx in pr.notified.get(host).cloned().unwrap_or_default() {
+            if pr.announced.contains(&(host.to_owned(), idx)) {
+                continue;
+            }
+            pr.announced.push((host.to_owned(), idx));
+            let d = &pr.handlers[idx];
+            let name = d.name.clone().unwrap_or_else(|| d.task.action.clone());
+            let name = match &d.role {
+                Some(r) => format!("{r} : {name}"),
+                None => name,
+            };
+            self.cb.vv(&format!("NOTIFIED HANDLER {name} for {host}"));
+        }
+    }
+
     pub(crate) fn flush_handlers(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
+        // At -vv, each host reaching the flush announces the handlers its
+        // notifications name (`v2_playbook_on_notify`).
+        for h in pr.hosts.clone() {
+            self.announce_notified(pr, &h);
+        }
         {
             for idx in 0..pr.handlers.len() {
                 let hosts: Vec<String> = pr
@@ -917,6 +951,8 @@ impl<'a> Runner<'a> {
                         n.retain(|i| *i != idx);
                     }
                 }
+                pr.announced
+                    .retain(|(h, i)| *i != idx || !hosts.contains(h));
                 // The handler inside its enclosing blocks (for inherited
                 // keywords), run to the end: a handler that includes tasks
                 // runs them too.

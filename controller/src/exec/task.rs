@@ -167,6 +167,14 @@ pub(crate) fn run_batch(
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
+        // Notify handlers (announced at -vv before the result, as
+        // Ansible's strategy saves notifications before the callback).
+        if changed && !failed {
+            r.adopt_pending_handlers(pr);
+            for n in notify(r, pr, &host, &sched) {
+                r.cb.vv(&format!("Notification for handler {n} has been saved."));
+            }
+        }
         if done.show {
             let delegated = r.delegate_of(pr, &host, &sched);
             r.cb.result(
@@ -201,11 +209,6 @@ pub(crate) fn run_batch(
                 Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
             }
             st.ok += done.extra_ok;
-        }
-        // Notify handlers.
-        if changed && !failed {
-            r.adopt_pending_handlers(pr);
-            notify(r, pr, &host, &sched);
         }
         let Some(cursor) = cursors.get_mut(&host) else {
             continue;
@@ -349,7 +352,10 @@ fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
     batch.first().and_then(|(_, s)| register_name(s))
 }
 
-fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
+/// Records the handlers a changed task notifies; returns the
+/// notifications that named a handler.
+fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) -> Vec<String> {
+    let mut saved = Vec::new();
     let mut names: Vec<String> = match sched.task.attrs.get("notify") {
         Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -447,6 +453,9 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
             hit.push(i);
         }
+        if !hit.is_empty() {
+            saved.push(n.clone());
+        }
         let list = pr.notified.entry(host.to_owned()).or_default();
         for i in hit {
             if !list.contains(&i) {
@@ -454,6 +463,7 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
         }
     }
+    saved
 }
 
 /// The conditionals that apply: parents' `when` then the task's.

@@ -908,8 +908,10 @@ impl Loader {
         // Announced before its own imports, as Ansible's loader does; an
         // empty file is not.
         let note = self.notes.len();
-        self.notes
-            .push(format!("statically imported: {}", absolute(&path).display()));
+        self.notes.push(format!(
+            "statically imported: {}",
+            absolute(&path).display()
+        ));
         let items = self.load_task_file(&path, handler, role)?;
         if items.is_empty() {
             self.notes.remove(note);
