@@ -96,15 +96,9 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
-        // The configured default; Ansible's own default is skipped quietly
-        // when it does not exist.
-        sources.extend(
-            config
-                .inventory
-                .iter()
-                .filter(|s| *s != "/etc/ansible/hosts" || Path::new(s).exists())
-                .cloned(),
-        );
+        // The configured default (a missing /etc/ansible/hosts is passed
+        // over quietly by the inventory loader, as Ansible's).
+        sources.extend(config.inventory.iter().cloned());
     }
     let inventory = rustle_inventory::Inventory::load(
         &sources,
@@ -114,6 +108,13 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             pattern_mismatch,
         },
     );
+    if args.verbose >= 3 {
+        let mut out = std::io::stdout().lock();
+        for line in inventory.load_trace() {
+            let _ = out.write_all(style.verbose_line(line).as_bytes());
+        }
+        let _ = out.flush();
+    }
     for w in inventory.warnings().iter() {
         eprintln!("{}", style.warning(w));
     }
