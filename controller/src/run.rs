@@ -68,6 +68,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     for w in &config.warnings {
         eprintln!("{}", style.warning(w));
     }
+    if config.hash_behaviour == crate::config::HashBehaviour::Merge {
+        eprintln!(
+            "{}",
+            style.warning("rustle does not implement hash_behaviour=merge yet: variables defined at several levels replace each other")
+        );
+    }
     if config.stdout_callback != "default" {
         eprintln!(
             "{}",
@@ -196,6 +202,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         forks: usize::try_from(config.forks).unwrap_or(1).max(1),
         gathering: config.gathering,
         timeout: config.timeout,
+        config_file: config.file.clone(),
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {

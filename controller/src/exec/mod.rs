@@ -48,6 +48,8 @@ pub struct RunConfig {
     pub gathering: crate::config::Gathering,
     /// `timeout` (`DEFAULT_TIMEOUT`): `ansible_timeout` when unset.
     pub timeout: i64,
+    /// The config file in use (`ansible_config_file`).
+    pub config_file: Option<PathBuf>,
 }
 
 /// Exit codes of ansible-playbook.
@@ -689,7 +691,13 @@ impl<'a> Runner<'a> {
             "ansible_playbook_python".into(),
             Value::from("/usr/bin/python3"),
         );
-        m.insert("ansible_config_file".into(), Value::Null);
+        m.insert(
+            "ansible_config_file".into(),
+            self.cfg
+                .config_file
+                .as_ref()
+                .map_or(Value::Null, |f| Value::from(f.display().to_string())),
+        );
         m
     }
 
