@@ -992,7 +992,8 @@ pub fn find_config_file(src: &Sources) -> (Option<PathBuf>, Vec<String>) {
         .into_iter()
         .find(|p| p.exists() && std::fs::File::open(p).is_ok());
     let mut warnings = Vec::new();
-    if warn_cwd && from_env != found {
+    // (Ansible compares with a sentinel when ANSIBLE_CONFIG is unset.)
+    if warn_cwd && (from_env.is_none() || from_env != found) {
         warnings.push(format!(
             "Ansible is being run in a world writable directory ({}), ignoring it as an ansible.cfg source. For more information see https://docs.ansible.com/ansible/devel/reference_appendices/config.html#cfg-in-world-writable-dir",
             src.cwd.display()
@@ -1162,6 +1163,100 @@ impl Config {
         })
     }
 
+    /// What `lookup('config', NAME)` returns for the settings Rustle
+    /// resolves (call before [`Config::apply_cli`]: no setting of base.yml
+    /// takes the command line).
+    pub fn lookup_values(&self) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::Value as J;
+        let paths = |p: &[PathBuf]| {
+            J::Array(
+                p.iter()
+                    .map(|x| J::String(x.display().to_string()))
+                    .collect(),
+            )
+        };
+        let opt = |s: &Option<String>| s.clone().map_or(J::Null, J::String);
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: J| {
+            m.insert(k.to_owned(), v);
+        };
+        put("DEFAULT_FORKS", J::from(self.forks));
+        put("DEFAULT_TIMEOUT", J::from(self.timeout));
+        put(
+            "DEFAULT_HOST_LIST",
+            J::Array(self.inventory.iter().cloned().map(J::String).collect()),
+        );
+        put("DEFAULT_ROLES_PATH", paths(&self.roles_path));
+        put("COLLECTIONS_PATHS", paths(&self.collections_path));
+        put("DEFAULT_MODULE_PATH", paths(&self.module_path));
+        put("HOST_KEY_CHECKING", J::Bool(self.host_key_checking));
+        put("DEFAULT_REMOTE_USER", opt(&self.remote_user));
+        put(
+            "DEFAULT_PRIVATE_KEY_FILE",
+            self.private_key_file
+                .as_ref()
+                .map_or(J::Null, |p| J::String(p.display().to_string())),
+        );
+        put("DEFAULT_BECOME", J::Bool(self.become_));
+        put(
+            "DEFAULT_BECOME_METHOD",
+            J::String(self.become_method.clone()),
+        );
+        put("DEFAULT_BECOME_USER", J::String(self.become_user.clone()));
+        put("DEFAULT_TRANSPORT", J::String(self.transport.clone()));
+        put(
+            "DEFAULT_STDOUT_CALLBACK",
+            J::String(self.stdout_callback.clone()),
+        );
+        put(
+            "DEFAULT_GATHERING",
+            J::from(match self.gathering {
+                Gathering::Implicit => "implicit",
+                Gathering::Explicit => "explicit",
+                Gathering::Smart => "smart",
+            }),
+        );
+        put("CACHE_PLUGIN", J::String(self.fact_caching.clone()));
+        put(
+            "CACHE_PLUGIN_CONNECTION",
+            opt(&self.fact_caching_connection),
+        );
+        put("CACHE_PLUGIN_TIMEOUT", J::from(self.fact_caching_timeout));
+        put(
+            "CACHE_PLUGIN_PREFIX",
+            J::String(self.fact_caching_prefix.clone()),
+        );
+        put("RETRY_FILES_ENABLED", J::Bool(self.retry_files_enabled));
+        put("ANSIBLE_NOCOLOR", J::Bool(self.nocolor));
+        put("ANSIBLE_FORCE_COLOR", J::Bool(self.force_color));
+        put(
+            "DEFAULT_HASH_BEHAVIOUR",
+            J::from(match self.hash_behaviour {
+                HashBehaviour::Replace => "replace",
+                HashBehaviour::Merge => "merge",
+            }),
+        );
+        put(
+            "HOST_PATTERN_MISMATCH",
+            J::from(match self.host_pattern_mismatch {
+                rustle_inventory::PatternMismatch::Warning => "warning",
+                rustle_inventory::PatternMismatch::Error => "error",
+                rustle_inventory::PatternMismatch::Ignore => "ignore",
+            }),
+        );
+        put("ANY_ERRORS_FATAL", J::Bool(self.any_errors_fatal));
+        put("DEPRECATION_WARNINGS", J::Bool(self.deprecation_warnings));
+        put("SYSTEM_WARNINGS", J::Bool(self.system_warnings));
+        put(
+            "DISPLAY_ARGS_TO_STDOUT",
+            J::Bool(self.display_args_to_stdout),
+        );
+        put("DISPLAY_SKIPPED_HOSTS", J::Bool(self.display_skipped_hosts));
+        put("SHOW_CUSTOM_STATS", J::Bool(self.show_custom_stats));
+        put("DEFAULT_POLL_INTERVAL", J::from(self.poll_interval));
+        m
+    }
+
     /// Command-line options override the file and the environment.
     pub fn apply_cli(&mut self, args: &PlaybookArgs) {
         if let Some(f) = args.forks {
@@ -1293,6 +1388,24 @@ mod tests {
             (c.forks, c.file),
             (4, Some(d.path().join("conf/ansible.cfg")))
         );
+    }
+
+    #[test]
+    fn world_writable_cwd_is_skipped_with_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = with_cfg("[defaults]\nforks=3\n");
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let c = Config::load_from(&sources(d.path(), &[])).expect("load");
+        assert_eq!((c.file, c.forks), (None, 5));
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].starts_with(&format!(
+            "Ansible is being run in a world writable directory ({}), ignoring it as an ansible.cfg source.",
+            d.path().display()
+        )));
+        // Named by ANSIBLE_CONFIG, the same file is used, without warning.
+        let f = d.path().join("ansible.cfg").display().to_string();
+        let c = Config::load_from(&sources(d.path(), &[("ANSIBLE_CONFIG", &f)])).expect("load");
+        assert_eq!((c.forks, c.warnings.len()), (3, 0));
     }
 
     #[test]

@@ -25,8 +25,8 @@ fn print_warnings(loader: &mut Loader, style: &Style, verbosity: u8) {
     }
 }
 
-fn fail(e: &ParseError) -> u8 {
-    eprintln!("ERROR! {}", e.render().trim_end_matches('\n'));
+fn fail(e: &ParseError, style: &Style) -> u8 {
+    eprintln!("{}", style.error(e.render().trim_end_matches('\n')));
     e.exit_code()
 }
 
@@ -41,6 +41,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             return e.exit_code();
         }
     };
+    let lookup_config = config.lookup_values();
     config.apply_cli(args);
     if args.version {
         println!("{}", version_block(&config));
@@ -48,6 +49,10 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     }
     let color = config.color_enabled(std::io::stdout().is_terminal());
     let style = Style::new(color, &config.colors);
+    // Warnings from finding the config file come first (constants.py).
+    for w in &config.warnings {
+        eprintln!("{}", style.warning(w));
+    }
     // CLI.run(): the version block (-vv) and the config file (-v).
     let mut head = String::new();
     if args.verbose >= 2 {
@@ -64,9 +69,6 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(head.as_bytes());
         let _ = out.flush();
-    }
-    for w in &config.warnings {
-        eprintln!("{}", style.warning(w));
     }
     if config.hash_behaviour == crate::config::HashBehaviour::Merge {
         eprintln!(
@@ -86,13 +88,19 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     // Missing playbooks are refused before anything is loaded.
     for p in &args.playbooks {
         if !p.exists() {
-            eprintln!("ERROR! the playbook: {} could not be found", p.display());
+            eprintln!(
+                "{}",
+                style.error(&format!("the playbook: {} could not be found", p.display()))
+            );
             return 1;
         }
         if !p.is_file() {
             eprintln!(
-                "ERROR! the playbook: {} does not appear to be a file",
-                p.display()
+                "{}",
+                style.error(&format!(
+                    "the playbook: {} does not appear to be a file",
+                    p.display()
+                ))
             );
             return 1;
         }
@@ -128,7 +136,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     // the --limit subset, before any playbook is read.
     let extra_vars = match parse_extra_vars(&args.extra_vars, &cwd) {
         Ok(v) => v,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e, &style),
     };
     let no_hosts = inventory.data.hosts.iter().all(|h| h.implicit);
     if no_hosts {
@@ -143,7 +151,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         match rustle_inventory::Limit::parse(&args.limit.join(","), &cwd) {
             Ok(l) => Some(l),
             Err(e) => {
-                eprintln!("ERROR! {e}");
+                eprintln!("{}", style.error(&e.to_string()));
                 return 1;
             }
         }
@@ -154,12 +162,15 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
                 eprintln!("{}", style.warning(w));
             }
             if sel.hosts.is_empty() && !no_hosts {
-                eprintln!("ERROR! Specified inventory, host pattern and/or --limit leaves us with no hosts to target.");
+                eprintln!(
+                    "{}",
+                    style.error("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
+                );
                 return 1;
             }
         }
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            eprintln!("{}", style.error(&e.to_string()));
             return 1;
         }
     }
@@ -181,7 +192,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             Ok(pb) => books.push(pb),
             Err(e) => {
                 print_warnings(&mut loader, &style, args.verbose);
-                return fail(&e);
+                return fail(&e, &style);
             }
         }
     }
@@ -203,6 +214,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         gathering: config.gathering,
         timeout: config.timeout,
         config_file: config.file.clone(),
+        lookup_config,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {

@@ -158,11 +158,11 @@ impl Callback {
 
     /// An error shown the way `Display.error` words a plain message.
     pub fn error_wrapped(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "{}", crate::display::error_text(msg));
+        let _ = writeln!(self.err, "{}", self.style.error_wrapped(msg));
     }
 
     pub fn error(&mut self, msg: &str) {
-        let _ = writeln!(self.err, "ERROR! {msg}");
+        let _ = writeln!(self.err, "{}", self.style.error(msg));
     }
 
     pub fn play_start(&mut self, name: &str) {

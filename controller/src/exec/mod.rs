@@ -50,6 +50,8 @@ pub struct RunConfig {
     pub timeout: i64,
     /// The config file in use (`ansible_config_file`).
     pub config_file: Option<PathBuf>,
+    /// Resolved settings for `lookup('config', ...)`.
+    pub lookup_config: Map<String, Value>,
 }
 
 /// Exit codes of ansible-playbook.
@@ -137,6 +139,7 @@ impl<'a> Runner<'a> {
             playbook_dir: Some(playbook_dir.clone()),
             check_mode: cfg.check,
             inventory: Some(Arc::new(InventoryHook(inventory_view.clone()))),
+            config: cfg.lookup_config.clone(),
             ..Default::default()
         });
         Runner {
@@ -183,6 +186,7 @@ impl<'a> Runner<'a> {
             check_mode: self.cfg.check,
             omit_token: Some(self.templar.omit_token().to_owned()),
             inventory: Some(Arc::new(InventoryHook(self.inventory_view.clone()))),
+            config: self.cfg.lookup_config.clone(),
             ..Default::default()
         });
         self.templars.insert(paths, t.clone());
