@@ -47,8 +47,8 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            // ansible-playbook exits 5 on bad options.
-            return ExitCode::from(if e.use_stderr() { 5 } else { 0 });
+            // ansible-playbook's argparse exits 2 on bad options.
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     match cli.cmd {

@@ -47,6 +47,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         println!("{}", version_block(&config));
         return 0;
     }
+    // CLI.post_process_args: forks (from -f or the settings) must be >= 1;
+    // an argparse error (exit 2).
+    if config.forks < 1 {
+        eprintln!("error: The number of processes (--forks) must be >= 1");
+        return 2;
+    }
     let color = config.color_enabled(std::io::stdout().is_terminal());
     let style = Style::new(color, &config.colors);
     // Warnings from finding the config file come first (constants.py).
@@ -197,6 +203,16 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         }
     }
     print_warnings(&mut loader, &style, args.verbose);
+    // Listing and --syntax-check run no callbacks, but the executor still
+    // counts each playbook's plays (-vv) before anything is shown.
+    if args.syntax_check || args.list_hosts || args.list_tasks || args.list_tags {
+        for (book, shown) in books.iter().zip(&args.playbooks) {
+            let line = format!("{} plays in {}", book.plays.len(), display_path(shown));
+            if args.verbose >= 2 {
+                print!("{}", style.verbose_line(&line));
+            }
+        }
+    }
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }

@@ -38,9 +38,9 @@ fn link_named_ansible_playbook_runs_playbooks() {
         .starts_with("No config file found; using defaults\n"));
     assert!(via_link.stdout.contains("changed: [localhost] => {"));
 
-    // Ansible's exit code for bad options, and --version without a playbook.
+    // argparse's exit code for bad options, and --version without a playbook.
     let bad = run(&link, &[], tmp.path(), &["--no-such-option", "site.yml"]);
-    assert_eq!(bad.code, 5);
+    assert_eq!(bad.code, 2);
     let version = run(&link, &[], tmp.path(), &["--version"]);
     assert_eq!(version.code, 0, "{}", version.stderr);
     assert!(version.stdout.starts_with("rustle-playbook [rustle "));
