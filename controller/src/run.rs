@@ -262,6 +262,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     cb.set_style(style);
     cb.display_ok_hosts = config.display_ok_hosts;
     cb.display_skipped_hosts = config.display_skipped_hosts;
+    cb.display_args_to_stdout = config.display_args_to_stdout;
     cb.cwd = cwd.clone();
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {

@@ -35,6 +35,8 @@ pub struct Callback {
     /// The default callback's `display_ok_hosts`/`display_skipped_hosts`.
     pub display_ok_hosts: bool,
     pub display_skipped_hosts: bool,
+    /// `display_args_to_stdout`: task banners show the arguments.
+    pub display_args_to_stdout: bool,
     /// Base of relative task paths (`task path:` lines are absolute).
     pub cwd: std::path::PathBuf,
 }
@@ -60,6 +62,7 @@ impl Callback {
             style: Style::default(),
             display_ok_hosts: true,
             display_skipped_hosts: true,
+            display_args_to_stdout: false,
             cwd: std::path::PathBuf::new(),
         }
     }
@@ -185,9 +188,25 @@ impl Callback {
         title: &str,
         handler: bool,
         pos: Option<&crate::playbook::SrcPos>,
+        args: Option<&Map<String, Value>>,
     ) {
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
-        let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
+        // DISPLAY_ARGS_TO_STDOUT: the task's arguments as written (`args`
+        // is `None` for a no_log task).
+        let shown_args = match args {
+            Some(a) if self.display_args_to_stdout => {
+                let parts: Vec<String> = a
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", py_str(v)))
+                    .collect();
+                format!(" {}", parts.join(", "))
+            }
+            _ => String::new(),
+        };
+        let b = banner(
+            &format!("{kind} [{}{shown_args}]", title.trim()),
+            DEFAULT_COLUMNS,
+        );
         self.task_path = pos.filter(|p| p.line > 0).map(|p| {
             let file = std::path::Path::new(&*p.file);
             let abs = if file.is_absolute() {

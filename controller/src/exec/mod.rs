@@ -750,8 +750,17 @@ impl<'a> Runner<'a> {
                 return Ok(());
             }
         }
-        self.cb
-            .task_start("Gathering Facts", false, Some(&play.pos));
+        // The implicit task's arguments: the play's fact options.
+        let gather_args: Map<String, Value> = ["gather_subset", "gather_timeout", "fact_path"]
+            .iter()
+            .filter_map(|k| play.attrs.get(k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        self.cb.task_start(
+            "Gathering Facts",
+            false,
+            Some(&play.pos),
+            Some(&gather_args),
+        );
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),

@@ -126,7 +126,12 @@ pub(crate) fn run_batch(
     let is_meta = first.task.module == "meta";
     if !is_meta {
         let title = task_title(r, pr, first);
-        r.cb.task_start(&title, first.task.handler, Some(&first.task.pos));
+        r.cb.task_start(
+            &title,
+            first.task.handler,
+            Some(&first.task.pos),
+            shown_args(&first.task),
+        );
     }
     // run_once: the first host runs it; the others take its registered
     // result and move on.
@@ -155,7 +160,12 @@ pub(crate) fn run_batch(
         // An explicit meta task shows its banner for each host it runs on.
         if is_meta {
             let title = task_title(r, pr, &sched);
-            r.cb.task_start(&title, sched.task.handler, Some(&sched.task.pos));
+            r.cb.task_start(
+                &title,
+                sched.task.handler,
+                Some(&sched.task.pos),
+                shown_args(&sched.task),
+            );
         }
         let done = run_host_task(r, pr, play, &host, &sched)?;
         if run_once {
@@ -350,6 +360,14 @@ fn register_name(s: &Scheduled) -> Option<String> {
 /// The `register` name of a batch's task.
 fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
     batch.first().and_then(|(_, s)| register_name(s))
+}
+
+/// The arguments a task banner may show (none for a `no_log` task).
+fn shown_args(task: &crate::playbook::Task) -> Option<&Map<String, Value>> {
+    match task.attrs.get("no_log") {
+        Some(v) if crate::exec::truthy(v) => None,
+        _ => Some(&task.args),
+    }
 }
 
 /// Records the handlers a changed task notifies; returns the
