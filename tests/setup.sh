@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a Debian machine (idempotent):
 # Debian packages (openssh-server for SSH tests, qemu-user-static and cross
 # linkers for the static runners) and a Python venv with ansible-core, the
-# reference the comparison tests run against.
+# reference the comparison tests run against, with the ansible.posix
+# collection (the json stdout callback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,22 @@ if ! "$VENV/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ANSIBLE
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
 fi
-echo "setup: ok ($("$VENV/bin/ansible-playbook" --version | head -1))"
+# The json stdout callback lives in the ansible.posix collection (not in
+# ansible-core): extracted from the `ansible` 11.x wheel into
+# $VENV/collections, the path the test framework gives Ansible as
+# ANSIBLE_COLLECTIONS_PATH.
+POSIX_CB="$VENV/collections/ansible_collections/ansible/posix/plugins/callback/json.py"
+if [ ! -f "$POSIX_CB" ]; then
+    echo "setup: adding ansible.posix to $VENV/collections"
+    dl="$(mktemp -d)"
+    trap 'rm -rf "$dl"' EXIT
+    "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps 'ansible>=11,<12' -d "$dl"
+    "$VENV/bin/python" - "$dl" "$VENV/collections" <<'PY'
+import glob, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/ansible-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.startswith("ansible_collections/ansible/posix/")]
+    z.extractall(sys.argv[2], members=names)
+PY
+fi
+echo "setup: ok ($("$VENV/bin/ansible-playbook" --version | head -1); ansible.posix in $VENV/collections)"

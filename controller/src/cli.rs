@@ -133,4 +133,8 @@ pub struct PlaybookArgs {
     /// Causes Rustle to print more debug messages (-vvvvv for more).
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+    /// Output format (rustle's own flag): `json` is the json stdout
+    /// callback (as ANSIBLE_STDOUT_CALLBACK=json).
+    #[arg(long = "output", value_name = "FORMAT", value_enum)]
+    pub output: Option<crate::settings::OutputFormat>,
 }

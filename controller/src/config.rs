@@ -56,18 +56,8 @@ impl ConfigError {
     }
 }
 
-/// `gathering`: when plays gather facts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Gathering {
-    /// Per play, unless `gather_facts: false`.
-    #[default]
-    Implicit,
-    /// Only when a play says `gather_facts: true`.
-    Explicit,
-    /// As implicit, but a host whose facts were gathered earlier in the run
-    /// is not gathered again.
-    Smart,
-}
+/// `gathering`: when plays gather facts (implicit, explicit, smart).
+pub use crate::settings::Gathering;
 
 /// `hash_behaviour`: how dictionaries defined at several levels combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

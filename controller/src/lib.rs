@@ -11,3 +11,4 @@ pub mod keygen;
 pub mod playbook;
 pub mod run;
 pub mod runners;
+pub mod settings;

@@ -43,16 +43,48 @@ fn parse() -> Result<Cli, clap::Error> {
 }
 
 fn main() -> ExitCode {
+    // A bug is reported as ansible-playbook reports an unexpected
+    // exception (exit 250), not as a Rust panic.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("ERROR! Unexpected Exception, this is probably a bug: {msg}{at}");
+        std::process::exit(250);
+    }));
     let cli = match parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            // ansible-playbook's argparse exits 2 on bad options.
+            // Unknown or malformed options: argparse's usage error, exit 2.
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     match cli.cmd {
-        Cmd::Playbook(args) => ExitCode::from(rustle::run::playbook(&args)),
+        Cmd::Playbook(args) => {
+            // Ctrl-C stops the run as ansible-playbook's KeyboardInterrupt
+            // does: no recap, the error, exit 99.
+            let _ = ctrlc::set_handler(|| {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                let mut err = std::io::stderr();
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    rustle::display::error_text("User interrupted execution")
+                );
+                let _ = err.flush();
+                std::process::exit(99);
+            });
+            ExitCode::from(rustle::run::playbook(&args))
+        }
         Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
 
         Cmd::Keygen { output } => match rustle::keygen::generate(&output) {

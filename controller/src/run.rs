@@ -47,10 +47,10 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         println!("{}", version_block(&config));
         return 0;
     }
-    // CLI.post_process_args: forks (from -f or the settings) must be >= 1;
-    // an argparse error (exit 2).
+    // Option checks of the CLI's post_process_args: forks (from -f or the
+    // settings) must be >= 1, a usage error (exit 2).
     if config.forks < 1 {
-        eprintln!("error: The number of processes (--forks) must be >= 1");
+        eprintln!("rustle playbook: error: The number of processes (--forks) must be >= 1");
         return 2;
     }
     let color = config.color_enabled(std::io::stdout().is_terminal());
@@ -82,11 +82,14 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             style.warning("rustle does not implement hash_behaviour=merge yet: variables defined at several levels replace each other")
         );
     }
-    if config.stdout_callback != "default" {
+    if !matches!(
+        config.stdout_callback.as_str(),
+        "default" | "ansible.builtin.default" | "json" | "ansible.posix.json"
+    ) {
         eprintln!(
             "{}",
             style.warning(&format!(
-                "rustle implements only the 'default' stdout callback; stdout_callback '{}' is ignored",
+                "rustle implements the 'default' and 'json' stdout callbacks only; stdout_callback '{}' is ignored",
                 config.stdout_callback
             ))
         );
@@ -231,6 +234,8 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         timeout: config.timeout,
         config_file: config.file.clone(),
         lookup_config,
+        connection: args.connection.clone(),
+        step: args.step,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {
@@ -248,6 +253,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
                 .collect()
         },
         limit_text: (!args.limit.is_empty()).then(|| args.limit.join(",")),
+        flush_cache: args.flush_cache,
     };
     let playbook_dir = books
         .first()
@@ -264,6 +270,14 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     cb.display_skipped_hosts = config.display_skipped_hosts;
     cb.display_args_to_stdout = config.display_args_to_stdout;
     cb.cwd = cwd.clone();
+    if args.output.unwrap_or_else(crate::settings::stdout_callback)
+        == crate::settings::OutputFormat::Json
+    {
+        cb = cb.with_json(
+            crate::settings::json_indent(),
+            crate::settings::show_custom_stats(),
+        );
+    }
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {
         hosts: args.list_hosts,

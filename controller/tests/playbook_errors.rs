@@ -118,14 +118,3 @@ fn playbook_not_a_list_and_missing_file() {
         "ERROR! the playbook: nope.yml could not be found"
     );
 }
-
-/// ansible-playbook's argparse rejects an unknown option with exit code 2
-/// (the differential case `cli_unknown_option` records it).
-#[test]
-fn bad_option_exits_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_rustle"))
-        .args(["playbook", "--no-such-option", "x.yml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-}

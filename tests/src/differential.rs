@@ -12,12 +12,23 @@
 //! (`env_remove` drops variables the harness sets by default, so that a
 //! case's `ansible.cfg` can decide them.)
 //!
+//! A `stdin` file in the case is fed to the program's standard input
+//! (answers to `--step`); otherwise the input is empty.
+//!
 //! Each run happens in a private copy of the case directory (also the
 //! working directory, so an `ansible.cfg` there is used); that path is
-//! replaced by `$CASE` in the output. One more masking rule, see
-//! [`mask_version_block`]: the `-vv` version block, which names the
-//! program, its version and its install paths, is replaced by a marker in
-//! both outputs. What Ansible printed is recorded in
+//! replaced by `$CASE` in the output. At `-vv` both programs open with a
+//! version block naming the program, its version and its install paths:
+//! it is replaced by a marker in both outputs (see [`mask_version_block`]).
+//!
+//! Cases whose `env` selects the json stdout callback
+//! (`ANSIBLE_STDOUT_CALLBACK=json`) print ids and times that change from
+//! run to run: in their output, on both sides, every UUID-shaped id becomes
+//! `<UUID>` and every ISO-8601 UTC time (`2024-01-31T12:00:00.123456Z`)
+//! becomes `<TIME>` (see `mask_run_specific`). That callback comes from the
+//! ansible.posix collection, which `tests/setup.sh` puts in the venv's
+//! `collections` directory; Ansible runs get it as
+//! `ANSIBLE_COLLECTIONS_PATH`. What Ansible printed is recorded in
 //! `expected.json` (`RUSTLE_RECORD=1 cargo test -p rustle-e2e --test
 //! <suite>`), and the recordings are re-checked against the real
 //! `ansible-playbook` whenever its venv is present.
@@ -99,6 +110,130 @@ pub fn cases(suite: &str) -> Vec<Case> {
     out
 }
 
+impl Case {
+    /// The case selects the json stdout callback (its output is masked).
+    pub fn uses_json_callback(&self) -> bool {
+        self.env.iter().any(|(k, v)| {
+            k == "ANSIBLE_STDOUT_CALLBACK" && matches!(v.as_str(), "json" | "ansible.posix.json")
+        })
+    }
+}
+
+/// The venv's collections directory (where `tests/setup.sh` puts
+/// ansible.posix), given to Ansible as `ANSIBLE_COLLECTIONS_PATH`.
+fn collections_dir(venv: &Path) -> PathBuf {
+    venv.join("collections")
+}
+
+/// Refuses to record or check json-callback cases with a venv that lacks
+/// the ansible.posix collection (Ansible would fall back to an error, and
+/// the comparison would mean nothing).
+fn require_posix_collection(venv: &Path, cases: &[Case]) {
+    let cb =
+        collections_dir(venv).join("ansible_collections/ansible/posix/plugins/callback/json.py");
+    let json_cases: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.uses_json_callback())
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        json_cases.is_empty() || cb.exists(),
+        "cases {json_cases:?} use the json stdout callback, but {} is missing: run tests/setup.sh to add the ansible.posix collection to the venv",
+        cb.display()
+    );
+}
+
+/// Runs one case with the venv's `ansible-playbook`.
+fn run_ansible(case: &Case, venv: &Path, streams: Streams) -> Json {
+    let mut case = case.clone();
+    case.env.insert(
+        0,
+        (
+            "ANSIBLE_COLLECTIONS_PATH".to_owned(),
+            collections_dir(venv).display().to_string(),
+        ),
+    );
+    run_case(&case, &venv.join("bin/ansible-playbook"), &[], streams)
+}
+
+/// Masks what differs from run to run in json callback output: UUID-shaped
+/// ids (8-4-4-4-12 hex digits) become `<UUID>`, ISO-8601 UTC times
+/// (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`) become `<TIME>`.
+pub fn mask_run_specific(s: &str) -> String {
+    fn hex_run(b: &[u8], at: usize, n: usize) -> bool {
+        b.len() >= at + n && b[at..at + n].iter().all(u8::is_ascii_hexdigit)
+    }
+    fn digits(b: &[u8], at: usize, n: usize) -> bool {
+        b.len() >= at + n && b[at..at + n].iter().all(u8::is_ascii_digit)
+    }
+    fn uuid_len(b: &[u8], i: usize) -> Option<usize> {
+        let mut at = i;
+        for (k, n) in [8, 4, 4, 4, 12].into_iter().enumerate() {
+            if !hex_run(b, at, n) {
+                return None;
+            }
+            at += n;
+            if k < 4 {
+                if b.get(at) != Some(&b'-') {
+                    return None;
+                }
+                at += 1;
+            }
+        }
+        Some(at - i)
+    }
+    fn time_len(b: &[u8], i: usize) -> Option<usize> {
+        let shape = [
+            (4, b'-'),
+            (2, b'-'),
+            (2, b'T'),
+            (2, b':'),
+            (2, b':'),
+            (2, 0),
+        ];
+        let mut at = i;
+        for (n, sep) in shape {
+            if !digits(b, at, n) {
+                return None;
+            }
+            at += n;
+            if sep != 0 {
+                if b.get(at) != Some(&sep) {
+                    return None;
+                }
+                at += 1;
+            }
+        }
+        if b.get(at) == Some(&b'.') {
+            at += 1;
+            while b.get(at).is_some_and(u8::is_ascii_digit) {
+                at += 1;
+            }
+        }
+        (b.get(at) == Some(&b'Z')).then_some(at + 1 - i)
+    }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut plain = 0;
+    while i < b.len() {
+        let hit = uuid_len(b, i)
+            .map(|n| (n, "<UUID>"))
+            .or_else(|| time_len(b, i).map(|n| (n, "<TIME>")));
+        match hit {
+            Some((n, marker)) => {
+                out.push_str(&s[plain..i]);
+                out.push_str(marker);
+                i += n;
+                plain = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&s[plain..]);
+    out
+}
+
 /// The ansible venv (`RUSTLE_ANSIBLE_VENV`, else `.venv` at the workspace
 /// root), if it has `ansible-playbook`.
 pub fn ansible_venv() -> Option<PathBuf> {
@@ -153,13 +288,33 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
     for (k, v) in &case.env {
         cmd.env(k, v);
     }
-    let run: Run = cmd
-        .stdin(std::process::Stdio::null())
-        .output()
+    // A case's `stdin` file is what the terminal would type (`--step`).
+    let input = std::fs::read(case.dir.join("stdin")).unwrap_or_default();
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+    if let Some(mut si) = child.stdin.take() {
+        use std::io::Write;
+        // The program may exit before reading it all.
+        let _ = si.write_all(&input);
+    }
+    let run: Run = child
+        .wait_with_output()
         .unwrap_or_else(|e| panic!("run {}: {e}", program.display()))
         .into();
     let path = work.display().to_string();
-    let norm = |s: &str| mask_version_block(&s.replace(&path, "$CASE"));
+    let json_cb = case.uses_json_callback();
+    let norm = |s: &str| {
+        let s = mask_version_block(&s.replace(&path, "$CASE"));
+        if json_cb {
+            mask_run_specific(&s)
+        } else {
+            s
+        }
+    };
     let mut out = json!({"rc": run.code, "stdout": norm(&run.stdout)});
     if streams == Streams::All {
         out["stderr"] = Json::String(norm(&run.stderr));
@@ -268,9 +423,9 @@ pub fn check_suite(suite: &str, streams: Streams, rustle: &Path, min_cases: usiz
     let cases = cases(suite);
     if std::env::var_os("RUSTLE_RECORD").is_some() {
         let venv = ansible_venv().expect("RUSTLE_RECORD needs the ansible venv");
-        let ap = venv.join("bin/ansible-playbook");
+        require_posix_collection(&venv, &cases);
         par_map(&cases, |c| {
-            let rec = run_case(c, &ap, &[], streams);
+            let rec = run_ansible(c, &venv, streams);
             let text = serde_json::to_string_pretty(&rec).expect("json") + "\n";
             std::fs::write(c.dir.join("expected.json"), text).expect("write expected.json");
         });
@@ -313,14 +468,14 @@ pub fn check_recordings(suite: &str, streams: Streams) {
     {
         return;
     }
-    let ap = venv.join("bin/ansible-playbook");
     let cases = cases(suite);
+    require_posix_collection(&venv, &cases);
     let stale: Vec<String> = par_map(&cases, |c| {
         let want: Json = std::fs::read_to_string(c.dir.join("expected.json"))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or(Json::Null);
-        let now = run_case(c, &ap, &[], streams);
+        let now = run_ansible(c, &venv, streams);
         describe_difference(&c.name, &want, &now)
     })
     .into_iter()
@@ -331,4 +486,18 @@ pub fn check_recordings(suite: &str, streams: Streams) {
         "recordings differ from what ansible-playbook prints now (re-record with RUSTLE_RECORD=1):\n\n{}",
         stale.join("\n")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_run_specific;
+
+    #[test]
+    fn masks_ids_and_times_only() {
+        let s = r#""id": "02fc0000-0001-028e-a954-00000000000a", "end": "2026-11-26T07:52:27.069821Z", "t": "2026-11-26T07:52:27Z", "d": "2026-11-26 07:52:27.1", "x": "02fc0000-0001""#;
+        assert_eq!(
+            mask_run_specific(s),
+            r#""id": "<UUID>", "end": "<TIME>", "t": "<TIME>", "d": "2026-11-26 07:52:27.1", "x": "02fc0000-0001""#
+        );
+    }
 }

@@ -36,7 +36,9 @@ fn done(result: Value) -> Done {
 }
 
 pub(crate) fn outcome_of(result: &Value) -> Outcome {
-    if result.get("failed").and_then(Value::as_bool) == Some(true) {
+    if result.get("unreachable").and_then(Value::as_bool) == Some(true) {
+        Outcome::Unreachable
+    } else if result.get("failed").and_then(Value::as_bool) == Some(true) {
         Outcome::Failed
     } else if result.get("skipped").and_then(Value::as_bool) == Some(true) {
         Outcome::Skipped
@@ -190,9 +192,18 @@ pub(crate) fn dispatch(
         // task (see `RAISED`).
         Err(e) => return Ok(done(e)),
     };
+    // Every action but the controller's own needs the host.
+    if !CONTROLLER_SIDE.contains(&module) {
+        if let Err(res) = reach_host(r, pr, host, s, vars) {
+            return Ok(done(res));
+        }
+    }
     let d = match module {
         "debug" => debug(r, &args, vars),
-        "set_fact" => set_fact(r, host, &args),
+        "set_fact" => {
+            let target = fact_target(r, pr, host, s, vars);
+            set_fact(r, &target, &args)
+        }
         "fail" => {
             let msg = args
                 .get("msg")
@@ -229,9 +240,7 @@ pub(crate) fn dispatch(
             r.refresh_inventory_view();
             d
         }
-        "set_stats" => done(
-            json!({"changed": false, "ansible_stats": {"data": args.get("data").cloned().unwrap_or(Value::Null), "per_host": false, "aggregate": true}}),
-        ),
+        "set_stats" => set_stats(&args),
         "pause" => pause(&args),
         "ping" => done(
             json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
@@ -259,8 +268,9 @@ pub(crate) fn dispatch(
                     filters.iter().any(|f| rustle_inventory::fnmatch(f, &name))
                 });
             }
+            let target = fact_target(r, pr, host, s, vars);
             if let Ok(mut st) = r.states.write() {
-                if let Some(h) = st.get_mut(host) {
+                if let Some(h) = st.get_mut(&target) {
                     for (k, v) in &facts {
                         h.facts.insert(k.clone(), v.clone());
                     }
@@ -284,6 +294,13 @@ pub(crate) fn dispatch(
                     (name, v.clone())
                 })
                 .collect();
+            let mut cached = shown.clone();
+            if module == "gather_facts" {
+                cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            }
+            if let Some(w) = r.fact_cache.update(host, &cached) {
+                r.cb.warning(&w);
+            }
             let mut result = json!({"changed": false, "ansible_facts": shown});
             if !warnings.is_empty() {
                 result["warnings"] = json!(warnings);
@@ -295,6 +312,72 @@ pub(crate) fn dispatch(
     };
     let _ = play;
     Ok(d)
+}
+
+/// The host that receives a task's facts: the delegate under
+/// `delegate_facts`, else the host itself.
+fn fact_target(
+    r: &Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+) -> String {
+    if !kw(r, s, "delegate_facts", vars).is_some_and(|v| truthy(&v)) {
+        return host.to_owned();
+    }
+    match r.delegate_of(pr, host, s) {
+        Some(d) if r.states.read().is_ok_and(|st| st.contains_key(&d)) => d,
+        _ => host.to_owned(),
+    }
+}
+
+/// Actions that run on the controller and never connect to the host.
+const CONTROLLER_SIDE: [&str; 13] = [
+    "debug",
+    "set_fact",
+    "fail",
+    "meta",
+    "include_tasks",
+    "include_role",
+    "include_vars",
+    "add_host",
+    "group_by",
+    "set_stats",
+    "pause",
+    "assert",
+    "validate_argument_spec",
+];
+
+/// Whether the task's host (or the host it is delegated to) can be
+/// reached; the unreachable (or failed) result when not.
+fn reach_host(
+    r: &Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+) -> Result<(), Value> {
+    let kw = kw(r, s, "connection", vars);
+    let Some(d) = r.delegate_of(pr, host, s) else {
+        let conn = super::connection::resolve(vars, kw, &pr.scope.connection);
+        return super::connection::reach(&conn, vars);
+    };
+    // Delegated: the delegate's own connection variables decide.
+    let known = r
+        .states
+        .read()
+        .map(|st| st.contains_key(&d))
+        .unwrap_or(false);
+    if !known {
+        // The implicit localhost (or a name outside the inventory).
+        if matches!(d.as_str(), "localhost" | "127.0.0.1" | "::1") {
+            return Ok(());
+        }
+    }
+    let dvars = r.task_vars(pr, &d, s, Map::new());
+    let conn = super::connection::resolve(&dvars, kw, &pr.scope.connection);
+    super::connection::reach(&conn, &dvars)
 }
 
 fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
@@ -329,6 +412,10 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
         };
         let v = match r.templar.template(&Value::String(expr), vars) {
             Ok(v) => v,
+            // At -v the reason follows.
+            Err(e) if e.is_undefined() && r.cfg.verbosity > 0 => {
+                Value::from(format!("VARIABLE IS NOT DEFINED!: {e}"))
+            }
             Err(e) if e.is_undefined() => Value::from("VARIABLE IS NOT DEFINED!"),
             Err(e) => return fail(e.to_string()),
         };
@@ -352,6 +439,35 @@ fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Don
         verbose_always: true,
         extra_ok: 0,
     }
+}
+
+/// ansible.builtin.set_stats: `data` (a dict of valid names), `per_host`
+/// (default false) and `aggregate` (default true).
+fn set_stats(args: &Map<String, Value>) -> Done {
+    let mut stats = json!({"data": {}, "per_host": false, "aggregate": true});
+    let data = match args.get("data") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return done(
+                json!({"failed": true, "msg": "The 'data' option needs to be a dictionary/hash"}),
+            )
+        }
+    };
+    for opt in ["per_host", "aggregate"] {
+        if let Some(v) = args.get(opt).filter(|v| !v.is_null()) {
+            stats[opt] = Value::Bool(truthy(v));
+        }
+    }
+    for (k, v) in &data {
+        if !crate::playbook::load::is_identifier(k) {
+            return done(
+                json!({"failed": true, "msg": format!("The variable name '{k}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")}),
+            );
+        }
+        stats["data"][k] = v.clone();
+    }
+    done(json!({"changed": false, "ansible_stats": stats}))
 }
 
 fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
@@ -390,6 +506,11 @@ fn set_fact(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
                     h.facts.insert(k.clone(), v.clone());
                 }
             }
+        }
+    }
+    if cacheable {
+        if let Some(w) = r.fact_cache.update(host, &facts) {
+            r.cb.warning(&w);
         }
     }
     done(json!({"changed": false, "ansible_facts": facts}))
@@ -462,24 +583,37 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
             Some("ending play".to_owned())
         }
         "end_batch" => {
-            d.flow = Flow::EndPlay;
+            d.flow = Flow::EndBatch;
             Some("ending batch".to_owned())
         }
         "clear_host_errors" => {
-            r.failed_hosts.clear();
+            d.flow = Flow::ClearHostErrors;
             Some("cleared host errors".to_owned())
         }
+        // For every host of the play (it runs once).
         "clear_facts" => {
-            if let Ok(mut st) = r.states.write() {
-                if let Some(h) = st.get_mut(host) {
-                    h.facts.clear();
+            let mut hosts = pr.hosts.clone();
+            if !hosts.iter().any(|h| h == host) {
+                hosts.push(host.to_owned());
+            }
+            for h in &hosts {
+                if let Ok(mut st) = r.states.write() {
+                    if let Some(s) = st.get_mut(h) {
+                        s.facts.clear();
+                        s.fact_vars.clear();
+                    }
                 }
+                r.fact_cache.clear(h);
             }
             Some("facts cleared".to_owned())
         }
+        "end_role" => {
+            d.flow = Flow::EndRole;
+            None
+        }
         "noop" => Some("noop".to_owned()),
         "refresh_inventory" => Some("inventory successfully refreshed".to_owned()),
-        "reset_connection" | "end_role" => None,
+        "reset_connection" => None,
         other => return fail(format!("invalid meta action requested: {other}")),
     };
     if let Some(n) = note {

@@ -10,6 +10,8 @@ use crate::config::Colors;
 use crate::display::Style;
 use serde_json::{Map, Value};
 
+use super::json_out::{JsonDoc, Recorded};
+
 /// How one host's task (or loop item) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -39,6 +41,11 @@ pub struct Callback {
     pub display_args_to_stdout: bool,
     /// Base of relative task paths (`task path:` lines are absolute).
     pub cwd: std::path::PathBuf,
+    /// The `json` callback's document, when that is the stdout callback:
+    /// the default callback's lines are then not printed.
+    json: Option<JsonDoc>,
+    /// `set_stats` data: per host, and the run's under `_run`.
+    pub custom_stats: Map<String, Value>,
 }
 
 pub use rustle_inventory::pyfmt::{py_repr, py_str};
@@ -64,6 +71,26 @@ impl Callback {
             display_skipped_hosts: true,
             display_args_to_stdout: false,
             cwd: std::path::PathBuf::new(),
+            json: None,
+            custom_stats: Map::new(),
+        }
+    }
+
+    /// Makes this the `json` callback (`ansible.posix.json`).
+    pub fn with_json(mut self, indent: Option<usize>, show_custom_stats: bool) -> Self {
+        self.json = Some(JsonDoc::new(indent, show_custom_stats));
+        self
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
+    }
+
+    /// A host's final result for a task (what the json callback keeps;
+    /// the default callback shows results as they come instead).
+    pub fn record(&mut self, rec: &Recorded<'_>) {
+        if let Some(j) = &mut self.json {
+            j.record(rec);
         }
     }
 
@@ -122,6 +149,9 @@ impl Callback {
     }
 
     fn say(&mut self, s: &str) {
+        if self.json.is_some() {
+            return;
+        }
         let _ = self.out.write_all(s.as_bytes());
         let _ = self.out.flush();
     }
@@ -136,11 +166,13 @@ impl Callback {
     /// Prints a message on stdout, ending it with a newline unless it has
     /// one (Ansible's `display.display`).
     pub fn display(&mut self, msg: &str) {
-        if msg.ends_with('\n') {
-            self.say(msg);
+        let text = if msg.ends_with('\n') {
+            msg.to_owned()
         } else {
-            self.say(&format!("{msg}\n"));
-        }
+            format!("{msg}\n")
+        };
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
     }
 
     /// A module's `warnings` are shown (before its result line) and left
@@ -168,13 +200,27 @@ impl Callback {
         let _ = writeln!(self.err, "{}", self.style.error(msg));
     }
 
-    pub fn play_start(&mut self, name: &str) {
+    /// A play (or a serial batch of it) starts; `path` is `file:line`.
+    pub fn play_start(&mut self, name: &str, path: &str) {
+        if let Some(j) = &mut self.json {
+            j.play_start(name, path);
+        }
         let title = if name.trim().is_empty() {
             "PLAY".to_owned()
         } else {
             format!("PLAY [{}]", name.trim())
         };
         self.say(&banner(&title, DEFAULT_COLUMNS));
+    }
+
+    /// A banner of any text (Ansible's `display.banner`).
+    pub fn banner(&mut self, text: &str) {
+        self.say(&banner(text, DEFAULT_COLUMNS));
+    }
+
+    /// The play has no hosts left to run on.
+    pub fn no_hosts_remaining(&mut self) {
+        self.say(&banner("NO MORE HOSTS LEFT", DEFAULT_COLUMNS));
     }
 
     pub fn no_hosts(&mut self) {
@@ -190,6 +236,10 @@ impl Callback {
         pos: Option<&crate::playbook::SrcPos>,
         args: Option<&Map<String, Value>>,
     ) {
+        if let Some(j) = &mut self.json {
+            let path = pos.map(super::pos_path).unwrap_or_default();
+            j.task_start(title, &path);
+        }
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
         // DISPLAY_ARGS_TO_STDOUT: the task's arguments as written (`args`
         // is `None` for a no_log task).
@@ -294,7 +344,8 @@ impl Callback {
         delegated: Option<&str>,
         verbose_always: bool,
     ) {
-        if !self.shown(outcome) {
+        // The json callback leaves warnings in the result.
+        if self.json.is_some() || !self.shown(outcome) {
             return;
         }
         let owned = self.take_warnings(result);
@@ -375,6 +426,10 @@ impl Callback {
         module: &str,
         verbose_always: bool,
     ) {
+        if let Some(j) = &mut self.json {
+            j.item(host, result, label, verbose_always);
+            return;
+        }
         if !self.shown(outcome) {
             return;
         }
@@ -439,6 +494,11 @@ impl Callback {
             .filter(|(_, s)| *s != HostStats::default())
             .cloned()
             .collect();
+        if let Some(j) = &mut self.json {
+            let text = j.finish(&hosts, &self.custom_stats);
+            let _ = self.out.write_all(text.as_bytes());
+            return;
+        }
         let text = self.renderer.recap(&hosts);
         self.say(&text);
     }

@@ -231,6 +231,20 @@ impl HostCursor {
         }
     }
 
+    /// Skips the rest of the innermost role (meta: end_role), always
+    /// sections included; false when not inside a role.
+    pub fn end_role(&mut self) -> bool {
+        self.peeked = None;
+        let Some(i) = self.frames.iter().rposition(|f| f.block.role.is_some()) else {
+            return false;
+        };
+        self.frames.truncate(i);
+        if let Some(p) = self.frames.last_mut() {
+            p.idx += 1;
+        }
+        true
+    }
+
     /// Ends the host's iteration (meta: end_host, end_play).
     pub fn end(&mut self) {
         self.peeked = None;

@@ -4,10 +4,13 @@
 //! meta, ...) here, Ansible's default callback output.
 
 pub mod callback;
+pub mod factcache;
 pub mod iter;
+pub mod json_out;
 pub mod vars;
 
 mod actions;
+mod connection;
 pub mod listing;
 pub mod prompt;
 mod tags;
@@ -40,6 +43,10 @@ pub struct RunConfig {
     pub force_handlers: bool,
     pub start_at_task: Option<String>,
     pub forks: usize,
+    /// `--step`: confirm each task.
+    pub step: bool,
+    /// `-c`: the connection when neither play nor host names one.
+    pub connection: Option<String>,
     /// Inventory sources as `ansible_inventory_sources` shows them.
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
@@ -52,6 +59,8 @@ pub struct RunConfig {
     pub config_file: Option<PathBuf>,
     /// Resolved settings for `lookup('config', ...)`.
     pub lookup_config: Map<String, Value>,
+    /// `--flush-cache`: the fact cache is cleared for every inventory host.
+    pub flush_cache: bool,
 }
 
 /// Exit codes of ansible-playbook.
@@ -97,6 +106,20 @@ pub struct Runner<'a> {
     pub stats: BTreeMap<String, HostStats>,
     /// Hosts that failed (unrescued) or were unreachable, across plays.
     pub failed_hosts: HashSet<String>,
+    /// Hosts failed by another host's fatal error (any_errors_fatal,
+    /// run_once): no failure in their stats, yet the run failed.
+    pub marked_failed: HashSet<String>,
+    /// A play broke off (max_fail_percentage).
+    pub broke_play: bool,
+    /// The current play's strategy.
+    pub(crate) strategy: Strategy,
+    /// `included:` lines of the current step, shown once every host has run
+    /// it: (file, loop item, host).
+    pub(crate) pending_included: Vec<(String, Option<Value>, String)>,
+    /// `--step` is on (until answered `continue`; again for each play).
+    pub(crate) step: bool,
+    /// The task whose banner was shown last (position, key).
+    pub(crate) last_banner: Option<(String, Vec<(u8, usize)>)>,
     pub unreachable_hosts: HashSet<String>,
     pub playbook_dir: PathBuf,
     /// Hosts added by add_host during the run.
@@ -109,6 +132,8 @@ pub struct Runner<'a> {
     templars: std::collections::HashMap<Vec<PathBuf>, Templar>,
     /// The inventory the `inventory_hostnames` lookup reads.
     inventory_view: Arc<RwLock<Inventory>>,
+    /// Facts kept across plays (and runs, with `jsonfile`).
+    pub fact_cache: factcache::FactCache,
 }
 
 /// Per-play runtime state.
@@ -122,6 +147,11 @@ pub(crate) struct PlayRun {
     pub announced: Vec<(String, usize)>,
     pub hosts: Vec<String>,
     pub ended: bool,
+    /// The play broke off (max_fail_percentage): no handlers, no further
+    /// batches or plays.
+    pub broken: bool,
+    /// meta: end_batch ended this batch (the play goes on with the next).
+    pub batch_ended: bool,
     pub force_handlers: bool,
 }
 
@@ -151,6 +181,12 @@ impl<'a> Runner<'a> {
             states: Arc::new(RwLock::new(BTreeMap::new())),
             stats: BTreeMap::new(),
             failed_hosts: HashSet::new(),
+            marked_failed: HashSet::new(),
+            broke_play: false,
+            strategy: Strategy::Linear,
+            last_banner: None,
+            step: false,
+            pending_included: Vec::new(),
             unreachable_hosts: HashSet::new(),
             playbook_dir,
             added_hosts: Vec::new(),
@@ -158,6 +194,7 @@ impl<'a> Runner<'a> {
             templars: std::collections::HashMap::new(),
             pending_handlers: Vec::new(),
             inventory_view,
+            fact_cache: Default::default(),
         }
     }
 
@@ -199,6 +236,26 @@ impl<'a> Runner<'a> {
 
     /// Runs every play of every playbook; returns the exit code.
     pub fn run(&mut self, books: &[Playbook], shown: &[String]) -> u8 {
+        match factcache::FactCache::from_settings() {
+            Ok(c) => self.fact_cache = c,
+            Err(e) => {
+                self.cb.error(&e.to_string());
+                return RUN_ERROR;
+            }
+        }
+        if self.cfg.flush_cache {
+            let hosts: Vec<String> = self
+                .inventory
+                .data
+                .hosts
+                .iter()
+                .filter(|h| !h.implicit)
+                .map(|h| h.name.clone())
+                .collect();
+            for h in hosts {
+                self.fact_cache.clear(&h);
+            }
+        }
         self.cb.callbacks_loaded();
         for (i, book) in books.iter().enumerate() {
             let name = shown
@@ -227,14 +284,16 @@ impl<'a> Runner<'a> {
             self.cb.error_wrapped(&msg);
         }
         self.cb.flush();
-        if self.stats.values().any(|s| s.unreachable > 0)
-            && !self.stats.values().any(|s| s.failed > 0)
-        {
-            RUN_UNREACHABLE_HOSTS
-        } else if self.stats.values().any(|s| s.failed > 0) {
+        // The strategy's verdict: a play broken off by
+        // max_fail_percentage fails the run; otherwise any unreachable host
+        // (they are remembered across plays) outranks failed ones.
+        if self.broke_play {
             RUN_FAILED_HOSTS
-        } else if self.stats.values().any(|s| s.unreachable > 0) {
+        } else if !self.unreachable_hosts.is_empty() {
             RUN_UNREACHABLE_HOSTS
+        } else if !self.failed_hosts.is_empty() || !self.marked_failed.is_empty() {
+            // Hosts still failed at the end (clear_host_errors forgives).
+            RUN_FAILED_HOSTS
         } else {
             RUN_OK
         }
@@ -354,7 +413,7 @@ impl<'a> Runner<'a> {
                         break;
                     }
                     Err(e) => {
-                        self.cb.error(&e.render());
+                        self.cb.error(e.render().trim_end_matches('\n'));
                         return Err(RUN_ERROR);
                     }
                 }
@@ -403,6 +462,29 @@ impl<'a> Runner<'a> {
             inventory: inv,
             ..Default::default()
         };
+        // Cached facts (from an earlier run, with a persistent cache).
+        match self.fact_cache.get(host) {
+            Ok(Some(cached)) => {
+                for (k, v) in cached {
+                    if k.starts_with("_ansible_") {
+                        continue;
+                    }
+                    match k.strip_prefix("ansible_") {
+                        Some(name) => {
+                            st.facts.insert(name.to_owned(), v.clone());
+                        }
+                        None => {
+                            st.facts.insert(k.clone(), v.clone());
+                            if !matches!(k.as_str(), "gather_subset" | "module_setup") {
+                                st.fact_vars.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => self.cb.warning(&e.to_string()),
+        }
         if let Some((_, _, vars)) = self.added_hosts.iter().find(|(h, _, _)| h == host) {
             for (k, v) in vars {
                 st.inventory.insert(k.clone(), v.clone());
@@ -456,8 +538,10 @@ impl<'a> Runner<'a> {
             .filter(|h| self.runnable(h))
             .cloned()
             .collect();
-        self.cb.play_start(&play_name);
-        if hosts.is_empty() {
+        self.cb.play_start(&play_name, &pos_path(&play.pos));
+        // Hosts that failed in earlier plays still make up the play's
+        // batches, with nothing to run.
+        if all_hosts.is_empty() {
             self.cb.no_hosts();
             return Ok(false);
         }
@@ -513,6 +597,12 @@ impl<'a> Runner<'a> {
             hosts_all: all_hosts.clone(),
             batch: std::sync::RwLock::new(all_hosts.clone()),
             removed: std::sync::RwLock::new(Vec::new()),
+            connection: play
+                .attrs
+                .get("connection")
+                .map(value_to_string)
+                .or_else(|| self.cfg.connection.clone())
+                .unwrap_or_else(|| "ssh".to_owned()),
             dep_roles: {
                 let mut deps = Vec::new();
                 for r in &play.roles {
@@ -545,6 +635,34 @@ impl<'a> Runner<'a> {
         // compiles role handlers before the play's own).
         let mut all_handlers = role_handlers;
         all_handlers.extend(play.handlers.iter().cloned());
+        let strategy_name = match play.attrs.get("strategy") {
+            Some(v) => {
+                let vars = self.play_level_vars(play);
+                value_to_string(
+                    &self
+                        .templar
+                        .template(v, &vars)
+                        .unwrap_or_else(|_| v.clone()),
+                )
+            }
+            None => std::env::var("ANSIBLE_STRATEGY").unwrap_or_else(|_| "linear".to_owned()),
+        };
+        self.strategy = match Strategy::parse(&strategy_name) {
+            Some(s) => s,
+            None => {
+                let e = crate::playbook::ParseError::general(
+                    format!("Invalid play strategy specified: {strategy_name}"),
+                    Some(play.pos.clone()),
+                );
+                self.cb.error(e.render().trim_end_matches('\n'));
+                return Err(RUN_ERROR);
+            }
+        };
+        self.last_banner = None;
+        self.step = self.cfg.step;
+        if self.strategy != Strategy::Linear && play.attrs.get("max_fail_percentage").is_some() {
+            self.cb.warning("Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host");
+        }
         let batches = match serial_batches(play, &all_hosts) {
             Ok(b) => b,
             Err(e) => {
@@ -557,7 +675,7 @@ impl<'a> Runner<'a> {
         for (i, batch) in batches.into_iter().enumerate() {
             // Each batch after the first announces the play again.
             if i > 0 {
-                self.cb.play_start(&play_name);
+                self.cb.play_start(&play_name, &pos_path(&play.pos));
             }
             if let Ok(mut b) = scope.batch.write() {
                 *b = batch.clone();
@@ -575,6 +693,8 @@ impl<'a> Runner<'a> {
                 announced: Vec::new(),
                 hosts: batch_hosts.clone(),
                 ended: false,
+                broken: false,
+                batch_ended: false,
                 force_handlers: self.cfg.force_handlers
                     || play.attrs.get("force_handlers").is_some_and(truthy),
             };
@@ -584,12 +704,16 @@ impl<'a> Runner<'a> {
                 &mut pr.handlers,
             );
             self.run_batch_of_play(&mut pr, play, tasks_section.clone())?;
+            if pr.broken {
+                self.broke_play = true;
+                return Ok(true);
+            }
             // A batch whose every host failed ends the play.
             let failed_now = self.failed_hosts.len() + self.unreachable_hosts.len();
             if failed_now - failed_before == batch.len() {
                 return Ok(true);
             }
-            if pr.ended {
+            if pr.ended && !pr.batch_ended {
                 break;
             }
         }
@@ -605,8 +729,9 @@ impl<'a> Runner<'a> {
         tasks_section: Vec<Item>,
     ) -> Result<(), u8> {
         // Facts.
+        let gathering = self.cfg.gathering;
         let gather = match play.attrs.get("gather_facts") {
-            None => self.cfg.gathering != crate::config::Gathering::Explicit,
+            None => gathering != crate::settings::Gathering::Explicit,
             Some(v) => truthy(v),
         };
         // The implicit fact-gathering task is tagged `always` plus the
@@ -624,7 +749,36 @@ impl<'a> Runner<'a> {
                 None => true,
             };
         if gather && tags::allow(&gather_tags, &self.cfg.tags, &self.cfg.skip_tags) {
-            self.gather_facts(pr, play)?;
+            // smart: only the hosts without gathered facts (this run's or
+            // cached); none, and the task does not show at all.
+            let hosts: Vec<String> = pr
+                .hosts
+                .clone()
+                .into_iter()
+                .filter(|h| {
+                    gathering != crate::settings::Gathering::Smart || !self.fact_cache.gathered(h)
+                })
+                .collect();
+            if !hosts.is_empty() {
+                let first = match self.strategy {
+                    Strategy::Linear => None,
+                    _ => hosts.first().cloned(),
+                };
+                match (self.step, first) {
+                    (false, _) => self.gather_facts(pr, play, hosts)?,
+                    (true, first) => {
+                        match self.take_step("TASK: Gathering Facts", first.as_deref()) {
+                            Some(true) => self.gather_facts(pr, play, hosts)?,
+                            Some(false) => {}
+                            None => {
+                                pr.ended = true;
+                                pr.broken = true;
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
         }
         for section in [
             play.pre_tasks.clone(),
@@ -636,6 +790,9 @@ impl<'a> Runner<'a> {
             }
             let section = with_play_keywords(play, section);
             self.run_section(pr, section, play)?;
+            if pr.broken {
+                break;
+            }
             if !pr.ended || pr.force_handlers {
                 self.flush_handlers(pr, play)?;
             }
@@ -646,7 +803,10 @@ impl<'a> Runner<'a> {
     /// A host failed (or became unreachable) in this play: it leaves
     /// `ansible_play_hosts` and `ansible_play_batch`.
     pub(crate) fn host_removed(&mut self, pr: &PlayRun, host: &str) {
-        self.failed_hosts.insert(host.to_owned());
+        // Unreachable hosts are counted apart from failed ones.
+        if !self.unreachable_hosts.contains(host) {
+            self.failed_hosts.insert(host.to_owned());
+        }
         if let Ok(mut r) = pr.scope.removed.write() {
             if !r.iter().any(|h| h == host) {
                 r.push(host.to_owned());
@@ -738,18 +898,12 @@ impl<'a> Runner<'a> {
         Value::Object(out)
     }
 
-    fn gather_facts(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
-        // gathering=smart: hosts with facts from an earlier play are not
-        // gathered again.
-        let mut hosts = pr.hosts.clone();
-        if self.cfg.gathering == crate::config::Gathering::Smart {
-            if let Ok(s) = self.states.read() {
-                hosts.retain(|h| s.get(h).is_none_or(|st| st.facts.is_empty()));
-            }
-            if hosts.is_empty() {
-                return Ok(());
-            }
-        }
+    fn gather_facts(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        hosts: Vec<String>,
+    ) -> Result<(), u8> {
         // The implicit task's arguments: the play's fact options.
         let gather_args: Map<String, Value> = ["gather_subset", "gather_timeout", "fact_path"]
             .iter()
@@ -782,10 +936,43 @@ impl<'a> Runner<'a> {
                 }
                 None => Default::default(),
             };
+            if let Some(sched) = &sched {
+                let vars = self.task_vars(pr, &h, sched, Map::new());
+                let kw = actions::kw(self, sched, "connection", &vars);
+                let conn = connection::resolve(&vars, kw, &pr.scope.connection);
+                if let Err(res) = connection::reach(&conn, &vars) {
+                    let outcome = actions::outcome_of(&res);
+                    let ignored = outcome == callback::Outcome::Unreachable
+                        && actions::kw(self, sched, "ignore_unreachable", &vars)
+                            .is_some_and(|v| truthy(&v));
+                    let st = self.stats_mut(&h);
+                    match (outcome, ignored) {
+                        (callback::Outcome::Unreachable, false) => st.unreachable += 1,
+                        (callback::Outcome::Unreachable, true) => {
+                            st.count(rustle_runner::engine::Status::Ignored, false)
+                        }
+                        _ => st.failed += 1,
+                    }
+                    self.cb
+                        .result(&h, outcome, &res, "gather_facts", ignored, None, false);
+                    if !ignored {
+                        if outcome == callback::Outcome::Unreachable {
+                            self.unreachable_hosts.insert(h.clone());
+                        }
+                        self.host_removed(pr, &h);
+                    }
+                    continue;
+                }
+            }
             let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options {
                 environment,
                 ..Default::default()
             });
+            let mut cached = factcache::to_module_facts(&facts);
+            cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
+            if let Some(w) = self.fact_cache.update(&h, &cached) {
+                self.cb.warning(&w);
+            }
             if let Ok(mut s) = self.states.write() {
                 if let Some(st) = s.get_mut(&h) {
                     for (k, v) in facts {
@@ -795,6 +982,25 @@ impl<'a> Runner<'a> {
             }
             self.stats_mut(&h)
                 .count(rustle_runner::engine::Status::Ok, false);
+            if self.cb.is_json() {
+                let result = serde_json::json!({
+                    "ansible_facts": fact_module_result(&self.states, &h),
+                    "changed": false,
+                    "deprecations": [],
+                    "warnings": [],
+                    "_ansible_verbose_override": true,
+                });
+                self.cb.record(&json_out::Recorded {
+                    host: &h,
+                    outcome: callback::Outcome::Ok,
+                    result: &result,
+                    action: "gather_facts",
+                    no_log: false,
+                    verbose_always: false,
+                    is_loop: false,
+                    is_include: false,
+                });
+            }
             self.cb.result(
                 &h,
                 callback::Outcome::Ok,
@@ -848,6 +1054,82 @@ impl<'a> Runner<'a> {
         self.run_lockstep(pr, play, &mut cursors, &order)
     }
 
+    /// Asks whether to run a task (`--step`): yes, no, or continue (yes,
+    /// and stop asking). The question goes to stdout and the answer is a
+    /// line of stdin, as Python's `input()`; None at the end of input.
+    pub(crate) fn take_step(&mut self, what: &str, host: Option<&str>) -> Option<bool> {
+        let mut msg = format!("Perform task: {what} ");
+        if let Some(h) = host {
+            msg.push_str(&format!("on {h} "));
+        }
+        msg.push_str("(N)o/(y)es/(c)ontinue: ");
+        self.cb.raw(&msg);
+        self.cb.flush();
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let answer = line.trim_end_matches(['\n', '\r']).to_lowercase();
+        let run = match answer.as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.step = false;
+                true
+            }
+            _ => false,
+        };
+        self.cb.banner(&msg);
+        Some(run)
+    }
+
+    /// The free and host_pinned strategies: each host goes at its own pace.
+    /// Run one task at a time, this is a round over the hosts, each taking
+    /// its next task (host_pinned: only the first `forks` hosts with work,
+    /// so a host runs to its end before another starts).
+    fn run_free(
+        &mut self,
+        pr: &mut PlayRun,
+        play: &Play,
+        cursors: &mut BTreeMap<String, HostCursor>,
+        order: &[String],
+    ) -> Result<(), u8> {
+        let window = match self.strategy {
+            Strategy::HostPinned => self.cfg.forks.max(1),
+            _ => usize::MAX,
+        };
+        while !pr.ended {
+            let mut active = Vec::new();
+            for h in order {
+                if active.len() >= window {
+                    break;
+                }
+                if let Some(c) = cursors.get_mut(h) {
+                    if !c.failed && c.peek().is_some() {
+                        active.push(h.clone());
+                    }
+                }
+            }
+            if active.is_empty() {
+                break;
+            }
+            for h in active {
+                if pr.ended {
+                    break;
+                }
+                let Some(s) = cursors.get_mut(&h).and_then(|c| c.peek()) else {
+                    continue;
+                };
+                task::run_batch(self, pr, play, cursors, vec![(h.clone(), s)])?;
+                self.adopt_pending_handlers(pr);
+                if cursors.get(&h).is_some_and(|c| c.failed) {
+                    self.host_removed(pr, &h);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The linear strategy: each step runs the task that comes first among
     /// the hosts' next tasks, on every host at it, until all are done.
     fn run_lockstep(
@@ -857,6 +1139,9 @@ impl<'a> Runner<'a> {
         cursors: &mut BTreeMap<String, HostCursor>,
         order: &[String],
     ) -> Result<(), u8> {
+        if self.strategy != Strategy::Linear {
+            return self.run_free(pr, play, cursors, order);
+        }
         loop {
             if pr.ended {
                 break;
@@ -885,8 +1170,59 @@ impl<'a> Runner<'a> {
                 .into_iter()
                 .filter(|(_, s)| s.key == first_key)
                 .collect();
-            task::run_batch(self, pr, play, cursors, batch)?;
+            let step = task::run_batch(self, pr, play, cursors, batch)?;
             self.adopt_pending_handlers(pr);
+            if step.fatal && !step.failed.is_empty() {
+                // Every other host is failed where it stands, as the
+                // iterator's mark_host_failed: a rescue or always section
+                // around it still runs, but it counts as a failed host (no
+                // stats: nothing failed on it).
+                let others: Vec<String> = cursors
+                    .iter()
+                    .filter(|(h, c)| !c.failed && !step.failed.contains(*h))
+                    .map(|(h, _)| h.clone())
+                    .collect();
+                for h in others {
+                    if let Some(c) = cursors.get_mut(&h) {
+                        c.fail();
+                    }
+                    self.host_removed(pr, &h);
+                    self.marked_failed.insert(h);
+                }
+            }
+            if let (true, Some(limit)) = (step.ran, max_fail_fraction(play)) {
+                // Only failures count (not unreachable hosts), out of the
+                // whole serial batch.
+                let batch = pr.hosts.len().max(1);
+                let failed = pr
+                    .hosts
+                    .iter()
+                    .filter(|h| {
+                        self.failed_hosts.contains(*h)
+                            || (cursors.get(*h).is_some_and(|c| c.failed)
+                                && !self.unreachable_hosts.contains(*h))
+                    })
+                    .count();
+                if failed as f64 / batch as f64 > limit {
+                    for (h, c) in cursors.iter_mut() {
+                        if !step.failed.contains(h) {
+                            c.failed = true;
+                        }
+                    }
+                    for (h, c) in cursors.iter() {
+                        if c.failed {
+                            self.failed_hosts.insert(h.clone());
+                        }
+                    }
+                    // Ansible announces it twice: once for the limit, once
+                    // for the play left without hosts.
+                    self.cb.no_hosts_remaining();
+                    self.cb.no_hosts_remaining();
+                    pr.ended = true;
+                    pr.broken = true;
+                    return Ok(());
+                }
+            }
             // Hosts whose cursor failed are done for the play.
             let failed: Vec<String> = cursors
                 .iter()
@@ -1127,6 +1463,26 @@ impl<'a> Runner<'a> {
             host_only: false,
         })
     }
+}
+
+/// A host's facts as the setup module returns them (`ansible_` prefixed).
+fn fact_module_result(states: &States, host: &str) -> Value {
+    let facts = states
+        .read()
+        .ok()
+        .and_then(|s| s.get(host).map(|st| st.facts.clone()))
+        .unwrap_or_default();
+    Value::Object(
+        facts
+            .into_iter()
+            .map(|(k, v)| (format!("ansible_{k}"), v))
+            .collect(),
+    )
+}
+
+/// `file:line`, as Ansible's `get_path` names where a play or task is.
+pub(crate) fn pos_path(pos: &crate::playbook::SrcPos) -> String {
+    format!("{}:{}", pos.file, pos.line)
 }
 
 /// Adds a host (and its groups) to the inventory during a run, as
@@ -1425,6 +1781,37 @@ pub(crate) fn flatten_role(
 }
 
 /// Python-ish truthiness of a keyword value (`yes`, `true`, 1...).
+/// How a play's tasks are scheduled over its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Strategy {
+    Linear,
+    Free,
+    HostPinned,
+}
+
+impl Strategy {
+    fn parse(name: &str) -> Option<Self> {
+        match name.strip_prefix("ansible.builtin.").unwrap_or(name) {
+            // `debug` is linear with the task debugger (not offered).
+            "linear" | "debug" => Some(Strategy::Linear),
+            "free" => Some(Strategy::Free),
+            "host_pinned" => Some(Strategy::HostPinned),
+            _ => None,
+        }
+    }
+}
+
+/// A play's `max_fail_percentage` as a fraction (`30`, `"30%"`, `12.5`).
+fn max_fail_fraction(play: &Play) -> Option<f64> {
+    let v = play.attrs.get("max_fail_percentage")?;
+    let pct = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().trim_end_matches('%').trim().parse().ok()?,
+        _ => return None,
+    };
+    Some(pct / 100.0)
+}
+
 pub(crate) fn truthy(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::callback::Outcome;
 use super::iter::{HostCursor, Scheduled};
-use super::{actions, tags, truthy, value_to_string, PlayRun, Runner};
+use super::{actions, tags, truthy, value_to_string, PlayRun, Runner, Strategy};
 use crate::playbook::error::{ParseError, SrcPos};
 use crate::playbook::model::Attr;
 use crate::playbook::{Block, Play};
@@ -21,9 +21,14 @@ pub(crate) enum Flow {
     Continue,
     /// Dynamic include: run these items next.
     Include(Block),
-    /// meta: end_host / end_play.
+    /// meta: end_host / end_play / end_batch.
     EndHost,
     EndPlay,
+    EndBatch,
+    /// meta: end_role.
+    EndRole,
+    /// meta: clear_host_errors.
+    ClearHostErrors,
     FlushHandlers,
 }
 
@@ -93,6 +98,40 @@ fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
     }
 }
 
+/// Whether a meta task runs once for the batch (the linear strategy runs
+/// all but these once, on the first host).
+fn meta_runs_once(s: &Scheduled) -> bool {
+    let what = s
+        .task
+        .args
+        .get("_raw_params")
+        .map(value_to_string)
+        .unwrap_or_default();
+    !matches!(
+        what.trim(),
+        "noop" | "reset_connection" | "end_host" | "role_complete" | "flush_handlers" | "end_role"
+    )
+}
+
+/// A task as `--step` names it: its name untemplated (or its action),
+/// after its role's.
+fn step_name(s: &Scheduled) -> String {
+    let name = s
+        .task
+        .name()
+        .map(str::to_owned)
+        .unwrap_or_else(|| s.task.action.clone());
+    let role = s
+        .task
+        .role
+        .as_ref()
+        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
+    match role {
+        Some(r) => format!("{} : {}", r.name, name),
+        None => name,
+    }
+}
+
 /// Runs the batch's task on each of its hosts.
 pub(crate) fn run_batch(
     r: &mut Runner<'_>,
@@ -100,9 +139,10 @@ pub(crate) fn run_batch(
     play: &Play,
     cursors: &mut BTreeMap<String, HostCursor>,
     batch: Vec<(String, Scheduled)>,
-) -> Result<(), u8> {
+) -> Result<Step, u8> {
+    let mut step = Step::default();
     let Some((_, first)) = batch.first() else {
-        return Ok(());
+        return Ok(step);
     };
     let mut tags = tags::task_tags(first);
     tags.extend(tags::play_tags(play));
@@ -121,17 +161,54 @@ pub(crate) fn run_batch(
                 c.advance();
             }
         }
-        return Ok(());
+        return Ok(step);
     }
     let is_meta = first.task.module == "meta";
+    // --step: asked before each task (meta tasks aside), with the name as
+    // written (not yet templated).
+    if r.step && !is_meta {
+        let name = step_name(first);
+        let kind = if first.task.handler {
+            "HANDLER"
+        } else {
+            "TASK"
+        };
+        let host = match r.strategy {
+            Strategy::Linear => None,
+            _ => Some(batch[0].0.as_str()),
+        };
+        match r.take_step(&format!("{kind}: {name}"), host) {
+            Some(true) => {}
+            answer => {
+                for (h, _) in &batch {
+                    if let Some(c) = cursors.get_mut(h) {
+                        c.advance();
+                    }
+                }
+                // No answer at all (end of input) breaks off the play.
+                if answer.is_none() {
+                    pr.ended = true;
+                    pr.broken = true;
+                }
+                return Ok(step);
+            }
+        }
+    }
+    step.ran = true;
     if !is_meta {
-        let title = task_title(r, pr, first);
-        r.cb.task_start(
-            &title,
-            first.task.handler,
-            Some(&first.task.pos),
-            shown_args(&first.task),
-        );
+        // Under free and host_pinned one task reaches the hosts in several
+        // steps: its banner shows again only when another task came between.
+        let id = (first.task.pos.to_string(), first.key.clone());
+        if r.strategy == Strategy::Linear || r.last_banner.as_ref() != Some(&id) {
+            let title = task_title(r, pr, first);
+            r.cb.task_start(
+                &title,
+                first.task.handler,
+                Some(&first.task.pos),
+                shown_args(&first.task),
+            );
+        }
+        r.last_banner = Some(id);
     }
     // run_once: the first host runs it; the others take its registered
     // result and move on.
@@ -139,6 +216,25 @@ pub(crate) fn run_batch(
         let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
         kw_bool(r, first, "run_once", &vars).unwrap_or(false)
     };
+    // Most meta actions run once, for the first host, acting on them all.
+    let run_once = run_once || (is_meta && meta_runs_once(first));
+    let run_once = if run_once && r.strategy != Strategy::Linear && !is_meta {
+        r.cb.warning("Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.");
+        false
+    } else {
+        run_once
+    };
+    // A failure of an any_errors_fatal (or run_once) task that is not
+    // ignored fails every host of the play (the linear strategy's rule).
+    {
+        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
+        let ignore = kw_bool(r, first, "ignore_errors", &vars).unwrap_or(false);
+        let fatal = kw_bool(r, first, "any_errors_fatal", &vars).unwrap_or(false);
+        if fatal && r.strategy != Strategy::Linear {
+            r.cb.warning("Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host");
+        }
+        step.fatal = (fatal || (run_once && !is_meta)) && !ignore && r.strategy == Strategy::Linear;
+    }
     let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
         let mut b = batch;
         let rest = b.split_off(1);
@@ -177,6 +273,22 @@ pub(crate) fn run_batch(
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let failed = done.outcome == Outcome::Failed;
+        let unreachable = done.outcome == Outcome::Unreachable;
+        let mut done = done;
+        if unreachable {
+            // ignore_unreachable, not ignore_errors, covers it.
+            let vars = r.task_vars(pr, &host, &sched, Map::new());
+            done.ignored = kw_bool(r, &sched, "ignore_unreachable", &vars).unwrap_or(false);
+        }
+        if (failed || unreachable) && !done.ignored {
+            step.failed.push(host.clone());
+        }
+        if !is_meta {
+            record(r, pr, &host, &sched, &done);
+        }
+        if !failed {
+            custom_stats(r, &host, &done.result);
+        }
         // Notify handlers (announced at -vv before the result, as
         // Ansible's strategy saves notifications before the callback).
         if changed && !failed {
@@ -215,6 +327,7 @@ pub(crate) fn run_batch(
                     }
                 }
                 Outcome::Skipped => st.count(Status::Skipped, false),
+                Outcome::Unreachable if done.ignored => st.count(Status::Ignored, false),
                 Outcome::Unreachable => st.unreachable += 1,
                 Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
             }
@@ -223,6 +336,13 @@ pub(crate) fn run_batch(
         let Some(cursor) = cursors.get_mut(&host) else {
             continue;
         };
+        if unreachable && !done.ignored {
+            // Out of the play at once: no rescue, no always.
+            r.unreachable_hosts.insert(host.clone());
+            cursor.end();
+            cursor.failed = true;
+            continue;
+        }
         if failed && !done.ignored {
             if cursor.will_rescue() {
                 // ansible_failed_task / ansible_failed_result for the rescue.
@@ -256,6 +376,28 @@ pub(crate) fn run_batch(
             Flow::EndPlay => {
                 pr.ended = true;
                 cursor.end();
+            }
+            Flow::EndRole => {
+                if !cursor.end_role() {
+                    cursor.advance();
+                }
+            }
+            Flow::EndBatch => {
+                pr.ended = true;
+                pr.batch_ended = true;
+                cursor.end();
+            }
+            Flow::ClearHostErrors => {
+                cursor.advance();
+                // Failed hosts of the play count as failed no more (those
+                // done stay done in this play).
+                for c in cursors.values_mut() {
+                    c.failed = false;
+                }
+                for h in &pr.hosts {
+                    r.failed_hosts.remove(h);
+                    r.marked_failed.remove(h);
+                }
             }
             Flow::FlushHandlers => {
                 cursor.advance();
@@ -331,21 +473,142 @@ pub(crate) fn run_batch(
             }
         }
     }
-    // `included: file for h1, h2` (one line per file, hosts grouped).
-    let mut files: Vec<(String, Vec<String>)> = Vec::new();
     for (h, f, _) in included {
+        r.pending_included.push((f, None, h));
+    }
+    // `included: file for h1, h2 [=> (item=...)]`, once all hosts are done:
+    // one line per file and item, hosts grouped, in the order they came.
+    let mut files: Vec<(String, Option<Value>, Vec<String>)> = Vec::new();
+    for (f, item, h) in std::mem::take(&mut r.pending_included) {
         if f.is_empty() {
             continue;
         }
-        match files.iter_mut().find(|(ff, _)| *ff == f) {
-            Some((_, hs)) => hs.push(h),
-            None => files.push((f, vec![h])),
+        match files.iter_mut().find(|(ff, it, _)| *ff == f && *it == item) {
+            Some((_, _, hs)) => hs.push(h),
+            None => files.push((f, item, vec![h])),
         }
     }
-    for (f, hs) in files {
-        r.cb.included(&f, &hs, None);
+    for (f, item, hs) in files {
+        r.cb.included(&f, &hs, item.as_ref());
     }
-    Ok(())
+    Ok(step)
+}
+
+/// What one lockstep step (a task on the hosts at it) left behind, for the
+/// strategy's checks after it.
+#[derive(Debug, Default)]
+pub(crate) struct Step {
+    /// The task ran (it was not left out by tags).
+    pub ran: bool,
+    /// Hosts whose result failed (not ignored) or was unreachable.
+    pub failed: Vec<String>,
+    /// A failure fails every host of the play.
+    pub fatal: bool,
+}
+
+/// Tells the callback a host's final result (the json callback keeps it).
+fn record(r: &mut Runner<'_>, pr: &PlayRun, host: &str, sched: &Scheduled, done: &Done) {
+    if !r.cb.is_json() {
+        return;
+    }
+    let no_log = {
+        let vars = r.task_vars(pr, host, sched, Map::new());
+        kw_bool(r, sched, "no_log", &vars).unwrap_or(false)
+    };
+    let module = rustle_runner::modules::canonical_name(&sched.task.module);
+    r.cb.record(&super::json_out::Recorded {
+        host,
+        outcome: done.outcome,
+        result: &done.result,
+        action: &sched.task.action,
+        no_log,
+        verbose_always: done.verbose_always,
+        is_loop: done.result.get("results").is_some() && sched.task.attrs.get("loop").is_some(),
+        is_include: done.outcome != Outcome::Skipped
+            && matches!(
+                module,
+                "include_tasks" | "include_role" | "import_tasks" | "import_role"
+            ),
+    });
+}
+
+/// `set_stats` data (`ansible_stats` in a result) into the run's custom
+/// stats, as the strategy does: per host or for the run, aggregated
+/// (dicts merged, numbers, strings and lists added) or set.
+fn custom_stats(r: &mut Runner<'_>, host: &str, result: &Value) {
+    // A loop's items each bring their own.
+    if let Some(Value::Array(items)) = result.get("results") {
+        for item in items.clone() {
+            if item.get("failed").and_then(Value::as_bool) != Some(true) {
+                custom_stats(r, host, &item);
+            }
+        }
+        return;
+    }
+    let Some(stats) = result.get("ansible_stats") else {
+        return;
+    };
+    let Some(data) = stats.get("data").and_then(Value::as_object) else {
+        return;
+    };
+    if data.is_empty() {
+        return;
+    }
+    let per_host = stats.get("per_host").is_none_or(truthy);
+    let aggregate = stats.get("aggregate").is_some_and(truthy);
+    let key = if per_host { host } else { "_run" };
+    let entry =
+        r.cb.custom_stats
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(entry) = entry else { return };
+    for (k, v) in data {
+        match (entry.get_mut(k), aggregate) {
+            (Some(old), true) => {
+                if let Some(sum) = aggregate_stat(old, v) {
+                    *old = sum;
+                }
+            }
+            _ => {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `old += new` for a custom stat (`None` when the types differ, which
+/// Ansible ignores).
+fn aggregate_stat(old: &Value, new: &Value) -> Option<Value> {
+    match (old, new) {
+        (Value::Object(_), Value::Object(_)) => Some(aggregate_dicts(old, new)),
+        (Value::Array(a), Value::Array(b)) => Some(Value::Array([a.clone(), b.clone()].concat())),
+        (Value::String(a), Value::String(b)) => Some(Value::from(format!("{a}{b}"))),
+        (Value::Number(a), Value::Number(b)) if a.is_f64() && b.is_f64() => {
+            Some(Value::from(a.as_f64()? + b.as_f64()?))
+        }
+        (Value::Number(a), Value::Number(b)) if !a.is_f64() && !b.is_f64() => {
+            Some(Value::from(a.as_i64()? + b.as_i64()?))
+        }
+        _ => None,
+    }
+}
+
+/// `merge_hash`: recursive dict merge (new values win).
+fn aggregate_dicts(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut m = x.clone();
+            for (k, v) in y {
+                let merged = match m.get(k) {
+                    Some(old) => aggregate_dicts(old, v),
+                    None => v.clone(),
+                };
+                m.insert(k.clone(), merged);
+            }
+            Value::Object(m)
+        }
+        _ => b.clone(),
+    }
 }
 
 /// The task's `register` name.
@@ -734,6 +997,11 @@ fn run_host_task(
                 return Ok(d);
             }
         };
+        // A host that cannot be reached ends the loop: the task's result
+        // is the connection failure, without items.
+        if d.outcome == Outcome::Unreachable {
+            return Ok(d);
+        }
         if let Some(msg) = actions::take_raised(&mut d.result) {
             let mut d = raised(msg);
             // Kept marked: the final result is then registered as is.
@@ -743,6 +1011,13 @@ fn run_host_task(
             return Ok(d);
         }
         finish(r, host, s, &vars, &mut d, false, no_log);
+        // An executed item gets the executor's `failed`/`changed` defaults.
+        if let Value::Object(m) = &mut d.result {
+            if !m.contains_key("skip_reason") {
+                m.entry("failed").or_insert(Value::Bool(false));
+                m.entry("changed").or_insert(Value::Bool(false));
+            }
+        }
         if let Some(e) = label_error {
             set_key(
                 &mut d.result,
@@ -801,8 +1076,10 @@ fn run_host_task(
     }
     if all_skipped && n > 0 {
         result.insert("skipped".into(), Value::Bool(true));
+        result.insert("msg".into(), Value::from("All items skipped"));
     }
     if n == 0 {
+        result.remove("msg");
         result.insert("skipped".into(), Value::Bool(true));
         result.insert("skipped_reason".into(), Value::from("No items in the list"));
     }
@@ -869,6 +1146,7 @@ fn include_loop(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let mut blocks = Vec::new();
+    let mut results: Vec<Value> = Vec::new();
     let mut count = 0u32;
     let mut any_skipped = false;
     for (i, item) in items.iter().enumerate() {
@@ -880,17 +1158,26 @@ fn include_loop(
             lv.insert("ansible_index_var".into(), Value::from(iv.clone()));
         }
         let vars = r.task_vars(pr, host, s, lv.clone());
+        // Each item's result, as the executor's loop leaves it.
+        let with_item = |mut res: Value| {
+            if let Value::Object(m) = &mut res {
+                m.insert(loop_var.clone(), item.clone());
+                m.insert("ansible_loop_var".into(), Value::from(loop_var.clone()));
+                if let Some(iv) = &index_var {
+                    m.insert(iv.clone(), Value::from(i));
+                    m.insert("ansible_index_var".into(), Value::from(iv.clone()));
+                }
+                m.insert("_ansible_item_label".into(), item.clone());
+            }
+            res
+        };
         match check_when(r, conds, &vars) {
-            Ok(Some(_)) => {
+            Ok(Some(c)) => {
                 any_skipped = true;
-                r.cb.item(
-                    host,
-                    Outcome::Skipped,
-                    &json!({"skipped": true}),
-                    item,
-                    &s.task.module,
-                    false,
-                );
+                let mut res = with_item(skipped_result(&c));
+                set_key(&mut res, "_ansible_no_log", Value::Bool(false));
+                r.cb.item(host, Outcome::Skipped, &res, item, &s.task.module, false);
+                results.push(res);
                 continue;
             }
             Ok(None) => {}
@@ -907,7 +1194,13 @@ fn include_loop(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                r.cb.included(&file, &[host.to_owned()], Some(item));
+                r.pending_included
+                    .push((file.clone(), Some(item.clone()), host.to_owned()));
+                let mut res = d.result.clone();
+                if let Value::Object(m) = &mut res {
+                    m.remove("changed");
+                }
+                results.push(with_item(res));
                 // The loop variables reach the included tasks as include
                 // params (the include's copy gets them as its vars).
                 let mut vars = match b.attrs.get("_include_params") {
@@ -934,7 +1227,7 @@ fn include_loop(
         let _ = any_skipped;
         r.cb.loop_skipped(host);
         return Ok(Done {
-            result: json!({"changed": false, "skipped": true}),
+            result: json!({"changed": false, "msg": "All items skipped", "results": results, "skipped": true}),
             outcome: Outcome::Skipped,
             ignored: false,
             flow: Flow::Continue,
@@ -944,7 +1237,7 @@ fn include_loop(
         });
     }
     Ok(Done {
-        result: json!({"changed": false}),
+        result: json!({"changed": false, "msg": "All items completed", "results": results}),
         outcome: Outcome::Ok,
         ignored: false,
         flow: Flow::Include(Block {
@@ -1059,6 +1352,11 @@ fn finish(
     ignore_errors: bool,
     no_log: bool,
 ) {
+    // A connection failure escapes the executor: no conditions, nothing
+    // registered.
+    if d.outcome == Outcome::Unreachable {
+        return;
+    }
     if d.outcome == Outcome::Skipped || matches!(d.flow, Flow::Include(_)) {
         if s.task.attrs.get("loop").is_none() {
             register(r, host, s, &d.result);
@@ -1216,7 +1514,9 @@ fn execute(
     let mut last = None;
     for attempt in 1..=attempts {
         let mut d = actions::dispatch(r, pr, play, host, s, vars, item)?;
-        if d.outcome == Outcome::Skipped || d.result.get(actions::RAISED).is_some() {
+        if matches!(d.outcome, Outcome::Skipped | Outcome::Unreachable)
+            || d.result.get(actions::RAISED).is_some()
+        {
             return Ok(d);
         }
         set_key(&mut d.result, "attempts", Value::from(attempt));

@@ -19,6 +19,9 @@ pub struct HostState {
     pub include_vars: Map<String, Value>,
     /// `set_fact` and `register` results.
     pub set_facts: Map<String, Value>,
+    /// Cached facts without the `ansible_` prefix (a cacheable set_fact's
+    /// in an earlier run), injected as variables under their own name.
+    pub fact_vars: Map<String, Value>,
 }
 
 /// Everything shared by the hosts of a play: read-only during a task.
@@ -51,6 +54,9 @@ pub struct PlayScope {
     pub batch: std::sync::RwLock<Vec<String>>,
     /// Hosts that failed in this play: gone from the two lists above.
     pub removed: std::sync::RwLock<Vec<String>>,
+    /// The play's connection (`connection:`, else `-c`, else ssh): what
+    /// `ansible_connection` is when no variable sets it.
+    pub connection: String,
 }
 
 impl PlayScope {
@@ -125,7 +131,7 @@ impl TaskVars {
                     .or_else(|| inv("ansible_ssh_host"))
                     .unwrap_or_else(|| Value::from(self.host.clone())),
             ),
-            "ansible_connection" => Some(Value::from("ssh")),
+            "ansible_connection" => Some(Value::from(self.play.connection.clone())),
             "ansible_shell_executable" => Some(Value::from("/bin/sh")),
             "ansible_pipelining" | "ansible_ssh_pipelining" => Some(
                 inv("ansible_pipelining")
@@ -169,6 +175,9 @@ impl TaskVars {
             .get(name.strip_prefix("ansible_").unwrap_or("\u{0}"))
         {
             // Facts are injected as ansible_<name> (INJECT_FACTS_AS_VARS).
+            return Some(v.clone());
+        }
+        if let Some(v) = st.fact_vars.get(name) {
             return Some(v.clone());
         }
         st.inventory.get(name).cloned()
@@ -309,6 +318,7 @@ impl Vars for TaskVars {
                 add(&st.set_facts);
                 add(&st.include_vars);
                 add(&st.inventory);
+                add(&st.fact_vars);
                 let facts: Map<String, Value> = st
                     .facts
                     .iter()
