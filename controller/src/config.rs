@@ -146,6 +146,13 @@ pub struct Config {
     pub fact_caching_timeout: i64,
     /// `fact_caching_prefix` (`CACHE_PLUGIN_PREFIX`).
     pub fact_caching_prefix: String,
+    /// The cache directory as the jsonfile plugin reads
+    /// `fact_caching_connection` (its `_uri`, a path: expanded, relative to
+    /// the config file when set there).
+    pub fact_caching_dir: Option<PathBuf>,
+    /// The file name prefix as the jsonfile plugin reads
+    /// `fact_caching_prefix` (its `_prefix` has no default: empty).
+    pub fact_caching_file_prefix: String,
     pub retry_files_enabled: bool,
     pub nocolor: bool,
     pub force_color: bool,
@@ -834,6 +841,12 @@ const CACHE_PLUGIN_CONNECTION: Def = def(
     &[("defaults", "fact_caching_connection")],
     Ty::Str,
 );
+const CACHE_PLUGIN_URI: Def = def(
+    "_uri",
+    &["ANSIBLE_CACHE_PLUGIN_CONNECTION"],
+    &[("defaults", "fact_caching_connection")],
+    Ty::Path,
+);
 const CACHE_PLUGIN_TIMEOUT: Def = def(
     "CACHE_PLUGIN_TIMEOUT",
     &["ANSIBLE_CACHE_PLUGIN_TIMEOUT"],
@@ -1128,6 +1141,10 @@ impl Config {
             fact_caching_connection: r.opt_string(&CACHE_PLUGIN_CONNECTION)?,
             fact_caching_timeout: r.int(&CACHE_PLUGIN_TIMEOUT, 86400)?,
             fact_caching_prefix: r.string(&CACHE_PLUGIN_PREFIX, "ansible_facts")?,
+            fact_caching_dir: r
+                .path(&CACHE_PLUGIN_URI)?
+                .filter(|p| !p.as_os_str().is_empty()),
+            fact_caching_file_prefix: r.opt_string(&CACHE_PLUGIN_PREFIX)?.unwrap_or_default(),
             retry_files_enabled: r.boolean(&RETRY_FILES_ENABLED, false)?,
             nocolor: r.boolean(&NOCOLOR, false)?,
             force_color: r.boolean(&FORCE_COLOR, false)?,

@@ -234,6 +234,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         timeout: config.timeout,
         config_file: config.file.clone(),
         lookup_config,
+        fact_cache: crate::exec::factcache::CacheSettings {
+            plugin: config.fact_caching.clone(),
+            dir: config.fact_caching_dir.clone(),
+            prefix: config.fact_caching_file_prefix.clone(),
+            timeout: u64::try_from(config.fact_caching_timeout).unwrap_or(0),
+        },
         connection: args.connection.clone(),
         step: args.step,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
@@ -270,13 +276,12 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     cb.display_skipped_hosts = config.display_skipped_hosts;
     cb.display_args_to_stdout = config.display_args_to_stdout;
     cb.cwd = cwd.clone();
-    if args.output.unwrap_or_else(crate::settings::stdout_callback)
+    if args
+        .output
+        .unwrap_or_else(|| crate::settings::stdout_callback(&config.stdout_callback))
         == crate::settings::OutputFormat::Json
     {
-        cb = cb.with_json(
-            crate::settings::json_indent(),
-            crate::settings::show_custom_stats(),
-        );
+        cb = cb.with_json(crate::settings::json_indent(), config.show_custom_stats);
     }
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {

@@ -59,6 +59,8 @@ pub struct RunConfig {
     pub config_file: Option<PathBuf>,
     /// Resolved settings for `lookup('config', ...)`.
     pub lookup_config: Map<String, Value>,
+    /// The fact cache settings.
+    pub fact_cache: factcache::CacheSettings,
     /// `--flush-cache`: the fact cache is cleared for every inventory host.
     pub flush_cache: bool,
 }
@@ -236,7 +238,7 @@ impl<'a> Runner<'a> {
 
     /// Runs every play of every playbook; returns the exit code.
     pub fn run(&mut self, books: &[Playbook], shown: &[String]) -> u8 {
-        match factcache::FactCache::from_settings() {
+        match factcache::FactCache::from_settings(&self.cfg.fact_cache) {
             Ok(c) => self.fact_cache = c,
             Err(e) => {
                 self.cb.error(&e.to_string());
