@@ -7,8 +7,11 @@ use clap::{ArgAction, Args};
 #[derive(Args, Debug, Clone, Default)]
 pub struct PlaybookArgs {
     /// Playbook(s) to run.
-    #[arg(required = true, value_name = "playbook")]
+    #[arg(required_unless_present = "version", value_name = "playbook")]
     pub playbooks: Vec<PathBuf>,
+    /// Show the program's version number, config file location and exit.
+    #[arg(long = "version")]
+    pub version: bool,
     /// Inventory host path or comma-separated host list (repeatable).
     #[arg(
         short = 'i',
@@ -83,6 +86,7 @@ pub struct PlaybookArgs {
     pub ask_pass: bool,
     #[arg(
         long = "connection-password-file",
+        alias = "conn-pass-file",
         value_name = "CONNECTION_PASSWORD_FILE"
     )]
     pub connection_password_file: Option<PathBuf>,
@@ -104,7 +108,11 @@ pub struct PlaybookArgs {
     /// Ask for privilege escalation password.
     #[arg(short = 'K', long = "ask-become-pass")]
     pub ask_become_pass: bool,
-    #[arg(long = "become-password-file", value_name = "BECOME_PASSWORD_FILE")]
+    #[arg(
+        long = "become-password-file",
+        alias = "become-pass-file",
+        value_name = "BECOME_PASSWORD_FILE"
+    )]
     pub become_password_file: Option<PathBuf>,
     /// The vault identity to use (repeatable).
     #[arg(long = "vault-id", value_name = "VAULT_IDS")]

@@ -63,6 +63,14 @@ fn print_warnings(w: &Warnings) {
 
 /// Runs the command; exit codes as `ansible-inventory` (5 for bad options).
 pub fn run(args: InventoryArgs) -> ExitCode {
+    // Settings first, as every Ansible command (a bad one exits 5).
+    let config = match crate::config::Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
     let used = [args.list, args.host.is_some(), args.graph]
         .iter()
         .filter(|&&x| x)
@@ -77,7 +85,7 @@ pub fn run(args: InventoryArgs) -> ExitCode {
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let sources = if args.inventory.is_empty() {
-        vec!["/etc/ansible/hosts".to_owned()]
+        config.inventory.clone()
     } else {
         args.inventory.clone()
     };
@@ -86,7 +94,7 @@ pub fn run(args: InventoryArgs) -> ExitCode {
         &LoadOptions {
             cwd: cwd.clone(),
             python_interpreter: local_python(),
-            ..Default::default()
+            pattern_mismatch: config.host_pattern_mismatch,
         },
     );
     print_warnings(inv.warnings());

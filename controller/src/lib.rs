@@ -3,6 +3,7 @@
 //! (parsing, inventory, templating, planning, transport).
 
 pub mod cli;
+pub mod config;
 pub mod display;
 pub mod exec;
 pub mod inventory_cmd;

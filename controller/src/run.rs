@@ -1,82 +1,127 @@
 //! `rustle playbook`: load, check, and run playbooks.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::PlaybookArgs;
+use crate::config::Config;
+use crate::display::Style;
 use crate::exec::callback::Callback;
 use crate::exec::{RunConfig, Runner};
 use crate::playbook::{LoadOptions, Loader, ParseError};
 
-/// Roles path from `ANSIBLE_ROLES_PATH` (colon-separated), else Ansible's
-/// default `DEFAULT_ROLES_PATH` (`~` expanded as Python's `expanduser`).
-fn roles_path() -> Vec<std::path::PathBuf> {
-    let raw = std::env::var("ANSIBLE_ROLES_PATH")
-        .unwrap_or_else(|_| "~/.ansible/roles:/usr/share/ansible/roles:/etc/ansible/roles".into());
-    let home = std::env::var("HOME").unwrap_or_default();
-    raw.split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.strip_prefix('~') {
-            Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
-                std::path::PathBuf::from(format!("{home}{rest}"))
-            }
-            _ => std::path::PathBuf::from(p),
-        })
-        .collect()
-}
-
-fn print_warnings(loader: &mut Loader) {
+fn print_warnings(loader: &mut Loader, style: &Style, verbosity: u8) {
+    let notes: Vec<String> = loader.notes.drain(..).collect();
+    if verbosity >= 2 && !notes.is_empty() {
+        let mut out = std::io::stdout().lock();
+        for n in notes {
+            let _ = out.write_all(style.verbose_line(&n).as_bytes());
+        }
+        let _ = out.flush();
+    }
     let mut err = std::io::stderr().lock();
     for w in loader.warnings.drain(..) {
-        let _ = writeln!(err, "{}", crate::display::warning_text(&w.0));
+        let _ = writeln!(err, "{}", style.warning(&w.0));
     }
 }
 
-fn fail(e: &ParseError) -> u8 {
-    eprintln!("ERROR! {}", e.render().trim_end_matches('\n'));
+fn fail(e: &ParseError, style: &Style) -> u8 {
+    eprintln!("{}", style.error(e.render().trim_end_matches('\n')));
     e.exit_code()
 }
 
 /// Runs `rustle playbook` and returns the process exit code.
 pub fn playbook(args: &PlaybookArgs) -> u8 {
-    // Option checks of the CLI's post_process_args: usage errors (exit 2).
-    if args.forks == Some(0) {
+    // Settings first: Ansible resolves them all before anything else, and
+    // a bad one ends the run (exit 5).
+    let mut config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return e.exit_code();
+        }
+    };
+    let lookup_config = config.lookup_values();
+    config.apply_cli(args);
+    if args.version {
+        println!("{}", version_block(&config));
+        return 0;
+    }
+    // Option checks of the CLI's post_process_args: forks (from -f or the
+    // settings) must be >= 1, a usage error (exit 2).
+    if config.forks < 1 {
         eprintln!("rustle playbook: error: The number of processes (--forks) must be >= 1");
         return 2;
+    }
+    let color = config.color_enabled(std::io::stdout().is_terminal());
+    let style = Style::new(color, &config.colors);
+    // Warnings from finding the config file come first (constants.py).
+    for w in &config.warnings {
+        eprintln!("{}", style.warning(w));
+    }
+    // CLI.run(): the version block (-vv) and the config file (-v).
+    let mut head = String::new();
+    if args.verbose >= 2 {
+        head.push_str(&style.verbose_line(&version_block(&config)));
+    }
+    if args.verbose >= 1 {
+        let line = match &config.file {
+            Some(f) => format!("Using {} as config file", f.display()),
+            None => "No config file found; using defaults".to_owned(),
+        };
+        head.push_str(&style.verbose_line(&line));
+    }
+    if !head.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(head.as_bytes());
+        let _ = out.flush();
+    }
+    if config.hash_behaviour == crate::config::HashBehaviour::Merge {
+        eprintln!(
+            "{}",
+            style.warning("rustle does not implement hash_behaviour=merge yet: variables defined at several levels replace each other")
+        );
+    }
+    if !matches!(
+        config.stdout_callback.as_str(),
+        "default" | "ansible.builtin.default" | "json" | "ansible.posix.json"
+    ) {
+        eprintln!(
+            "{}",
+            style.warning(&format!(
+                "rustle implements the 'default' and 'json' stdout callbacks only; stdout_callback '{}' is ignored",
+                config.stdout_callback
+            ))
+        );
     }
     // Missing playbooks are refused before anything is loaded.
     for p in &args.playbooks {
         if !p.exists() {
-            eprintln!("ERROR! the playbook: {} could not be found", p.display());
+            eprintln!(
+                "{}",
+                style.error(&format!("the playbook: {} could not be found", p.display()))
+            );
             return 1;
         }
         if !p.is_file() {
             eprintln!(
-                "ERROR! the playbook: {} does not appear to be a file",
-                p.display()
+                "{}",
+                style.error(&format!(
+                    "the playbook: {} does not appear to be a file",
+                    p.display()
+                ))
             );
             return 1;
         }
     }
     // Inventory first, as Ansible: its warnings precede any playbook error.
-    let pattern_mismatch = match std::env::var("ANSIBLE_HOST_PATTERN_MISMATCH") {
-        Ok(v) => match v.parse() {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("ERROR! {e}");
-                return 1;
-            }
-        },
-        Err(_) => rustle_inventory::PatternMismatch::default(),
-    };
+    let pattern_mismatch = config.host_pattern_mismatch;
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut sources: Vec<String> = args.inventory.clone();
     if sources.is_empty() {
-        if let Ok(inv) = std::env::var("ANSIBLE_INVENTORY") {
-            sources.extend(inv.split(',').filter(|s| !s.is_empty()).map(str::to_owned));
-        } else if std::path::Path::new("/etc/ansible/hosts").exists() {
-            sources.push("/etc/ansible/hosts".into());
-        }
+        // The configured default (a missing /etc/ansible/hosts is passed
+        // over quietly by the inventory loader, as Ansible's).
+        sources.extend(config.inventory.iter().cloned());
     }
     let inventory = rustle_inventory::Inventory::load(
         &sources,
@@ -86,18 +131,28 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             pattern_mismatch,
         },
     );
+    if args.verbose >= 3 {
+        let mut out = std::io::stdout().lock();
+        for line in inventory.load_trace() {
+            let _ = out.write_all(style.verbose_line(line).as_bytes());
+        }
+        let _ = out.flush();
+    }
     for w in inventory.warnings().iter() {
-        eprintln!("{}", crate::display::warning_text(w));
+        eprintln!("{}", style.warning(w));
     }
     // Then, as Ansible's CLI: extra vars, the empty-inventory warning, and
     // the --limit subset, before any playbook is read.
     let extra_vars = match parse_extra_vars(&args.extra_vars, &cwd) {
         Ok(v) => v,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e, &style),
     };
     let no_hosts = inventory.data.hosts.iter().all(|h| h.implicit);
     if no_hosts {
-        eprintln!("[WARNING]: provided hosts list is empty, only localhost is available. Note that\nthe implicit localhost does not match 'all'");
+        eprintln!(
+            "{}",
+            style.warning("provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'")
+        );
     }
     let limit = if args.limit.is_empty() {
         None
@@ -105,7 +160,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         match rustle_inventory::Limit::parse(&args.limit.join(","), &cwd) {
             Ok(l) => Some(l),
             Err(e) => {
-                eprintln!("ERROR! {e}");
+                eprintln!("{}", style.error(&e.to_string()));
                 return 1;
             }
         }
@@ -113,20 +168,23 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     match inventory.get_hosts(&["all"], limit.as_ref(), Default::default()) {
         Ok(sel) => {
             for w in sel.warnings.iter() {
-                eprintln!("{}", crate::display::warning_text(w));
+                eprintln!("{}", style.warning(w));
             }
             if sel.hosts.is_empty() && !no_hosts {
-                eprintln!("ERROR! Specified inventory, host pattern and/or --limit leaves us with no hosts to target.");
+                eprintln!(
+                    "{}",
+                    style.error("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
+                );
                 return 1;
             }
         }
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            eprintln!("{}", style.error(&e.to_string()));
             return 1;
         }
     }
     let mut loader = Loader::new(LoadOptions {
-        roles_path: roles_path(),
+        roles_path: config.roles_path.clone(),
     });
     loader.extra_vars = extra_vars.clone();
     let render_templar = rustle_template::Templar::new(rustle_template::TemplarOptions::default());
@@ -142,12 +200,22 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         match loader.load_playbook(p) {
             Ok(pb) => books.push(pb),
             Err(e) => {
-                print_warnings(&mut loader);
-                return fail(&e);
+                print_warnings(&mut loader, &style, args.verbose);
+                return fail(&e, &style);
             }
         }
     }
-    print_warnings(&mut loader);
+    print_warnings(&mut loader, &style, args.verbose);
+    // Listing and --syntax-check run no callbacks, but the executor still
+    // counts each playbook's plays (-vv) before anything is shown.
+    if args.syntax_check || args.list_hosts || args.list_tasks || args.list_tags {
+        for (book, shown) in books.iter().zip(&args.playbooks) {
+            let line = format!("{} plays in {}", book.plays.len(), display_path(shown));
+            if args.verbose >= 2 {
+                print!("{}", style.verbose_line(&line));
+            }
+        }
+    }
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }
@@ -161,13 +229,23 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         skip_tags: args.skip_tags.clone(),
         force_handlers: args.force_handlers,
         start_at_task: args.start_at_task.clone(),
-        forks: args.forks.unwrap_or(5),
+        forks: usize::try_from(config.forks).unwrap_or(1).max(1),
+        gathering: config.gathering,
+        timeout: config.timeout,
+        config_file: config.file.clone(),
+        lookup_config,
+        fact_cache: crate::exec::factcache::CacheSettings {
+            plugin: config.fact_caching.clone(),
+            dir: config.fact_caching_dir.clone(),
+            prefix: config.fact_caching_file_prefix.clone(),
+            timeout: u64::try_from(config.fact_caching_timeout).unwrap_or(0),
+        },
         connection: args.connection.clone(),
         step: args.step,
         // Paths made absolute, host lists (with a comma) kept, as Ansible's
         // CLI does; without -i, the configured default.
         inventory_sources: if sources.is_empty() {
-            vec!["/etc/ansible/hosts".to_owned()]
+            config.inventory.clone()
         } else {
             sources
                 .iter()
@@ -186,7 +264,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     let playbook_dir = books
         .first()
         .and_then(|b| b.path.parent().map(std::path::Path::to_path_buf))
-        .unwrap_or(cwd);
+        .unwrap_or_else(|| cwd.clone());
     let mut cb = Callback::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
@@ -194,13 +272,17 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         args.diff,
     )
     .with_progress(crate::exec::progress::Progress::detect());
-    if args.output.unwrap_or_else(crate::settings::stdout_callback)
+    cb.set_style(style);
+    cb.display_ok_hosts = config.display_ok_hosts;
+    cb.display_skipped_hosts = config.display_skipped_hosts;
+    cb.display_args_to_stdout = config.display_args_to_stdout;
+    cb.cwd = cwd.clone();
+    if args
+        .output
+        .unwrap_or_else(|| crate::settings::stdout_callback(&config.stdout_callback))
         == crate::settings::OutputFormat::Json
     {
-        cb = cb.with_json(
-            crate::settings::json_indent(),
-            crate::settings::show_custom_stats(),
-        );
+        cb = cb.with_json(crate::settings::json_indent(), config.show_custom_stats);
     }
     let mut runner = Runner::new(cfg, inventory, cb, &mut loader, playbook_dir);
     let what = crate::exec::listing::ListWhat {
@@ -208,11 +290,11 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         tasks: args.list_tasks,
         tags: args.list_tags,
     };
+    let shown: Vec<String> = args.playbooks.iter().map(|p| display_path(p)).collect();
     if what.any() {
-        let shown: Vec<String> = args.playbooks.iter().map(|p| display_path(p)).collect();
         return runner.list(&books, &shown, what);
     }
-    runner.run(&books)
+    runner.run(&books, &shown)
 }
 
 /// `-e` values: `k=v` pairs, YAML/JSON documents, or `@file` (relative to
@@ -320,4 +402,32 @@ fn syntax_check(
 
 fn display_path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Rustle's counterpart of Ansible's `-vv` version block: what this
+/// program is and where it looks for things.
+fn version_block(config: &Config) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let file = config
+        .file
+        .as_ref()
+        .map_or_else(|| "None".to_owned(), |f| f.display().to_string());
+    let rustle_file = config
+        .rustle_file
+        .as_ref()
+        .map_or_else(|| "None".to_owned(), |f| f.display().to_string());
+    let roles: Vec<String> = config
+        .roles_path
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "rustle-playbook [rustle {}, ansible-core 2.18.19 compatible]\n  config file = {file}\n  rustle settings file = {rustle_file}\n  modules = native, built into rustle-runner (module search path unused)\n  roles path = {}\n  executable location = {exe}\n",
+        env!("CARGO_PKG_VERSION"),
+        roles.join(":"),
+    )
+    .trim_end()
+    .to_owned()
 }

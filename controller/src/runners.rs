@@ -24,6 +24,18 @@ pub fn candidates(triple: &str, runner_dir: Option<&Path>, exe: Option<&Path>) -
     out
 }
 
+/// The runner for `triple`: the one `rustle.toml` names under `[runners]`,
+/// else the first found by [`find`].
+pub fn find_configured(
+    triple: &str,
+    configured: &std::collections::BTreeMap<String, PathBuf>,
+) -> Option<PathBuf> {
+    match configured.get(triple) {
+        Some(p) => Some(p.clone()),
+        None => find(triple),
+    }
+}
+
 /// The runner for `triple`, if one is installed.
 pub fn find(triple: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("RUSTLE_RUNNER_DIR").map(PathBuf::from);
@@ -55,6 +67,19 @@ mod tests {
         assert_eq!(
             c[3],
             Path::new("/ws/dist/runners/x86_64-unknown-linux-musl/rustle-runner")
+        );
+    }
+
+    #[test]
+    fn configured_runner_first() {
+        let mut m = std::collections::BTreeMap::new();
+        m.insert(
+            "riscv64gc-unknown-linux-gnu".to_owned(),
+            PathBuf::from("/opt/r"),
+        );
+        assert_eq!(
+            find_configured("riscv64gc-unknown-linux-gnu", &m),
+            Some(PathBuf::from("/opt/r"))
         );
     }
 

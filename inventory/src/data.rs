@@ -58,6 +58,9 @@ pub struct InventoryData {
     pub localhost: Option<HostId>,
     /// The source being parsed (sets `inventory_file` on new hosts).
     pub(crate) current_source: Option<String>,
+    /// What the inventory manager reports at -vvv while trying plugins
+    /// (`Parsed ... with ini plugin`, `yaml declined parsing ...`).
+    pub(crate) trace: Vec<String>,
 }
 
 pub const ALL: GroupId = 0;
@@ -88,6 +91,7 @@ impl InventoryData {
             host_index: HashMap::new(),
             localhost: None,
             current_source: None,
+            trace: Vec::new(),
         };
         let mut w = Warnings::default();
         d.add_group("all", &mut w);

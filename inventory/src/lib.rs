@@ -291,6 +291,12 @@ impl Inventory {
         }
     }
 
+    /// What Ansible's inventory manager shows at -vvv while loading: for
+    /// each source, the plugins that declined it and the one that parsed it.
+    pub fn load_trace(&self) -> &[String] {
+        &self.data.trace
+    }
+
     /// Warnings raised while loading the sources.
     pub fn warnings(&self) -> &Warnings {
         &self.warnings

@@ -174,18 +174,37 @@ impl InventoryData {
     ) -> bool {
         let path = Path::new(source);
         let exists = path.exists();
+        let declined = |p: &str| {
+            format!("{p} declined parsing {source} as it did not pass its verify_file() method")
+        };
+        const UNREADABLE: &str =
+            "Skipping due to inventory source not existing or not being readable by the current user";
         // host_list
         if !exists && source.contains(',') {
             self.parse_host_list(source, warnings);
+            self.trace.push(format!(
+                "Parsed {source} inventory source with host_list plugin"
+            ));
             return true;
         }
+        self.trace.push(declined("host_list"));
         let readable = exists && std::fs::File::open(path).is_ok();
         if !readable {
+            // Each file-based plugin's verify_file says why, but auto,
+            // which looks at the extension first.
+            for p in ["script", "auto", "yaml", "ini", "toml"] {
+                if p != "auto" {
+                    self.trace.push(UNREADABLE.to_owned());
+                }
+                self.trace.push(declined(p));
+            }
             return false;
         }
         let bytes = std::fs::read(path).unwrap_or_default();
         // script: an executable file or one with a shebang
-        if is_executable(path) || bytes.starts_with(b"#!") {
+        if !(is_executable(path) || bytes.starts_with(b"#!")) {
+            self.trace.push(declined("script"));
+        } else {
             failures.push(Failure {
                 plugin: "script",
                 message: format!(
@@ -196,7 +215,9 @@ impl InventoryData {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let ext = splitext_ext(source);
         // auto: YAML plugin configuration files
-        if source.ends_with(".yml") || source.ends_with(".yaml") {
+        if !(source.ends_with(".yml") || source.ends_with(".yaml")) {
+            self.trace.push(declined("auto"));
+        } else {
             let mut scratch = Warnings::default();
             let plugin = load_data(&text, source, &mut scratch)
                 .ok()
@@ -214,9 +235,15 @@ impl InventoryData {
             });
         }
         // yaml
-        if ext.is_empty() || YAML_EXTS.contains(&ext) {
+        if !(ext.is_empty() || YAML_EXTS.contains(&ext)) {
+            self.trace.push(declined("yaml"));
+        } else {
             match self.parse_yaml(source, &text, warnings) {
-                Ok(()) => return true,
+                Ok(()) => {
+                    self.trace
+                        .push(format!("Parsed {source} inventory source with yaml plugin"));
+                    return true;
+                }
                 Err(message) => failures.push(Failure {
                     plugin: "yaml",
                     message,
@@ -247,7 +274,11 @@ impl InventoryData {
             }
         };
         match ini_result {
-            Ok(()) => return true,
+            Ok(()) => {
+                self.trace
+                    .push(format!("Parsed {source} inventory source with ini plugin"));
+                return true;
+            }
             Err(message) => failures.push(Failure {
                 plugin: "ini",
                 message,
@@ -259,6 +290,8 @@ impl InventoryData {
                 plugin: "toml",
                 message: "TOML inventories are not supported by Rustle".into(),
             });
+        } else {
+            self.trace.push(declined("toml"));
         }
         false
     }

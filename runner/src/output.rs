@@ -19,12 +19,38 @@ pub fn banner(msg: &str, columns: usize) -> String {
     format!("\n{} {}\n", msg, "*".repeat(stars))
 }
 
+/// Ansible's `stringc`: each line of `text` wrapped in the SGR code
+/// (`0;32`).
+pub fn stringc(text: &str, code: &str) -> String {
+    text.split('\n')
+        .map(|t| format!("\x1b[{code}m{t}\x1b[0m"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The colours (SGR parameter strings) the recap and diffs use when the
+/// output is coloured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    pub ok: String,
+    pub changed: String,
+    pub unreachable: String,
+    pub error: String,
+    pub skip: String,
+    pub warn: String,
+    pub diff_add: String,
+    pub diff_remove: String,
+    pub diff_lines: String,
+}
+
 /// Renders events the way `ansible-playbook`'s default callback does.
 #[derive(Debug, Clone)]
 pub struct Renderer {
     pub verbosity: u8,
     pub diff: bool,
     pub columns: usize,
+    /// Colours, when the output is coloured.
+    pub palette: Option<Palette>,
 }
 
 fn verbose_always(module: &str) -> bool {
@@ -38,6 +64,7 @@ impl Renderer {
             verbosity,
             diff,
             columns: DEFAULT_COLUMNS,
+            palette: None,
         }
     }
 
@@ -181,16 +208,46 @@ impl Renderer {
         let mut sorted: Vec<&(String, HostStats)> = hosts.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         for (h, s) in sorted {
+            let Some(p) = &self.palette else {
+                out.push_str(&format!(
+                    "{:<26} : {} {} {} {} {} {} {}\n",
+                    h,
+                    field("ok", s.ok),
+                    field("changed", s.changed),
+                    field("unreachable", s.unreachable),
+                    field("failed", s.failed),
+                    field("skipped", s.skipped),
+                    field("rescued", s.rescued),
+                    field("ignored", s.ignored),
+                ));
+                continue;
+            };
+            // hostcolor() and colorize(): counts of zero stay plain.
+            let host_color = if s.failed != 0 || s.unreachable != 0 {
+                &p.error
+            } else if s.changed != 0 {
+                &p.changed
+            } else {
+                &p.ok
+            };
+            let c = |name: &str, n: u32, code: &str| {
+                let f = field(name, n);
+                if n == 0 {
+                    f
+                } else {
+                    stringc(&f, code)
+                }
+            };
             out.push_str(&format!(
-                "{:<26} : {} {} {} {} {} {} {}\n",
-                h,
-                field("ok", s.ok),
-                field("changed", s.changed),
-                field("unreachable", s.unreachable),
-                field("failed", s.failed),
-                field("skipped", s.skipped),
-                field("rescued", s.rescued),
-                field("ignored", s.ignored),
+                "{:<37} : {} {} {} {} {} {} {}\n",
+                stringc(h, host_color),
+                c("ok", s.ok, &p.ok),
+                c("changed", s.changed, &p.changed),
+                c("unreachable", s.unreachable, &p.unreachable),
+                c("failed", s.failed, &p.error),
+                c("skipped", s.skipped, &p.skip),
+                c("rescued", s.rescued, &p.ok),
+                c("ignored", s.ignored, &p.warn),
             ));
         }
         out.push('\n');
@@ -208,6 +265,50 @@ fn as_text(v: Option<&Value>) -> Option<String> {
         Value::Null => None,
         other => Some(pyjson::dumps(other, Some(4)) + "\n"),
     }
+}
+
+/// As [`render_diff`], coloured as `_get_diff` does: each `+`, `-` and
+/// `@@` line (with its newline, and a `\\ No newline` note that follows
+/// it) through `stringc`.
+pub fn render_diff_colored(d: &Map<String, Value>, palette: Option<&Palette>) -> String {
+    let text = render_diff(d);
+    let Some(p) = palette else {
+        return text;
+    };
+    if d.get("prepared").is_some() {
+        return text;
+    }
+    let mut out = String::new();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let code = if line.starts_with('+') {
+            Some(&p.diff_add)
+        } else if line.starts_with('-') {
+            Some(&p.diff_remove)
+        } else if line.starts_with("@@") {
+            Some(&p.diff_lines)
+        } else {
+            None
+        };
+        match code {
+            Some(code) => {
+                let mut chunk = line.to_owned();
+                if lines
+                    .get(i + 1)
+                    .is_some_and(|n| n.starts_with("\\ No newline"))
+                {
+                    chunk.push_str(lines[i + 1]);
+                    i += 1;
+                }
+                out.push_str(&stringc(&chunk, code));
+            }
+            None => out.push_str(line),
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Renders one `diff` entry as Ansible's callback does (unified diff).

@@ -6,14 +6,20 @@
 //! optional `case.json`:
 //!
 //! ```json
-//! {"args": ["-e", "x=1"], "env": {"K": "V"}, "compare": ["rc", "stdout"]}
+//! {"args": ["-e", "x=1"], "env": {"K": "V"}, "env_remove": ["ANSIBLE_NOCOLOR"]}
 //! ```
+//!
+//! (`env_remove` drops variables the harness sets by default, so that a
+//! case's `ansible.cfg` can decide them.)
 //!
 //! A `stdin` file in the case is fed to the program's standard input
 //! (answers to `--step`); otherwise the input is empty.
 //!
-//! Each run happens in a private copy of the case directory; that path is
-//! replaced by `$CASE` in the output.
+//! Each run happens in a private copy of the case directory (also the
+//! working directory, so an `ansible.cfg` there is used); that path is
+//! replaced by `$CASE` in the output. At `-vv` both programs open with a
+//! version block naming the program, its version and its install paths:
+//! it is replaced by a marker in both outputs (see [`mask_version_block`]).
 //!
 //! Cases whose `env` selects the json stdout callback
 //! (`ANSIBLE_STDOUT_CALLBACK=json`) print ids and times that change from
@@ -52,6 +58,7 @@ pub struct Case {
     pub dir: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    env_remove: Vec<String>,
 }
 
 /// The cases of a suite (`tests/data/<suite>/<case>/`), sorted by name.
@@ -90,6 +97,7 @@ pub fn cases(suite: &str) -> Vec<Case> {
                 .unwrap_or_default()
                 .to_owned(),
             args: strs(&spec["args"]),
+            env_remove: strs(&spec["env_remove"]),
             env,
             dir,
         });
@@ -274,6 +282,9 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
         .env("ANSIBLE_LOCAL_TEMP", tmp.path().join("ansible-local"))
         .env("ANSIBLE_REMOTE_TEMP", tmp.path().join("ansible-remote"))
         .env("CASE_DIR", &work);
+    for k in &case.env_remove {
+        cmd.env_remove(k);
+    }
     for (k, v) in &case.env {
         cmd.env(k, v);
     }
@@ -297,7 +308,7 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
     let path = work.display().to_string();
     let json_cb = case.uses_json_callback();
     let norm = |s: &str| {
-        let s = s.replace(&path, "$CASE");
+        let s = mask_version_block(&s.replace(&path, "$CASE"));
         if json_cb {
             mask_run_specific(&s)
         } else {
@@ -309,6 +320,38 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
         out["stderr"] = Json::String(norm(&run.stderr));
     }
     out
+}
+
+/// The only masking besides `$CASE`: at `-vv` both programs open with a
+/// version block (`ansible-playbook [core 2.18.19]` and its install
+/// paths; `rustle-playbook [rustle ...]` and its own), which cannot be
+/// identical. When the output starts with one, everything before the
+/// config-file line (`No config file found; using defaults` or
+/// `Using ... as config file`) becomes `<version block>`. Colour codes
+/// around the lines are looked through.
+pub fn mask_version_block(out: &str) -> String {
+    fn plain(line: &str) -> &str {
+        let l = line
+            .strip_prefix("\x1b[")
+            .map_or(line, |rest| rest.find('m').map_or(line, |i| &rest[i + 1..]));
+        l.strip_suffix("\x1b[0m").unwrap_or(l)
+    }
+    let lines: Vec<&str> = out.split_inclusive('\n').collect();
+    let Some(first) = lines.first() else {
+        return out.to_owned();
+    };
+    let first = plain(first.trim_end_matches('\n'));
+    if !(first.starts_with("ansible-playbook [") || first.starts_with("rustle-playbook [")) {
+        return out.to_owned();
+    }
+    let Some(end) = lines.iter().position(|l| {
+        let l = plain(l.trim_end_matches('\n'));
+        l == "No config file found; using defaults"
+            || (l.starts_with("Using ") && l.ends_with(" as config file"))
+    }) else {
+        return out.to_owned();
+    };
+    format!("<version block>\n{}", lines[end..].concat())
 }
 
 /// Runs `f` over every case on a few threads; returns the results in case

@@ -567,12 +567,29 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
         .unwrap_or_default();
     let mut d = done(json!({"changed": false, "skipped": false}));
     d.show = false;
-    match what.trim() {
-        "flush_handlers" => d.flow = Flow::FlushHandlers,
-        "end_host" => d.flow = Flow::EndHost,
-        "end_play" => d.flow = Flow::EndPlay,
-        "end_batch" => d.flow = Flow::EndBatch,
-        "clear_host_errors" => d.flow = Flow::ClearHostErrors,
+    // What `_execute_meta` reports at -vv (`META: ...`).
+    let note = match what.trim() {
+        "flush_handlers" => {
+            d.flow = Flow::FlushHandlers;
+            r.announce_notified(pr, host);
+            Some(format!("triggered running handlers for {host}"))
+        }
+        "end_host" => {
+            d.flow = Flow::EndHost;
+            Some(format!("ending play for {host}"))
+        }
+        "end_play" => {
+            d.flow = Flow::EndPlay;
+            Some("ending play".to_owned())
+        }
+        "end_batch" => {
+            d.flow = Flow::EndBatch;
+            Some("ending batch".to_owned())
+        }
+        "clear_host_errors" => {
+            d.flow = Flow::ClearHostErrors;
+            Some("cleared host errors".to_owned())
+        }
         // For every host of the play (it runs once).
         "clear_facts" => {
             let mut hosts = pr.hosts.clone();
@@ -588,10 +605,19 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
                 }
                 r.fact_cache.clear(h);
             }
+            Some("facts cleared".to_owned())
         }
-        "end_role" => d.flow = Flow::EndRole,
-        "noop" | "refresh_inventory" | "reset_connection" => {}
+        "end_role" => {
+            d.flow = Flow::EndRole;
+            None
+        }
+        "noop" => Some("noop".to_owned()),
+        "refresh_inventory" => Some("inventory successfully refreshed".to_owned()),
+        "reset_connection" => None,
         other => return fail(format!("invalid meta action requested: {other}")),
+    };
+    if let Some(n) = note {
+        r.cb.vv(&format!("META: {n}"));
     }
     d
 }

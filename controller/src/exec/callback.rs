@@ -4,7 +4,10 @@
 use std::io::Write;
 
 use rustle_runner::engine::HostStats;
-use rustle_runner::output::{banner, render_diff, Renderer, DEFAULT_COLUMNS};
+use rustle_runner::output::{banner, render_diff_colored, Renderer, DEFAULT_COLUMNS};
+
+use crate::config::Colors;
+use crate::display::Style;
 use serde_json::{Map, Value};
 
 use super::json_out::{JsonDoc, Recorded};
@@ -25,8 +28,19 @@ pub struct Callback {
     pub verbosity: u8,
     pub diff: bool,
     renderer: Renderer,
+    /// A task banner not shown yet (results are being filtered) and the
+    /// task's path.
     pending_banner: Option<String>,
+    task_path: Option<String>,
     warned: std::collections::HashSet<String>,
+    style: Style,
+    /// The default callback's `display_ok_hosts`/`display_skipped_hosts`.
+    pub display_ok_hosts: bool,
+    pub display_skipped_hosts: bool,
+    /// `display_args_to_stdout`: task banners show the arguments.
+    pub display_args_to_stdout: bool,
+    /// Base of relative task paths (`task path:` lines are absolute).
+    pub cwd: std::path::PathBuf,
     /// The `json` callback's document, when that is the stdout callback:
     /// the default callback's lines are then not printed.
     json: Option<JsonDoc>,
@@ -52,7 +66,13 @@ impl Callback {
             diff,
             renderer: Renderer::new(verbosity, diff),
             pending_banner: None,
+            task_path: None,
             warned: std::collections::HashSet::new(),
+            style: Style::default(),
+            display_ok_hosts: true,
+            display_skipped_hosts: true,
+            display_args_to_stdout: false,
+            cwd: std::path::PathBuf::new(),
             json: None,
             custom_stats: Map::new(),
             progress: super::progress::Progress::new(false),
@@ -83,6 +103,60 @@ impl Callback {
         }
     }
 
+    /// Colours the output from now on (or not: a default `Style`).
+    pub fn set_style(&mut self, style: Style) {
+        self.renderer.palette = style.palette();
+        self.style = style;
+    }
+
+    /// `display.display(msg, color=...)` on stdout.
+    fn show(&mut self, msg: &str, pick: fn(&Colors) -> &str) {
+        let text = self.style.line(msg, pick);
+        self.say(&text);
+    }
+
+    /// A `display.vv()` line (shown at -vv and above).
+    pub fn vv(&mut self, msg: &str) {
+        if self.verbosity >= 2 {
+            let text = self.style.verbose_line(msg);
+            self.say(&text);
+        }
+    }
+
+    /// `v2_playbook_on_start` (the `PLAYBOOK:` banner at -vv) and the
+    /// executor's `N plays in FILE`.
+    pub fn playbook_start(&mut self, shown: &str, plays: usize) {
+        if self.verbosity >= 2 {
+            let base = std::path::Path::new(shown)
+                .file_name()
+                .map_or_else(|| shown.to_owned(), |n| n.to_string_lossy().into_owned());
+            self.say(&banner(&format!("PLAYBOOK: {base}"), DEFAULT_COLUMNS));
+            self.vv(&format!("{plays} plays in {shown}"));
+        }
+    }
+
+    /// The stdout callbacks Ansible loads and skips at -vv, the default
+    /// one being in use (`TaskQueueManager.load_callbacks`).
+    pub fn callbacks_loaded(&mut self) {
+        for name in ["default", "minimal", "oneline"] {
+            self.vv(&format!(
+                "Skipping callback '{name}', as we already have a stdout callback."
+            ));
+        }
+    }
+
+    /// The task banner, if it is still to be shown.
+    fn flush_banner(&mut self) {
+        if let Some(b) = self.pending_banner.take() {
+            self.say(&b);
+            if self.verbosity >= 2 {
+                if let Some(p) = self.task_path.clone() {
+                    self.show(&format!("task path: {p}"), |c| &c.debug);
+                }
+            }
+        }
+    }
+
     fn say(&mut self, s: &str) {
         if self.json.is_some() {
             return;
@@ -96,7 +170,7 @@ impl Callback {
     pub fn warning(&mut self, msg: &str) {
         if self.warned.insert(msg.to_owned()) {
             self.progress.clear(&mut self.err);
-            let _ = writeln!(self.err, "{}", crate::display::warning_text(msg));
+            let _ = writeln!(self.err, "{}", self.style.warning(msg));
         }
     }
 
@@ -131,12 +205,12 @@ impl Callback {
     /// An error shown the way `Display.error` words a plain message.
     pub fn error_wrapped(&mut self, msg: &str) {
         self.progress.clear(&mut self.err);
-        let _ = writeln!(self.err, "{}", crate::display::error_text(msg));
+        let _ = writeln!(self.err, "{}", self.style.error_wrapped(msg));
     }
 
     pub fn error(&mut self, msg: &str) {
         self.progress.clear(&mut self.err);
-        let _ = writeln!(self.err, "ERROR! {msg}");
+        let _ = writeln!(self.err, "{}", self.style.error(msg));
     }
 
     /// A play (or a serial batch of it) starts; `path` is `file:line`.
@@ -175,19 +249,53 @@ impl Callback {
     }
 
     pub fn no_hosts(&mut self) {
-        self.say("skipping: no hosts matched\n");
+        self.show("skipping: no hosts matched", |c| &c.skip);
     }
 
-    /// Shows the task banner (once per task).
-    pub fn task_start(&mut self, title: &str, handler: bool, path: &str) {
+    /// A task starts: its banner (and, at -vv, its path) now, or with its
+    /// first shown result when ok or skipped results are hidden.
+    pub fn task_start(
+        &mut self,
+        title: &str,
+        handler: bool,
+        pos: Option<&crate::playbook::SrcPos>,
+        args: Option<&Map<String, Value>>,
+    ) {
         if let Some(j) = &mut self.json {
-            j.task_start(title, path);
+            let path = pos.map(super::pos_path).unwrap_or_default();
+            j.task_start(title, &path);
         }
         self.progress.task(title);
         let kind = if handler { "RUNNING HANDLER" } else { "TASK" };
-        let b = banner(&format!("{kind} [{}]", title.trim()), DEFAULT_COLUMNS);
-        self.say(&b);
-        self.pending_banner = None;
+        // DISPLAY_ARGS_TO_STDOUT: the task's arguments as written (`args`
+        // is `None` for a no_log task).
+        let shown_args = match args {
+            Some(a) if self.display_args_to_stdout => {
+                let parts: Vec<String> = a
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", py_str(v)))
+                    .collect();
+                format!(" {}", parts.join(", "))
+            }
+            _ => String::new(),
+        };
+        let b = banner(
+            &format!("{kind} [{}{shown_args}]", title.trim()),
+            DEFAULT_COLUMNS,
+        );
+        self.task_path = pos.filter(|p| p.line > 0).map(|p| {
+            let file = std::path::Path::new(&*p.file);
+            let abs = if file.is_absolute() {
+                file.to_path_buf()
+            } else {
+                self.cwd.join(file)
+            };
+            format!("{}:{}", abs.display(), p.line)
+        });
+        self.pending_banner = Some(b);
+        if self.display_ok_hosts && self.display_skipped_hosts {
+            self.flush_banner();
+        }
     }
 
     pub fn included(&mut self, file: &str, hosts: &[String], item: Option<&Value>) {
@@ -195,8 +303,7 @@ impl Callback {
         if let Some(i) = item {
             line.push_str(&format!(" => (item={})", py_str(i)));
         }
-        line.push('\n');
-        self.say(&line);
+        self.show(&line, |c| &c.included);
     }
 
     fn dump(&self, result: &Value, module: &str) -> String {
@@ -226,8 +333,9 @@ impl Callback {
             _ => Vec::new(),
         };
         for d in entries {
-            let text = render_diff(&d);
+            let text = render_diff_colored(&d, self.renderer.palette.as_ref());
             if !text.is_empty() {
+                self.flush_banner();
                 self.say(&text);
             }
         }
@@ -247,7 +355,7 @@ impl Callback {
         } else {
             format!("The full traceback is:\n{exc}\n")
         };
-        self.say(&text);
+        self.show(&text, |c| &c.error);
     }
 
     /// A whole task's result for a host (not a loop item).
@@ -263,7 +371,7 @@ impl Callback {
         verbose_always: bool,
     ) {
         // The json callback leaves warnings in the result.
-        if self.json.is_some() {
+        if self.json.is_some() || !self.shown(outcome) {
             return;
         }
         let owned = self.take_warnings(result);
@@ -314,13 +422,27 @@ impl Callback {
                 )
             }
         };
-        self.say(&line);
+        self.show(&line, outcome_color(outcome));
         if ignored {
-            self.say("...ignoring\n");
+            self.show("...ignoring", |c| &c.skip);
         }
         let failed = matches!(outcome, Outcome::Failed | Outcome::Unreachable) && !ignored;
         self.progress.host_done(host, failed);
         self.progress();
+    }
+
+    /// Whether a result is shown (`display_ok_hosts`,
+    /// `display_skipped_hosts`); if so, the task banner is shown first.
+    fn shown(&mut self, outcome: Outcome) -> bool {
+        let visible = match outcome {
+            Outcome::Ok => self.display_ok_hosts,
+            Outcome::Skipped => self.display_skipped_hosts,
+            _ => true,
+        };
+        if visible {
+            self.flush_banner();
+        }
+        visible
     }
 
     /// One loop item's result.
@@ -335,6 +457,9 @@ impl Callback {
     ) {
         if let Some(j) = &mut self.json {
             j.item(host, result, label, verbose_always);
+            return;
+        }
+        if !self.shown(outcome) {
             return;
         }
         let owned = self.take_warnings(result);
@@ -376,12 +501,18 @@ impl Callback {
                 )
             }
         };
-        self.say(&line);
+        let pick = match outcome {
+            Outcome::Unreachable => outcome_color(Outcome::Failed),
+            o => outcome_color(o),
+        };
+        self.show(&line, pick);
     }
 
     /// After a loop whose items were all skipped.
     pub fn loop_skipped(&mut self, host: &str) {
-        self.say(&format!("skipping: [{host}]\n"));
+        if self.shown(Outcome::Skipped) {
+            self.show(&format!("skipping: [{host}]"), |c| &c.skip);
+        }
     }
 
     /// PLAY RECAP for the hosts that processed anything (Ansible lists
@@ -401,6 +532,17 @@ impl Callback {
         self.say(&text);
     }
 
+    /// `...ignoring` after a loop whose failure was ignored.
+    pub fn ignoring(&mut self) {
+        self.show("...ignoring", |c| &c.skip);
+    }
+
+    /// `v2_runner_retry` (COLOR_DEBUG).
+    pub fn retrying(&mut self, msg: &str) {
+        self.flush_banner();
+        self.show(msg, |c| &c.debug);
+    }
+
     pub fn raw(&mut self, text: &str) {
         self.say(text);
     }
@@ -408,6 +550,17 @@ impl Callback {
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
+    }
+}
+
+/// The colour of a result line of this kind.
+fn outcome_color(outcome: Outcome) -> fn(&Colors) -> &str {
+    match outcome {
+        Outcome::Ok => |c| &c.ok,
+        Outcome::Changed => |c| &c.changed,
+        Outcome::Skipped => |c| &c.skip,
+        Outcome::Failed => |c| &c.error,
+        Outcome::Unreachable => |c| &c.unreachable,
     }
 }
 

@@ -64,14 +64,32 @@ pub fn to_module_facts(facts: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
+/// The fact cache settings (`fact_caching`, `fact_caching_connection`,
+/// `fact_caching_prefix`, `fact_caching_timeout`), resolved by
+/// `crate::config::Config`.
+#[derive(Debug, Clone, Default)]
+pub struct CacheSettings {
+    pub plugin: String,
+    pub dir: Option<PathBuf>,
+    pub prefix: String,
+    /// Seconds; 0 never expires.
+    pub timeout: u64,
+}
+
 impl FactCache {
     /// The cache the settings name (`memory` unless configured).
-    pub fn from_settings() -> Result<FactCache, FactCacheError> {
-        let plugin = crate::settings::fact_caching();
+    pub fn from_settings(cfg: &CacheSettings) -> Result<FactCache, FactCacheError> {
+        let plugin = cfg.plugin.trim();
+        let plugin = plugin
+            .strip_prefix("ansible.builtin.")
+            .unwrap_or(plugin)
+            .to_owned();
         match plugin.as_str() {
-            "memory" => Ok(FactCache::default()),
+            "" | "memory" => Ok(FactCache::default()),
             "jsonfile" => {
-                let dir = crate::settings::fact_caching_connection()
+                let dir = cfg
+                    .dir
+                    .clone()
                     .ok_or_else(|| FactCacheError::NoConnection(plugin.clone()))?;
                 if !dir.exists() {
                     std::fs::create_dir_all(&dir).map_err(|e| FactCacheError::CreateDir {
@@ -84,8 +102,8 @@ impl FactCache {
                     hosts: BTreeMap::new(),
                     file: Some(JsonFile {
                         dir,
-                        prefix: crate::settings::fact_caching_prefix(),
-                        timeout: crate::settings::fact_caching_timeout(),
+                        prefix: cfg.prefix.clone(),
+                        timeout: cfg.timeout,
                     }),
                 })
             }

@@ -52,6 +52,16 @@ pub struct RunConfig {
     pub inventory_sources: Vec<String>,
     /// `--limit` as given (`ansible_limit`).
     pub limit_text: Option<String>,
+    /// `gathering` (`DEFAULT_GATHERING`).
+    pub gathering: crate::config::Gathering,
+    /// `timeout` (`DEFAULT_TIMEOUT`): `ansible_timeout` when unset.
+    pub timeout: i64,
+    /// The config file in use (`ansible_config_file`).
+    pub config_file: Option<PathBuf>,
+    /// Resolved settings for `lookup('config', ...)`.
+    pub lookup_config: Map<String, Value>,
+    /// The fact cache settings.
+    pub fact_cache: factcache::CacheSettings,
     /// `--flush-cache`: the fact cache is cleared for every inventory host.
     pub flush_cache: bool,
 }
@@ -141,6 +151,9 @@ pub(crate) struct PlayRun {
     pub handlers: Vec<HandlerDef>,
     /// Notified handler indices per host, in notification order.
     pub notified: BTreeMap<String, Vec<usize>>,
+    /// Notifications already announced at -vv (`NOTIFIED HANDLER`), until
+    /// the handler runs.
+    pub announced: Vec<(String, usize)>,
     pub hosts: Vec<String>,
     pub ended: bool,
     /// The play broke off (max_fail_percentage): no handlers, no further
@@ -165,6 +178,7 @@ impl<'a> Runner<'a> {
             playbook_dir: Some(playbook_dir.clone()),
             check_mode: cfg.check,
             inventory: Some(Arc::new(InventoryHook(inventory_view.clone()))),
+            config: cfg.lookup_config.clone(),
             ..Default::default()
         });
         Runner {
@@ -221,6 +235,7 @@ impl<'a> Runner<'a> {
             check_mode: self.cfg.check,
             omit_token: Some(self.templar.omit_token().to_owned()),
             inventory: Some(Arc::new(InventoryHook(self.inventory_view.clone()))),
+            config: self.cfg.lookup_config.clone(),
             ..Default::default()
         });
         self.templars.insert(paths, t.clone());
@@ -232,8 +247,8 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs every play of every playbook; returns the exit code.
-    pub fn run(&mut self, books: &[Playbook]) -> u8 {
-        match factcache::FactCache::from_settings() {
+    pub fn run(&mut self, books: &[Playbook], shown: &[String]) -> u8 {
+        match factcache::FactCache::from_settings(&self.cfg.fact_cache) {
             Ok(c) => self.fact_cache = c,
             Err(e) => {
                 self.cb.error(&e.to_string());
@@ -253,7 +268,13 @@ impl<'a> Runner<'a> {
                 self.fact_cache.clear(&h);
             }
         }
-        for book in books {
+        self.cb.callbacks_loaded();
+        for (i, book) in books.iter().enumerate() {
+            let name = shown
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| book.path.display().to_string());
+            self.cb.playbook_start(&name, book.plays.len());
             for play in &book.plays {
                 match self.run_play(play) {
                     Err(code) => {
@@ -574,6 +595,7 @@ impl<'a> Runner<'a> {
             );
         }
         let mut scope = PlayScope {
+            timeout: self.cfg.timeout,
             role_defaults,
             play_vars: play.vars.clone(),
             vars_files: Map::new(),
@@ -684,6 +706,7 @@ impl<'a> Runner<'a> {
                 scope: scope.clone(),
                 handlers: Vec::new(),
                 notified: BTreeMap::new(),
+                announced: Vec::new(),
                 hosts: batch_hosts.clone(),
                 ended: false,
                 broken: false,
@@ -722,7 +745,7 @@ impl<'a> Runner<'a> {
         tasks_section: Vec<Item>,
     ) -> Result<(), u8> {
         // Facts.
-        let gathering = crate::settings::gathering();
+        let gathering = self.cfg.gathering;
         let gather = match play.attrs.get("gather_facts") {
             None => gathering != crate::settings::Gathering::Explicit,
             Some(v) => truthy(v),
@@ -848,7 +871,13 @@ impl<'a> Runner<'a> {
             "ansible_playbook_python".into(),
             Value::from("/usr/bin/python3"),
         );
-        m.insert("ansible_config_file".into(), Value::Null);
+        m.insert(
+            "ansible_config_file".into(),
+            self.cfg
+                .config_file
+                .as_ref()
+                .map_or(Value::Null, |f| Value::from(f.display().to_string())),
+        );
         m
     }
 
@@ -891,8 +920,17 @@ impl<'a> Runner<'a> {
         play: &Play,
         hosts: Vec<String>,
     ) -> Result<(), u8> {
-        self.cb
-            .task_start("Gathering Facts", false, &pos_path(&play.pos));
+        // The implicit task's arguments: the play's fact options.
+        let gather_args: Map<String, Value> = ["gather_subset", "gather_timeout", "fact_path"]
+            .iter()
+            .filter_map(|k| play.attrs.get(k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        self.cb.task_start(
+            "Gathering Facts",
+            false,
+            Some(&play.pos),
+            Some(&gather_args),
+        );
         // The implicit task, inside the play's keywords (its environment).
         let task = crate::playbook::Task {
             pos: play.pos.clone(),
@@ -1236,7 +1274,36 @@ impl<'a> Runner<'a> {
     /// One pass over the handlers in definition order, as Ansible's play
     /// iterator does: a handler notified by a later one (or by itself)
     /// waits for the next flush point.
+    /// `NOTIFIED HANDLER h for host` (-vv) for the notifications of a host
+    /// that reaches a flush point, once each until the handler runs.
+    pub(crate) fn announce_notified(&mut self, pr: &mut PlayRun, host: &str) {
+        if self.cb.verbosity < 2
+            || (!pr.force_handlers && self.failed_hosts.iter().any(|f| f == host))
+            || self.unreachable_hosts.iter().any(|u| u == host)
+        {
+            return;
+        }
+        for idx in pr.notified.get(host).cloned().unwrap_or_default() {
+            if pr.announced.contains(&(host.to_owned(), idx)) {
+                continue;
+            }
+            pr.announced.push((host.to_owned(), idx));
+            let d = &pr.handlers[idx];
+            let name = d.name.clone().unwrap_or_else(|| d.task.action.clone());
+            let name = match &d.role {
+                Some(r) => format!("{r} : {name}"),
+                None => name,
+            };
+            self.cb.vv(&format!("NOTIFIED HANDLER {name} for {host}"));
+        }
+    }
+
     pub(crate) fn flush_handlers(&mut self, pr: &mut PlayRun, play: &Play) -> Result<(), u8> {
+        // At -vv, each host reaching the flush announces the handlers its
+        // notifications name (`v2_playbook_on_notify`).
+        for h in pr.hosts.clone() {
+            self.announce_notified(pr, &h);
+        }
         {
             for idx in 0..pr.handlers.len() {
                 let hosts: Vec<String> = pr
@@ -1257,6 +1324,8 @@ impl<'a> Runner<'a> {
                         n.retain(|i| *i != idx);
                     }
                 }
+                pr.announced
+                    .retain(|(h, i)| *i != idx || !hosts.contains(h));
                 // The handler inside its enclosing blocks (for inherited
                 // keywords), run to the end: a handler that includes tasks
                 // runs them too.

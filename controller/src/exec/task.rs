@@ -264,7 +264,8 @@ pub(crate) fn run_batch(
             r.cb.task_start(
                 &title,
                 first.task.handler,
-                &super::pos_path(&first.task.pos),
+                Some(&first.task.pos),
+                shown_args(&first.task),
             );
         }
         r.last_banner = Some(id);
@@ -318,7 +319,8 @@ pub(crate) fn run_batch(
             r.cb.task_start(
                 &title,
                 sched.task.handler,
-                &super::pos_path(&sched.task.pos),
+                Some(&sched.task.pos),
+                shown_args(&sched.task),
             );
         }
         let done = run_host_task(r, pr, play, &host, &sched)?;
@@ -352,6 +354,14 @@ pub(crate) fn run_batch(
         if !failed {
             custom_stats(r, &host, &done.result);
         }
+        // Notify handlers (announced at -vv before the result, as
+        // Ansible's strategy saves notifications before the callback).
+        if changed && !failed {
+            r.adopt_pending_handlers(pr);
+            for n in notify(r, pr, &host, &sched) {
+                r.cb.vv(&format!("Notification for handler {n} has been saved."));
+            }
+        }
         if done.show {
             let delegated = r.delegate_of(pr, &host, &sched);
             r.cb.result(
@@ -366,7 +376,7 @@ pub(crate) fn run_batch(
         } else if failed && done.ignored {
             // A loop's items are already shown; the callback still notes
             // that the task's failure was ignored.
-            r.cb.raw("...ignoring\n");
+            r.cb.ignoring();
         }
         // Stats.
         if !is_meta {
@@ -387,11 +397,6 @@ pub(crate) fn run_batch(
                 Outcome::Ok | Outcome::Changed => st.count(Status::Ok, changed),
             }
             st.ok += done.extra_ok;
-        }
-        // Notify handlers.
-        if changed && !failed {
-            r.adopt_pending_handlers(pr);
-            notify(r, pr, &host, &sched);
         }
         let Some(cursor) = cursors.get_mut(&host) else {
             continue;
@@ -685,7 +690,18 @@ fn first_register(batch: &[(String, Scheduled)]) -> Option<String> {
     batch.first().and_then(|(_, s)| register_name(s))
 }
 
-fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
+/// The arguments a task banner may show (none for a `no_log` task).
+fn shown_args(task: &crate::playbook::Task) -> Option<&Map<String, Value>> {
+    match task.attrs.get("no_log") {
+        Some(v) if crate::exec::truthy(v) => None,
+        _ => Some(&task.args),
+    }
+}
+
+/// Records the handlers a changed task notifies; returns the
+/// notifications that named a handler.
+fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) -> Vec<String> {
+    let mut saved = Vec::new();
     let mut names: Vec<String> = match sched.task.attrs.get("notify") {
         Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -783,6 +799,9 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
             hit.push(i);
         }
+        if !hit.is_empty() {
+            saved.push(n.clone());
+        }
         let list = pr.notified.entry(host.to_owned()).or_default();
         for i in hit {
             if !list.contains(&i) {
@@ -790,6 +809,7 @@ fn notify(r: &Runner<'_>, pr: &mut PlayRun, host: &str, sched: &Scheduled) {
             }
         }
     }
+    saved
 }
 
 /// The conditionals that apply: parents' `when` then the task's.
@@ -1605,8 +1625,8 @@ fn execute(
         }
         if attempt < attempts {
             let name = s.task.name().unwrap_or(&s.task.action).to_owned();
-            r.cb.raw(&format!(
-                "FAILED - RETRYING: [{host}]: {name} ({} retries left).\n",
+            r.cb.retrying(&format!(
+                "FAILED - RETRYING: [{host}]: {name} ({} retries left).",
                 attempts - attempt
             ));
             if delay > 0.0 {

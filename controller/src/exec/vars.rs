@@ -27,6 +27,8 @@ pub struct HostState {
 /// Everything shared by the hosts of a play: read-only during a task.
 #[derive(Debug, Default)]
 pub struct PlayScope {
+    /// The configured `timeout` (`ansible_timeout` when nothing sets it).
+    pub timeout: i64,
     pub role_defaults: Map<String, Value>,
     pub play_vars: Map<String, Value>,
     pub vars_files: Map<String, Value>,
@@ -136,12 +138,7 @@ impl TaskVars {
                     .or_else(|| inv("ansible_ssh_pipelining"))
                     .unwrap_or(Value::Bool(false)),
             ),
-            "ansible_timeout" => Some(
-                std::env::var("ANSIBLE_TIMEOUT")
-                    .ok()
-                    .and_then(|t| t.parse::<i64>().ok())
-                    .map_or(Value::from(10), Value::from),
-            ),
+            "ansible_timeout" => Some(Value::from(self.play.timeout)),
             "ansible_module_compression" => Some(Value::from("ZIP_DEFLATED")),
             _ => None,
         }

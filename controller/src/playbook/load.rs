@@ -28,6 +28,9 @@ pub struct Loader {
     /// Directory of the top-level playbook: role searches start there.
     playbook_dir: Option<PathBuf>,
     pub warnings: Vec<Warning>,
+    /// `-vv` notes made while loading (`statically imported: FILE`), in
+    /// order; the caller shows them.
+    pub notes: Vec<String>,
     /// Files being loaded, to refuse import cycles.
     stack: Vec<PathBuf>,
     /// Handlers of roles imported with `import_role` while loading a play;
@@ -84,6 +87,7 @@ impl Loader {
             opts,
             playbook_dir: None,
             warnings: Vec::new(),
+            notes: Vec::new(),
             stack: Vec::new(),
             imported_handlers: Vec::new(),
             renderer: None,
@@ -901,7 +905,17 @@ impl Loader {
             }
             _ => resolve_path(&task.basedir, &target),
         };
+        // Announced before its own imports, as Ansible's loader does; an
+        // empty file is not.
+        let note = self.notes.len();
+        self.notes.push(format!(
+            "statically imported: {}",
+            absolute(&path).display()
+        ));
         let items = self.load_task_file(&path, handler, role)?;
+        if items.is_empty() {
+            self.notes.remove(note);
+        }
         let mut attrs = task.attrs.clone();
         attrs.0.remove("name");
         Ok(Block {
