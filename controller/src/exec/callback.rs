@@ -46,6 +46,8 @@ pub struct Callback {
     json: Option<JsonDoc>,
     /// `set_stats` data: per host, and the run's under `_run`.
     pub custom_stats: Map<String, Value>,
+    /// The current task's `diff:` keyword, over `--diff`.
+    pub task_diff: Option<bool>,
     /// The progress line (off unless stderr is a terminal).
     progress: super::progress::Progress,
 }
@@ -76,6 +78,7 @@ impl Callback {
             json: None,
             custom_stats: Map::new(),
             progress: super::progress::Progress::new(false),
+            task_diff: None,
         }
     }
 
@@ -324,7 +327,7 @@ impl Callback {
     }
 
     fn diffs(&mut self, result: &Value) {
-        if !self.diff {
+        if !self.task_diff.unwrap_or(self.diff) {
             return;
         }
         let entries: Vec<Map<String, Value>> = match result.get("diff") {

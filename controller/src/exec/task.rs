@@ -323,6 +323,11 @@ pub(crate) fn run_batch(
                 shown_args(&sched.task),
             );
         }
+        // The task's own `diff:` shows (or hides) its diffs.
+        r.cb.task_diff = {
+            let vars = r.task_vars(pr, &host, &sched, Map::new());
+            kw_bool(r, &sched, "diff", &vars)
+        };
         let done = run_host_task(r, pr, play, &host, &sched)?;
         if run_once {
             once_facts = done.result.get("ansible_facts").cloned();

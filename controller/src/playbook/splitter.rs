@@ -141,7 +141,10 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, Strin
     let mut options = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for orig in split_args(args)? {
-        let x = orig.trim_start_matches('\n');
+        // Values are read with Python escapes decoded (`\n`, `\t`, `\x41`,
+        // ...); free-form words keep them as written.
+        let decoded = decode_escapes(&orig);
+        let x = decoded.trim_start_matches('\n');
         let eq = find_unescaped_eq(x);
         match eq {
             Some(pos) => {
@@ -155,7 +158,7 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, Strin
             }
             None => {
                 if x.contains("\\=") {
-                    raw.push(orig.replace("\\=", "="));
+                    raw.push(x.replace("\\=", "="));
                 } else {
                     raw.push(orig.clone());
                 }
@@ -166,6 +169,61 @@ pub fn parse_kv(args: &str, check_raw: bool) -> Result<Map<String, Value>, Strin
         options.insert("_raw_params".into(), Value::String(join_args(&raw)));
     }
     Ok(options)
+}
+
+/// Ansible's `_decode_escapes`: `\UXXXXXXXX`, `\uXXXX`, `\xXX` and the
+/// single-character escapes `\\ \' \" \a \b \f \n \r \t \v` become the
+/// characters they name; anything else is kept.
+pub fn decode_escapes(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 >= chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let next = chars[i + 1];
+        let simple = match next {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(ch) = simple {
+            out.push(ch);
+            i += 2;
+            continue;
+        }
+        let width = match next {
+            'U' => 8,
+            'u' => 4,
+            'x' => 2,
+            _ => 0,
+        };
+        if width > 0 && i + 2 + width <= chars.len() {
+            let hex: String = chars[i + 2..i + 2 + width].iter().collect();
+            if hex.chars().all(|h| h.is_ascii_hexdigit()) {
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    out.push(ch);
+                    i += 2 + width;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 fn find_unescaped_eq(x: &str) -> Option<usize> {
@@ -185,6 +243,16 @@ mod tests {
             vec!["a=b", "c=\"d e\"", "{{ x y }}"]
         );
         assert!(split_args("a='b").is_err());
+    }
+
+    #[test]
+    fn escapes_decoded_in_values() {
+        let m = parse_kv(r#"content="a\nb\t\x41\u00e9" dest=/x"#, false).unwrap();
+        assert_eq!(m["content"], "a\nb\tA\u{e9}");
+        assert_eq!(decode_escapes(r"keep \d and \\"), "keep \\d and \\");
+        // Free-form words keep their escapes.
+        let m = parse_kv(r"printf a\nb", true).unwrap();
+        assert_eq!(m["_raw_params"], r"printf a\nb");
     }
 
     #[test]
