@@ -410,8 +410,148 @@ fn config_env(name: &str) -> Option<(&'static str, &'static str)> {
         "COLOR_OK" => ("ANSIBLE_COLOR_OK", "string"),
         "COLOR_CHANGED" => ("ANSIBLE_COLOR_CHANGED", "string"),
         "COLOR_ERROR" => ("ANSIBLE_COLOR_ERROR", "string"),
+        "ANSIBLE_COW_ACCEPTLIST" => ("ANSIBLE_COW_ACCEPTLIST", "list"),
         _ => return None,
     })
+}
+
+/// A plugin's setting as the config manager resolves it for a task: the
+/// last of its variables that is set, else its environment variable, else
+/// its default; with the origin Ansible reports. `Ok(None)` when the
+/// plugin has no such setting; an error when there is no such plugin.
+fn plugin_config(
+    ctx: &Arc<Ctx>,
+    ptype: &str,
+    pname: &str,
+    name: &str,
+) -> Result<Option<(Value, String)>, TemplateError> {
+    // (setting, variables in definition order, environment, default, int)
+    type Def = (
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+        Option<&'static str>,
+        bool,
+    );
+    const SSH: &[Def] = &[
+        (
+            "host",
+            &["inventory_hostname", "ansible_host", "ansible_ssh_host"],
+            &[],
+            None,
+            false,
+        ),
+        (
+            "remote_user",
+            &["ansible_user", "ansible_ssh_user"],
+            &["ANSIBLE_REMOTE_USER"],
+            None,
+            false,
+        ),
+        (
+            "port",
+            &["ansible_port", "ansible_ssh_port"],
+            &["ANSIBLE_REMOTE_PORT"],
+            None,
+            true,
+        ),
+        (
+            "timeout",
+            &["ansible_ssh_timeout"],
+            &["ANSIBLE_TIMEOUT", "ANSIBLE_SSH_TIMEOUT"],
+            Some("10"),
+            true,
+        ),
+        (
+            "private_key_file",
+            &["ansible_private_key_file", "ansible_ssh_private_key_file"],
+            &["ANSIBLE_PRIVATE_KEY_FILE"],
+            None,
+            false,
+        ),
+        (
+            "password",
+            &[
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ],
+            &[],
+            None,
+            false,
+        ),
+        (
+            "ssh_executable",
+            &["ansible_ssh_executable"],
+            &["ANSIBLE_SSH_EXECUTABLE"],
+            Some("ssh"),
+            false,
+        ),
+        (
+            "pipelining",
+            &["ansible_pipelining", "ansible_ssh_pipelining"],
+            &["ANSIBLE_PIPELINING", "ANSIBLE_SSH_PIPELINING"],
+            None,
+            false,
+        ),
+    ];
+    const LOCAL: &[Def] = &[(
+        "pipelining",
+        &["ansible_pipelining"],
+        &["ANSIBLE_PIPELINING"],
+        None,
+        false,
+    )];
+    const SH: &[Def] = &[
+        (
+            "remote_tmp",
+            &["ansible_remote_tmp"],
+            &["ANSIBLE_REMOTE_TEMP", "ANSIBLE_REMOTE_TMP"],
+            Some("~/.ansible/tmp"),
+            false,
+        ),
+        (
+            "system_tmpdirs",
+            &["ansible_system_tmpdirs"],
+            &["ANSIBLE_SYSTEM_TMPDIRS"],
+            None,
+            false,
+        ),
+    ];
+    let name_only = pname.rsplit('.').next().unwrap_or(pname);
+    let defs: &[Def] = match (ptype, name_only) {
+        ("connection", "ssh") => SSH,
+        ("connection", "local") => LOCAL,
+        ("shell", "sh") => SH,
+        _ => return Err(lerr(format!("Unable to load {ptype} plugin \"{pname}\""))),
+    };
+    let Some(&(_, vars, envs, default, int)) = defs.iter().find(|d| d.0 == name) else {
+        return Ok(None);
+    };
+    let mut found = None;
+    for v in vars {
+        if let Some(val) = ctx.lookup_var(v).filter(|v| !v.is_undefined()) {
+            found = Some((val, format!("var: {v}")));
+        }
+    }
+    if found.is_none() {
+        for e in envs {
+            if let Ok(raw) = std::env::var(e) {
+                found = Some((Value::from(raw), format!("env: {e}")));
+            }
+        }
+    }
+    let (v, origin) = found.unwrap_or_else(|| {
+        (
+            default.map_or(Value::from(()), Value::from),
+            "default".to_owned(),
+        )
+    });
+    let v = match (int, v.as_str()) {
+        (true, Some(t)) => t.trim().parse::<i64>().map_or(v.clone(), Value::from),
+        _ => v,
+    };
+    Ok(Some((v, origin)))
 }
 
 fn config(ctx: &Ctx, name: &str) -> Option<Value> {
@@ -428,6 +568,11 @@ fn config(ctx: &Ctx, name: &str) -> Option<Value> {
                     raw.trim().to_lowercase().as_str(),
                     "y" | "yes" | "on" | "1" | "true" | "t"
                 ))),
+                "list" => Some(Value::from(
+                    raw.split(',')
+                        .map(|p| Value::from(p.trim()))
+                        .collect::<Vec<_>>(),
+                )),
                 "pathspec" => Some(Value::from(
                     raw.split(':')
                         .filter(|p| !p.is_empty())
@@ -466,6 +611,43 @@ fn config(ctx: &Ctx, name: &str) -> Option<Value> {
         "COLOR_OK" => Value::from("green"),
         "COLOR_CHANGED" => Value::from("yellow"),
         "COLOR_ERROR" => Value::from("red"),
+        "ANSIBLE_COW_ACCEPTLIST" => Value::from(
+            [
+                "bud-frogs",
+                "bunny",
+                "cheese",
+                "daemon",
+                "default",
+                "dragon",
+                "elephant-in-snake",
+                "elephant",
+                "eyes",
+                "hellokitty",
+                "kitty",
+                "luke-koala",
+                "meow",
+                "milk",
+                "moofasa",
+                "moose",
+                "ren",
+                "sheep",
+                "small",
+                "stegosaurus",
+                "stimpy",
+                "supermilker",
+                "three-eyes",
+                "turkey",
+                "turtle",
+                "tux",
+                "udder",
+                "vader-koala",
+                "vader",
+                "www",
+            ]
+            .iter()
+            .map(|s| Value::from(*s))
+            .collect::<Vec<_>>(),
+        ),
         _ => return None,
     })
 }
@@ -829,10 +1011,61 @@ pub(crate) fn run(
             let on_missing = kw(kwargs, "on_missing")
                 .map(s)
                 .unwrap_or_else(|| "error".into());
+            if !matches!(on_missing.as_str(), "error" | "warn" | "skip") {
+                return Err(lerr(format!(
+                    "Invalid value \"{on_missing}\" for configuration option \"plugin_type: lookup plugin: config setting: on_missing \", valid values are: error, warn, skip"
+                )));
+            }
+            let ptype = kw(kwargs, "plugin_type").map(s);
+            let pname = kw(kwargs, "plugin_name").map(s);
+            let show_origin = kw(kwargs, "show_origin").is_some_and(|v| v.is_true());
+            if ptype.is_some() != pname.is_some() {
+                return Err(lerr(
+                    "Both plugin_type and plugin_name are required, cannot use one without the other",
+                ));
+            }
             let mut out = Vec::new();
             for t in terms {
+                if t.as_str().is_none() {
+                    let class = match t.kind() {
+                        minijinja::value::ValueKind::Number if t.is_integer() => "int",
+                        minijinja::value::ValueKind::Number => "float",
+                        minijinja::value::ValueKind::Bool => "bool",
+                        minijinja::value::ValueKind::Seq => "list",
+                        minijinja::value::ValueKind::Map => "dict",
+                        _ => "NoneType",
+                    };
+                    return Err(lerr(format!(
+                        "Invalid setting identifier, \"{}\" is not a string, its a <class '{class}'>",
+                        py_str(t)
+                    )));
+                }
                 let t = s(t);
+                if let (Some(pt), Some(pn)) = (&ptype, &pname) {
+                    match plugin_config(ctx, pt, pn, &t)? {
+                        Some((v, origin)) if show_origin => {
+                            out.push(Value::from(vec![v, Value::from(origin)]))
+                        }
+                        Some((v, _)) => out.push(v),
+                        None if on_missing == "error" => {
+                            let why = format!("Requested entry (plugin_type: {pt} plugin: {pn} setting: {t} ) was not defined in configuration.");
+                            return Err(lerr(format!("Unable to find setting {t}. {why}. {why}")));
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
+                // Names of the constants module that are not settings.
+                if matches!(
+                    t.as_str(),
+                    "ConfigManager" | "config" | "set_constant" | "to_text" | "AnsibleOptionsError"
+                ) {
+                    return Err(lerr(format!("Invalid setting \"{t}\" attempted")));
+                }
                 match config(ctx, &t) {
+                    Some(v) if show_origin => {
+                        out.push(Value::from(vec![v, Value::from("default")]))
+                    }
                     Some(v) => out.push(v),
                     None if on_missing == "skip" || on_missing == "warn" => {}
                     // Ansible's message carries the failed attribute

@@ -138,7 +138,7 @@ impl TaskVars {
                     .or_else(|| inv("ansible_ssh_pipelining"))
                     .unwrap_or(Value::Bool(false)),
             ),
-            "ansible_timeout" => Some(Value::from(self.play.timeout)),
+            "ansible_timeout" | "ansible_ssh_timeout" => Some(Value::from(self.play.timeout)),
             "ansible_module_compression" => Some(Value::from("ZIP_DEFLATED")),
             _ => None,
         }
