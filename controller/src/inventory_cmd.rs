@@ -42,8 +42,9 @@ pub struct InventoryArgs {
 }
 
 /// `ansible_python_interpreter` for the implicit localhost: the first
-/// `python3` on PATH (Ansible uses its own interpreter).
-fn local_python() -> String {
+/// `python3` on PATH: what ansible-playbook would run with (its own
+/// `sys.executable`, `ansible_playbook_python`), e.g. an activated venv's.
+pub(crate) fn local_python() -> String {
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
             let p = dir.join("python3");

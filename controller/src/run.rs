@@ -127,7 +127,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         &sources,
         &rustle_inventory::LoadOptions {
             cwd: cwd.clone(),
-            python_interpreter: "/usr/bin/python3".into(),
+            python_interpreter: crate::inventory_cmd::local_python(),
             pattern_mismatch,
         },
     );

@@ -869,7 +869,7 @@ impl<'a> Runner<'a> {
         );
         m.insert(
             "ansible_playbook_python".into(),
-            Value::from("/usr/bin/python3"),
+            Value::from(crate::inventory_cmd::local_python()),
         );
         m.insert(
             "ansible_config_file".into(),

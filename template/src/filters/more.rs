@@ -610,8 +610,34 @@ fn f_unique(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let list = items(&v)?;
     // Ansible hands `bool(case_sensitive)` to Jinja2's unique, so the
     // default (None) compares strings case-insensitively.
-    let case_sensitive = a.get(0, "case_sensitive").map(|v| v.is_true());
+    let cs_arg = a.get(0, "case_sensitive");
+    let case_sensitive = cs_arg.as_ref().map(|v| v.is_true());
     let attr = a.str(1, "attribute");
+    // Jinja2 hashes each key: a dict or list key makes it fail. Ansible then
+    // refuses when `case_sensitive=False` or `attribute` was given, and
+    // otherwise falls back to its own (case-sensitive) list-based unique.
+    let unhashable = list.iter().find_map(|x| {
+        let key = match &attr {
+            Some(at) => get_path(x, at),
+            None => x.clone(),
+        };
+        match key.kind() {
+            ValueKind::Map => Some("dict"),
+            ValueKind::Seq => Some("list"),
+            _ => None,
+        }
+    });
+    if let Some(ty) = unhashable {
+        let explicit_false = cs_arg
+            .as_ref()
+            .is_some_and(|v| v.kind() == ValueKind::Bool && !v.is_true());
+        if explicit_false || attr.is_some() {
+            return Err(ferr(format!(
+                "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied. unhashable type: '{ty}'"
+            )));
+        }
+        return Ok(Value::from(uniq(list)));
+    }
     if case_sensitive != Some(true) || attr.is_some() {
         let mut seen: Vec<Value> = Vec::new();
         let mut out = Vec::new();
@@ -704,6 +730,49 @@ fn f_min(_: &State, v: Value, a: Args) -> Result<Value, Error> {
 
 fn f_max(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     minmax(v, a, true)
+}
+
+/// `rekey_on_member`: a list (or a dict's values) of dicts into a dict
+/// keyed by each one's `key`.
+fn f_rekey_on_member(_: &State, v: Value, a: Args) -> Result<Value, Error> {
+    let key = a.get(0, "key").unwrap_or_default();
+    let duplicates = a.str(1, "duplicates").unwrap_or_else(|| "error".into());
+    if duplicates != "error" && duplicates != "overwrite" {
+        return Err(ferr(format!(
+            "duplicates parameter to rekey_on_member has unknown value: {duplicates}"
+        )));
+    }
+    need(&v)?;
+    need(&key)?;
+    let list: Vec<Value> = match v.kind() {
+        ValueKind::Map => v
+            .try_iter()?
+            .map(|k| v.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => v.try_iter()?.collect(),
+        _ => return Err(fterr("Type is not a valid list, set, or dict")),
+    };
+    let mut out: Vec<(Value, Value)> = Vec::new();
+    for item in list {
+        if item.kind() != ValueKind::Map {
+            return Err(fterr("List item is not a valid dict"));
+        }
+        let k = match item.get_item(&key) {
+            Ok(k) if !k.is_undefined() => k,
+            _ => return Err(ferr(format!("Key {} was not found", py_str(&key)))),
+        };
+        match out.iter_mut().find(|(ek, _)| *ek == k) {
+            Some(_) if duplicates == "error" => {
+                return Err(ferr(format!(
+                    "Key {} is not unique, cannot correctly turn into dict",
+                    py_str(&k)
+                )))
+            }
+            Some(entry) => entry.1 = item,
+            None => out.push((k, item)),
+        }
+    }
+    Ok(Value::from_pairs(out))
 }
 
 fn f_subelements(_: &State, v: Value, a: Args) -> Result<Value, Error> {
@@ -1690,12 +1759,25 @@ fn f_human_readable(_: &State, v: Value, a: Args) -> Result<Value, Error> {
     let unit = a.str(1, "unit");
     let n = match v.kind() {
         ValueKind::Number => f64::try_from(v.clone()).unwrap_or(0.0),
-        _ => super::parse_py_float(&to_s(&v)?).ok_or_else(|| {
-            ferr(format!(
-                "human_readable() can't interpret following string: {}",
-                py_str(&v)
-            ))
-        })?,
+        ValueKind::Bool => f64::from(u8::from(v.is_true())),
+        // Python compares (or divides) the value with an int: a TypeError
+        // for anything else, even a numeric string.
+        _ => {
+            let ty = match v.kind() {
+                ValueKind::String => "str",
+                ValueKind::Seq => "list",
+                ValueKind::Map => "dict",
+                _ => "NoneType",
+            };
+            let why = if unit.is_some() {
+                format!("unsupported operand type(s) for /: '{ty}' and 'int'")
+            } else {
+                format!("'>=' not supported between instances of '{ty}' and 'int'")
+            };
+            return Err(fterr(format!(
+                "human_readable() failed on bad input: {why}"
+            )));
+        }
     };
     let (base, suffix) = if isbits {
         ("bits", "b")
@@ -2100,6 +2182,7 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     add(env, "zip_longest", f_zip_longest);
     add(env, "flatten", f_flatten);
     add(env, "unique", f_unique);
+    add(env, "rekey_on_member", f_rekey_on_member);
     add(env, "union", f_union);
     add(env, "intersect", f_intersect);
     add(env, "difference", f_difference);
