@@ -554,6 +554,22 @@ fn plugin_config(
     Ok(Some((v, origin)))
 }
 
+/// The `vars` and `config` lookups' error for a term that is not a string.
+fn not_a_setting_name(t: &Value) -> TemplateError {
+    let class = match t.kind() {
+        minijinja::value::ValueKind::Number if t.is_integer() => "int",
+        minijinja::value::ValueKind::Number => "float",
+        minijinja::value::ValueKind::Bool => "bool",
+        minijinja::value::ValueKind::Seq => "list",
+        minijinja::value::ValueKind::Map => "dict",
+        _ => "NoneType",
+    };
+    lerr(format!(
+        "Invalid setting identifier, \"{}\" is not a string, its a <class '{class}'>",
+        py_str(t)
+    ))
+}
+
 fn config(ctx: &Ctx, name: &str) -> Option<Value> {
     if let Some(v) = ctx.shared.opts.config.get(name) {
         return Some(crate::convert::json_to_mj(v));
@@ -775,18 +791,7 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 if t.as_str().is_none() {
-                    let class = match t.kind() {
-                        minijinja::value::ValueKind::Number if t.is_integer() => "int",
-                        minijinja::value::ValueKind::Number => "float",
-                        minijinja::value::ValueKind::Bool => "bool",
-                        minijinja::value::ValueKind::Seq => "list",
-                        minijinja::value::ValueKind::Map => "dict",
-                        _ => "NoneType",
-                    };
-                    return Err(lerr(format!(
-                        "Invalid setting identifier, \"{}\" is not a string, its a <class '{class}'>",
-                        py_str(t)
-                    )));
+                    return Err(not_a_setting_name(t));
                 }
                 let t = s(t);
                 match ctx.lookup_var(&t).filter(|v| !v.is_undefined()) {
@@ -1027,18 +1032,7 @@ pub(crate) fn run(
             let mut out = Vec::new();
             for t in terms {
                 if t.as_str().is_none() {
-                    let class = match t.kind() {
-                        minijinja::value::ValueKind::Number if t.is_integer() => "int",
-                        minijinja::value::ValueKind::Number => "float",
-                        minijinja::value::ValueKind::Bool => "bool",
-                        minijinja::value::ValueKind::Seq => "list",
-                        minijinja::value::ValueKind::Map => "dict",
-                        _ => "NoneType",
-                    };
-                    return Err(lerr(format!(
-                        "Invalid setting identifier, \"{}\" is not a string, its a <class '{class}'>",
-                        py_str(t)
-                    )));
+                    return Err(not_a_setting_name(t));
                 }
                 let t = s(t);
                 if let (Some(pt), Some(pn)) = (&ptype, &pname) {

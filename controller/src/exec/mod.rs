@@ -246,6 +246,17 @@ impl<'a> Runner<'a> {
         self.stats.entry(host.to_owned()).or_default()
     }
 
+    /// The inventory's hosts (not the implicit localhost).
+    fn inventory_hosts(&self) -> Vec<String> {
+        self.inventory
+            .data
+            .hosts
+            .iter()
+            .filter(|h| !h.implicit)
+            .map(|h| h.name.clone())
+            .collect()
+    }
+
     /// Runs every play of every playbook; returns the exit code.
     pub fn run(&mut self, books: &[Playbook], shown: &[String]) -> u8 {
         match factcache::FactCache::from_settings(&self.cfg.fact_cache) {
@@ -256,15 +267,7 @@ impl<'a> Runner<'a> {
             }
         }
         if self.cfg.flush_cache {
-            let hosts: Vec<String> = self
-                .inventory
-                .data
-                .hosts
-                .iter()
-                .filter(|h| !h.implicit)
-                .map(|h| h.name.clone())
-                .collect();
-            for h in hosts {
+            for h in self.inventory_hosts() {
                 self.fact_cache.clear(&h);
             }
         }
@@ -563,14 +566,7 @@ impl<'a> Runner<'a> {
             self.stats_mut(h);
         }
         // `hostvars` covers every inventory host, not only the play's.
-        let all: Vec<String> = self
-            .inventory
-            .data
-            .hosts
-            .iter()
-            .filter(|h| !h.implicit)
-            .map(|h| h.name.clone())
-            .collect();
+        let all = self.inventory_hosts();
         for h in &all {
             self.init_host(h);
         }

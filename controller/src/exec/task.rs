@@ -87,6 +87,11 @@ fn task_title(r: &Runner<'_>, pr: &PlayRun, s: &Scheduled) -> String {
         Some(n) => n,
         None => s.task.action.clone(),
     };
+    with_role_prefix(s, name)
+}
+
+/// `role : name` for a task inside a role, as Task.get_name().
+fn with_role_prefix(s: &Scheduled, name: String) -> String {
     let role = s
         .task
         .role
@@ -175,15 +180,7 @@ fn step_name(s: &Scheduled) -> String {
         .name()
         .map(str::to_owned)
         .unwrap_or_else(|| s.task.action.clone());
-    let role = s
-        .task
-        .role
-        .as_ref()
-        .or_else(|| s.parents.iter().rev().find_map(|b| b.role.as_ref()));
-    match role {
-        Some(r) => format!("{} : {}", r.name, name),
-        None => name,
-    }
+    with_role_prefix(s, name)
 }
 
 /// Runs the batch's task on each of its hosts.
