@@ -26,8 +26,14 @@ pub mod utilities;
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
     &commands::shell::Shell,
+    &files::assemble::Assemble,
+    &files::blockinfile::Blockinfile,
     &files::copy::Copy,
     &files::file::File,
+    &files::ini_file::IniFile,
+    &files::lineinfile::Lineinfile,
+    &files::replace::Replace,
+    &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
     &utilities::debug::Debug,
@@ -226,6 +232,12 @@ pub trait Module: Sync {
     fn description(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     fn spec(&self) -> &'static ArgSpec;
+    /// The `msg` of the skipped result in check mode when
+    /// `capabilities().check_mode` is [`CheckSupport::None`] (an action
+    /// plugin that refuses check mode words it differently).
+    fn check_mode_skip_msg(&self) -> String {
+        format!("remote module ({}) does not support check mode", self.name())
+    }
     /// Decides what would change, touching nothing.
     fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError>;
 }
