@@ -115,7 +115,7 @@ pub fn run_task(
         Some(m) => {
             let caps = m.capabilities();
             if check_mode && caps.check_mode == CheckSupport::None {
-                let mut r = ModuleResult::ok().with_msg(m.check_mode_skip_msg());
+                let mut r = ModuleResult::ok().with_msg(m.check_refusal().msg(m.name()));
                 r.skipped = true;
                 r
             } else {

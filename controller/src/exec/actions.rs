@@ -21,6 +21,9 @@ use crate::playbook::{Block, Play};
 /// as a result; the `_ansible_` prefix keeps it out of output and
 /// registered values.
 pub(crate) const RAISED: &str = "_ansible_rustle_raised";
+/// Marks a result an action plugin returned by raising (`AnsibleActionSkip`,
+/// `AnsibleActionFail`): registered without the executor's defaults.
+pub(crate) const AS_IS: &str = "_ansible_rustle_as_is";
 
 fn done(result: Value) -> Done {
     let outcome = outcome_of(&result);
@@ -1309,7 +1312,7 @@ fn assemble_action(
     vars: &Arc<dyn Vars>,
 ) -> Done {
     let (Some(src), Some(_)) = (args.get("src"), args.get("dest")) else {
-        return fail("src and dest are required");
+        return action_fail("src and dest are required");
     };
     let src = value_to_string(src);
     if args.get("remote_src").is_none_or(truthy) {
@@ -1317,10 +1320,12 @@ fn assemble_action(
     }
     let path = search_file(s, "files", &src, &r.playbook_dir);
     if !path.exists() {
-        return fail(format!("Could not find or access '{src}' on the Ansible Controller."));
+        return action_fail(format!(
+            "Could not find or access '{src}' on the Ansible Controller."
+        ));
     }
     if !path.is_dir() {
-        return fail(format!("Source ({}) is not a directory", path.display()));
+        return action_fail(format!("Source ({}) is not a directory", path.display()));
     }
     let text = |k: &str| args.get(k).filter(|v| !v.is_null()).map(value_to_string);
     let data = match rustle_runner::modules::files::assemble::assemble_fragments(
@@ -1337,6 +1342,12 @@ fn assemble_action(
         margs.remove(k);
     }
     module_call(r, s, "assemble", margs, vars, Some(data))
+}
+
+/// A failure an action plugin raises (`AnsibleActionFail`): its
+/// `exception` is `traceback.format_exc()` outside any exception.
+fn action_fail(msg: impl Into<String>) -> Done {
+    done(json!({"changed": false, "failed": true, "msg": msg.into(), "exception": "NoneType: None\n"}))
 }
 
 /// Runs a native module in-process, as the runner would on the host.
@@ -1432,6 +1443,15 @@ fn module_call(
     if status == Status::Skipped {
         if let Value::Object(m) = &mut v {
             m.insert("skipped".into(), Value::Bool(true));
+            // An action plugin's refusal never reaches the executor's
+            // "set the failed property" step.
+            let by_action = rustle_runner::modules::lookup(module).is_some_and(|m| {
+                m.check_refusal() == rustle_runner::modules::CheckRefusal::Action
+            });
+            if by_action {
+                m.remove("failed");
+                m.insert(AS_IS.into(), Value::Bool(true));
+            }
         }
     }
     done(v)

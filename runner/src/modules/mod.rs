@@ -72,6 +72,27 @@ pub enum CheckSupport {
     None,
 }
 
+/// Who skips a task in check mode for a module without check-mode
+/// support; the skipped result differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// `remote module (x) does not support check mode`.
+    Module,
+    /// `This action (x) does not support check mode.`; the result is the
+    /// action's, without the `failed` key the executor adds to module
+    /// results.
+    Action,
+}
+
+impl CheckRefusal {
+    pub fn msg(self, module: &str) -> String {
+        match self {
+            CheckRefusal::Module => format!("remote module ({module}) does not support check mode"),
+            CheckRefusal::Action => format!("This action ({module}) does not support check mode."),
+        }
+    }
+}
+
 /// What a module declares about itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Capabilities {
@@ -232,11 +253,11 @@ pub trait Module: Sync {
     fn description(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     fn spec(&self) -> &'static ArgSpec;
-    /// The `msg` of the skipped result in check mode when
-    /// `capabilities().check_mode` is [`CheckSupport::None`] (an action
-    /// plugin that refuses check mode words it differently).
-    fn check_mode_skip_msg(&self) -> String {
-        format!("remote module ({}) does not support check mode", self.name())
+    /// Who refuses check mode when `capabilities().check_mode` is
+    /// [`CheckSupport::None`]: the module, or (for modules that are
+    /// Ansible action plugins) the action.
+    fn check_refusal(&self) -> CheckRefusal {
+        CheckRefusal::Module
     }
     /// Decides what would change, touching nothing.
     fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError>;

@@ -19,7 +19,9 @@ use super::file::{self, file_common_args};
 use super::pyre::{Flags, PyRegex};
 use super::textfile as t;
 use crate::args::{ArgDef, ArgDefault, ArgSpec, ArgType};
-use crate::modules::{action, Capabilities, Check, CheckSupport, Context, Module, ModuleError};
+use crate::modules::{
+    action, Capabilities, Check, CheckRefusal, CheckSupport, Context, Module, ModuleError,
+};
 use crate::result::ModuleResult;
 
 pub struct Assemble;
@@ -220,8 +222,8 @@ impl Module for Assemble {
             diff: true,
         }
     }
-    fn check_mode_skip_msg(&self) -> String {
-        "This action (assemble) does not support check mode.".into()
+    fn check_refusal(&self) -> CheckRefusal {
+        CheckRefusal::Action
     }
     fn spec(&self) -> &'static ArgSpec {
         &SPEC
@@ -331,8 +333,11 @@ fn run_module(o: &Opts) -> Result<ModuleResult, ModuleError> {
     })
 }
 
-/// The action plugin with the controller's content: `copy` when it
-/// differs, `file` otherwise.
+/// The action plugin with the controller's content. Ansible compares the
+/// destination's checksum with the checksum of the temporary file's *name*
+/// (`checksum_s(path)`), so it always hands over to `copy`, which changes
+/// the file only when the content differs; the diff is always computed.
+/// (`src`, the copy's temporary path on the host, is not returned.)
 fn run_shipped(o: &Opts, data: &[u8]) -> Result<ModuleResult, ModuleError> {
     let dest = PathBuf::from(&o.dest);
     let checksum = c::sha1_bytes(data);
@@ -341,13 +346,6 @@ fn run_shipped(o: &Opts, data: &[u8]) -> Result<ModuleResult, ModuleError> {
     } else {
         None
     };
-    if dest_sum.as_deref() == Some(checksum.as_str()) {
-        let mut p = file::Params::new(&o.dest);
-        p.mode = o.mode.clone();
-        p.owner = o.owner.clone();
-        p.group = o.group.clone();
-        return file::run(p, false);
-    }
     let mut diff = serde_json::Map::new();
     if o.diff {
         if !c::exists(&dest) {
@@ -370,22 +368,25 @@ fn run_shipped(o: &Opts, data: &[u8]) -> Result<ModuleResult, ModuleError> {
     let mut r = kv([
         ("dest", o.dest.clone().into()),
         ("md5sum", c::md5_bytes(data).into()),
-        ("checksum", checksum.into()),
+        ("checksum", checksum.clone().into()),
     ]);
-    if o.backup && c::exists(&dest) {
-        r.insert("backup_file".into(), t::backup(&dest)?.into());
+    let differs = dest_sum.as_deref() != Some(checksum.as_str());
+    if differs {
+        if o.backup && c::exists(&dest) {
+            r.insert("backup_file".into(), t::backup(&dest)?.into());
+        }
+        if let Some(v) = &o.validate {
+            t::require_placeholder(v)?;
+        }
+        t::write_atomic(&dest, data, o.validate.as_deref())?;
     }
-    if let Some(v) = &o.validate {
-        t::require_placeholder(v)?;
-    }
-    t::write_atomic(&dest, data, o.validate.as_deref())?;
-    c::set_fs_attributes_if_different(&file_args(o), true, None, false)?;
+    let changed = c::set_fs_attributes_if_different(&file_args(o), differs, None, false)?;
     c::add_path_info(&mut r);
     if !diff.is_empty() {
         r.insert("diff".into(), Value::Object(diff));
     }
     Ok(ModuleResult {
-        changed: true,
+        changed,
         extra: r,
         ..Default::default()
     })

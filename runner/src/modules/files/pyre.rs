@@ -345,7 +345,7 @@ impl Template {
                         }
                     }
                     flush(&mut lit, &mut pieces);
-                    pieces.push(group_ref(this.parse().unwrap_or(0), i)?);
+                    pieces.push(group_ref(this.parse().unwrap_or(0), i + 1)?);
                     i = j;
                 }
                 'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' => {
@@ -438,7 +438,7 @@ mod tests {
         assert_eq!((s.as_str(), n), ("b:a:b\n d:c:d\n", 2));
         assert_eq!(
             r.subn(r"\3", "a=b").err().as_deref(),
-            Some("invalid group reference 3 at position 0")
+            Some("invalid group reference 3 at position 1")
         );
         assert_eq!(
             r.subn(r"\q", "a=b").err().as_deref(),

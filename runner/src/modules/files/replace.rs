@@ -241,7 +241,11 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
         },
     )
     .map_err(compile_err)?;
-    let (replaced, n) = mre.subn(&o.replace, section).map_err(compile_err)?;
+    let (replaced, n) = mre.subn(&o.replace, section).map_err(|e| ModuleError::Failed {
+        msg: format!("Unable to process replace due to error: {e}"),
+        // The callback shows the exception's last line.
+        extra: c::kv([("exception", format!("re.error: {e}").into())]),
+    })?;
     let mut r = ModuleResult::ok();
     r.set("rc", 0);
     let (mut msg, changed, new_contents) = if n > 0 && section != replaced {
