@@ -1338,7 +1338,13 @@ fn assemble_action(
         Err(e) => return fail(e.to_string()),
     };
     let mut margs = args.clone();
-    for k in ["remote_src", "regexp", "delimiter", "ignore_hidden", "decrypt"] {
+    for k in [
+        "remote_src",
+        "regexp",
+        "delimiter",
+        "ignore_hidden",
+        "decrypt",
+    ] {
         margs.remove(k);
     }
     module_call(r, s, "assemble", margs, vars, Some(data))
@@ -1347,7 +1353,9 @@ fn assemble_action(
 /// A failure an action plugin raises (`AnsibleActionFail`): its
 /// `exception` is `traceback.format_exc()` outside any exception.
 fn action_fail(msg: impl Into<String>) -> Done {
-    done(json!({"changed": false, "failed": true, "msg": msg.into(), "exception": "NoneType: None\n"}))
+    done(
+        json!({"changed": false, "failed": true, "msg": msg.into(), "exception": "NoneType: None\n"}),
+    )
 }
 
 /// Runs a native module in-process, as the runner would on the host.
@@ -1445,9 +1453,8 @@ fn module_call(
             m.insert("skipped".into(), Value::Bool(true));
             // An action plugin's refusal never reaches the executor's
             // "set the failed property" step.
-            let by_action = rustle_runner::modules::lookup(module).is_some_and(|m| {
-                m.check_refusal() == rustle_runner::modules::CheckRefusal::Action
-            });
+            let by_action = rustle_runner::modules::lookup(module)
+                .is_some_and(|m| m.check_refusal() == rustle_runner::modules::CheckRefusal::Action);
             if by_action {
                 m.remove("failed");
                 m.insert(AS_IS.into(), Value::Bool(true));

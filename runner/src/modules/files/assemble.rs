@@ -43,8 +43,7 @@ static ARGS: [ArgDef; 17] = [
     ArgDef::new("remote_src", ArgType::Bool)
         .default(ArgDefault::Bool(true))
         .doc("src is on the host; false: on the controller."),
-    ArgDef::new("regexp", ArgType::Str)
-        .doc("Only fragments whose name matches this Python regex."),
+    ArgDef::new("regexp", ArgType::Str).doc("Only fragments whose name matches this Python regex."),
     ArgDef::new("ignore_hidden", ArgType::Bool)
         .default(ArgDefault::Bool(false))
         .doc("Skip fragments whose name starts with a dot."),
@@ -112,10 +111,7 @@ fn escape_decode(s: &[u8]) -> Vec<u8> {
                 }
                 out.push((v & 0xff) as u8);
             }
-            b'x' if i + 1 < s.len()
-                && s[i].is_ascii_hexdigit()
-                && s[i + 1].is_ascii_hexdigit() =>
-            {
+            b'x' if i + 1 < s.len() && s[i].is_ascii_hexdigit() && s[i + 1].is_ascii_hexdigit() => {
                 let h = std::str::from_utf8(&s[i..i + 2]).unwrap_or("0");
                 out.push(u8::from_str_radix(h, 16).unwrap_or(0));
                 i += 2;
@@ -278,7 +274,10 @@ fn run(o: &Opts) -> Result<ModuleResult, ModuleError> {
 
 /// The module proper (`remote_src`).
 fn run_module(o: &Opts) -> Result<ModuleResult, ModuleError> {
-    let mut r = kv([("src", o.src.clone().into()), ("dest", o.dest.clone().into())]);
+    let mut r = kv([
+        ("src", o.src.clone().into()),
+        ("dest", o.dest.clone().into()),
+    ]);
     let src = PathBuf::from(&o.src);
     let data = assemble_fragments(
         &src,

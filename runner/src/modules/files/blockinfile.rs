@@ -281,7 +281,10 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     if n0 > 0 && n0 <= lines.len() && !lines[n0 - 1].ends_with('\n') {
         lines[n0 - 1].push('\n');
     }
-    if o.prepend_newline && o.present && n0 != 0 && lines.get(n0 - 1).map(String::as_str) != Some("\n")
+    if o.prepend_newline
+        && o.present
+        && n0 != 0
+        && lines.get(n0 - 1).map(String::as_str) != Some("\n")
     {
         lines.insert(n0, "\n".into());
         n0 += 1;

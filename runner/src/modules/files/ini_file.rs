@@ -124,7 +124,10 @@ impl Module for IniFile {
         let allow_no_value = a.bool("allow_no_value");
         let value = s("value");
         let values = a.is_set("values").then(|| a.list("values"));
-        if present && !allow_no_value && value.is_none() && values.as_ref().is_none_or(Vec::is_empty)
+        if present
+            && !allow_no_value
+            && value.is_none()
+            && values.as_ref().is_none_or(Vec::is_empty)
         {
             return Err(ModuleError::failed(
                 "Parameter 'value(s)' must be defined if state=present and allow_no_value=False.",
@@ -261,7 +264,14 @@ impl OptMatcher {
     }
 
     fn matches(&self, line: &str, inactive_too: bool) -> Option<String> {
-        Self::value(if inactive_too { &self.any } else { &self.active }, line)
+        Self::value(
+            if inactive_too {
+                &self.any
+            } else {
+                &self.active
+            },
+            line,
+        )
     }
 }
 
@@ -404,8 +414,8 @@ fn do_ini(o: &Opts, dry: bool) -> Result<IniOutcome, ModuleError> {
         }
     };
     let mut option_no_value_present = false;
-    let blank_or_comment = PyRegex::new(r"^[ \t]*([#;].*)?$", Flags::default())
-        .map_err(ModuleError::failed)?;
+    let blank_or_comment =
+        PyRegex::new(r"^[ \t]*([#;].*)?$", Flags::default()).map_err(ModuleError::failed)?;
     let section_re = PyRegex::new(
         &format!(r"^\[\s*{}\s*]", pyre::escape(section.trim())),
         Flags {

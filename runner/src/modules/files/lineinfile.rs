@@ -50,7 +50,8 @@ static ARGS: [ArgDef; 20] = [
     ArgDef::new("firstmatch", ArgType::Bool)
         .default(ArgDefault::Bool(false))
         .doc("Use the first matching line instead of the last."),
-    ArgDef::new("validate", ArgType::Str).doc("Command run on the new file (%s) before it is put in place."),
+    ArgDef::new("validate", ArgType::Str)
+        .doc("Command run on the new file (%s) before it is put in place."),
     COMMON[0],
     COMMON[1],
     COMMON[2],
@@ -173,9 +174,8 @@ fn fail_rc(rc: i64, msg: String) -> ModuleError {
 }
 
 fn compile(pat: &str) -> Result<PyRegex, ModuleError> {
-    PyRegex::new(pat, Flags::default()).map_err(|e| {
-        ModuleError::failed(format!("Invalid regular expression {pat:?}: {e}"))
-    })
+    PyRegex::new(pat, Flags::default())
+        .map_err(|e| ModuleError::failed(format!("Invalid regular expression {pat:?}: {e}")))
 }
 
 fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
@@ -191,9 +191,8 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
 }
 
 fn read(dest: &Path) -> Result<(String, Codec), ModuleError> {
-    let data = fs::read(dest).map_err(|e| {
-        ModuleError::failed(c::py_oserror(&e, Some(dest), None))
-    })?;
+    let data =
+        fs::read(dest).map_err(|e| ModuleError::failed(c::py_oserror(&e, Some(dest), None)))?;
     Ok(Codec::decode(&data))
 }
 
@@ -211,7 +210,10 @@ fn present(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let exists = c::exists(&o.dest);
     let (mut lines, codec) = if !exists {
         if !o.create {
-            return Err(fail_rc(257, format!("Destination {} does not exist !", o.path)));
+            return Err(fail_rc(
+                257,
+                format!("Destination {} does not exist !", o.path),
+            ));
         }
         if !dry {
             if let Some(parent) = o.dest.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -42,7 +42,10 @@ pub fn inline_flag(pat: &str, flag: char) -> bool {
     let Some(rest) = pat.strip_prefix("(?") else {
         return false;
     };
-    let flags: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    let flags: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
     rest[flags.len()..].starts_with(')') && flags.contains(flag)
 }
 
@@ -296,7 +299,10 @@ impl Template {
                     }
                     let rest: String = chars[i + 3..].iter().collect();
                     let Some(end) = rest.find('>') else {
-                        return Err(format!("missing >, unterminated name at position {}", i + 3));
+                        return Err(format!(
+                            "missing >, unterminated name at position {}",
+                            i + 3
+                        ));
                     };
                     let name = &rest[..end];
                     flush(&mut lit, &mut pieces);
@@ -411,10 +417,13 @@ mod tests {
     fn dollar_matches_before_final_newline() {
         assert!(re("^foo$").search("foo\n").is_some());
         assert!(re("^foo$").search("foo\nbar").is_none());
-        let m = PyRegex::new("^b$", Flags {
-            multiline: true,
-            ..Flags::default()
-        })
+        let m = PyRegex::new(
+            "^b$",
+            Flags {
+                multiline: true,
+                ..Flags::default()
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(m.search("a\nb\nc").is_some());
     }
@@ -452,10 +461,13 @@ mod tests {
     fn empty_matches_as_python() -> Result<(), String> {
         assert_eq!(re("x*").subn("-", "abxd")?.0, "-a-b--d-");
         assert_eq!(re("").subn("-", "ab")?.0, "-a-b-");
-        let m = PyRegex::new("^", Flags {
-            multiline: true,
-            ..Flags::default()
-        })?;
+        let m = PyRegex::new(
+            "^",
+            Flags {
+                multiline: true,
+                ..Flags::default()
+            },
+        )?;
         assert_eq!(m.subn("# ", "a\nb\n")?, ("# a\n# b\n# ".to_owned(), 3));
         Ok(())
     }

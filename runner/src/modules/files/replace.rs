@@ -196,9 +196,7 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let contents = fs::read(&o.dest)
         .map_err(|e| c::py_oserror(&e, Some(&o.dest), None))
         .and_then(|d| o.encoding.decode(&d))
-        .map_err(|e| {
-            ModuleError::failed(format!("Unable to read the contents of {path}: {e}"))
-        })?;
+        .map_err(|e| ModuleError::failed(format!("Unable to read the contents of {path}: {e}")))?;
     // Empty `after`/`before` count as not given, as Python's truthiness.
     let after = o.after.as_deref().filter(|s| !s.is_empty());
     let before = o.before.as_deref().filter(|s| !s.is_empty());
@@ -208,9 +206,8 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
         (None, Some(b)) => format!("(?P<subsection>.*){b}"),
         (None, None) => String::new(),
     };
-    let compile_err = |e: String| {
-        ModuleError::failed(format!("Unable to process replace due to error: {e}"))
-    };
+    let compile_err =
+        |e: String| ModuleError::failed(format!("Unable to process replace due to error: {e}"));
     let (section, span) = if pattern.is_empty() {
         (contents.as_str(), None)
     } else {
@@ -241,11 +238,13 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
         },
     )
     .map_err(compile_err)?;
-    let (replaced, n) = mre.subn(&o.replace, section).map_err(|e| ModuleError::Failed {
-        msg: format!("Unable to process replace due to error: {e}"),
-        // The callback shows the exception's last line.
-        extra: c::kv([("exception", format!("re.error: {e}").into())]),
-    })?;
+    let (replaced, n) = mre
+        .subn(&o.replace, section)
+        .map_err(|e| ModuleError::Failed {
+            msg: format!("Unable to process replace due to error: {e}"),
+            // The callback shows the exception's last line.
+            extra: c::kv([("exception", format!("re.error: {e}").into())]),
+        })?;
     let mut r = ModuleResult::ok();
     r.set("rc", 0);
     let (mut msg, changed, new_contents) = if n > 0 && section != replaced {
