@@ -24,27 +24,32 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     fi
 fi
 
-if ! "$VENV/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ANSIBLE_CORE_VERSION"; then
+if ! "$VENV/bin/ansible-playbook" --version 2>/dev/null | grep "core $ANSIBLE_CORE_VERSION" >/dev/null; then
     echo "setup: creating $VENV with ansible-core $ANSIBLE_CORE_VERSION"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
 fi
 # The json stdout callback lives in the ansible.posix collection (not in
-# ansible-core): extracted from the `ansible` 11.x wheel into
-# $VENV/collections, the path the test framework gives Ansible as
-# ANSIBLE_COLLECTIONS_PATH.
-POSIX_CB="$VENV/collections/ansible_collections/ansible/posix/plugins/callback/json.py"
-if [ ! -f "$POSIX_CB" ]; then
-    echo "setup: adding ansible.posix to $VENV/collections"
+# ansible-core), and ini_file in community.general: both extracted from the
+# `ansible` 11.x wheel into $VENV/collections, the path the test framework
+# gives Ansible as ANSIBLE_COLLECTIONS_PATH. Each is added only when missing.
+want=()
+[ -f "$VENV/collections/ansible_collections/ansible/posix/plugins/callback/json.py" ] ||
+    want+=("ansible_collections/ansible/posix/")
+[ -f "$VENV/collections/ansible_collections/community/general/plugins/modules/ini_file.py" ] ||
+    want+=("ansible_collections/community/general/")
+if [ "${#want[@]}" -gt 0 ]; then
+    echo "setup: adding ${want[*]} to $VENV/collections"
     dl="$(mktemp -d)"
     trap 'rm -rf "$dl"' EXIT
     "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps 'ansible>=11,<12' -d "$dl"
-    "$VENV/bin/python" - "$dl" "$VENV/collections" <<'PY'
+    "$VENV/bin/python" - "$dl" "$VENV/collections" "${want[@]}" <<'PY'
 import glob, sys, zipfile
 wheel = glob.glob(sys.argv[1] + "/ansible-*.whl")[0]
+prefixes = tuple(sys.argv[3:])
 with zipfile.ZipFile(wheel) as z:
-    names = [n for n in z.namelist() if n.startswith("ansible_collections/ansible/posix/")]
+    names = [n for n in z.namelist() if n.startswith(prefixes)]
     z.extractall(sys.argv[2], members=names)
 PY
 fi
-echo "setup: ok ($("$VENV/bin/ansible-playbook" --version | head -1); ansible.posix in $VENV/collections)"
+echo "setup: ok ($("$VENV/bin/ansible-playbook" --version | head -1); ansible.posix and community.general in $VENV/collections)"

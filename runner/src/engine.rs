@@ -115,10 +115,7 @@ pub fn run_task(
         Some(m) => {
             let caps = m.capabilities();
             if check_mode && caps.check_mode == CheckSupport::None {
-                let mut r = ModuleResult::ok().with_msg(format!(
-                    "remote module ({}) does not support check mode",
-                    m.name()
-                ));
+                let mut r = ModuleResult::ok().with_msg(m.check_refusal().msg(m.name()));
                 r.skipped = true;
                 r
             } else {

@@ -810,7 +810,17 @@ fn enough_cases_per_module() {
     let count = |m: &str| cases.iter().filter(|(x, _, _)| x == m).count();
     assert!(count("file") >= 15, "file has {} cases", count("file"));
     assert!(count("copy") >= 12, "copy has {} cases", count("copy"));
-    for m in ["command", "shell", "stat"] {
+    for m in [
+        "command",
+        "shell",
+        "stat",
+        "lineinfile",
+        "blockinfile",
+        "replace",
+        "slurp",
+        "assemble",
+        "ini_file",
+    ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }
     for (m, _, _) in &cases {

@@ -21,6 +21,9 @@ use crate::playbook::{Block, Play};
 /// as a result; the `_ansible_` prefix keeps it out of output and
 /// registered values.
 pub(crate) const RAISED: &str = "_ansible_rustle_raised";
+/// Marks a result an action plugin returned by raising (`AnsibleActionSkip`,
+/// `AnsibleActionFail`): registered without the executor's defaults.
+pub(crate) const AS_IS: &str = "_ansible_rustle_as_is";
 
 fn done(result: Value) -> Done {
     let outcome = outcome_of(&result);
@@ -308,6 +311,7 @@ pub(crate) fn dispatch(
             done(result)
         }
         "template" => template_module(r, s, &args, vars),
+        "assemble" => assemble_action(r, s, args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),
     };
     let _ = play;
@@ -1300,12 +1304,92 @@ fn template_module(
     module_call(r, s, "copy", margs, vars, Some(rendered.into_bytes()))
 }
 
+/// Regular files below `dir` (symlinks followed), sorted, with their paths
+/// relative to it.
+fn walk_files(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let r = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let p = e.path();
+        if p.is_dir() {
+            walk_files(&p, &r, out);
+        } else if p.is_file() {
+            out.push((r, p));
+        }
+    }
+}
+
+/// `assemble`'s action: with `remote_src` (the default) the module runs
+/// on the host; otherwise the fragments are found and assembled here and
+/// the result is shipped to the module.
+fn assemble_action(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    args: Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+) -> Done {
+    let (Some(src), Some(_)) = (args.get("src"), args.get("dest")) else {
+        return action_fail("src and dest are required");
+    };
+    let src = value_to_string(src);
+    if args.get("remote_src").is_none_or(truthy) {
+        return module_call(r, s, "assemble", args, vars, None);
+    }
+    let path = search_file(s, "files", &src, &r.playbook_dir);
+    if !path.exists() {
+        return action_fail(format!(
+            "Could not find or access '{src}' on the Ansible Controller."
+        ));
+    }
+    if !path.is_dir() {
+        return action_fail(format!("Source ({}) is not a directory", path.display()));
+    }
+    let text = |k: &str| args.get(k).filter(|v| !v.is_null()).map(value_to_string);
+    let data = match rustle_runner::modules::files::assemble::assemble_fragments(
+        &path,
+        text("delimiter").as_deref(),
+        text("regexp").as_deref(),
+        args.get("ignore_hidden").is_some_and(truthy),
+    ) {
+        Ok(d) => d,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut margs = args.clone();
+    for k in [
+        "remote_src",
+        "regexp",
+        "delimiter",
+        "ignore_hidden",
+        "decrypt",
+    ] {
+        margs.remove(k);
+    }
+    module_call(r, s, "assemble", margs, vars, Some(data))
+}
+
+/// A failure an action plugin raises (`AnsibleActionFail`): its
+/// `exception` is `traceback.format_exc()` outside any exception.
+fn action_fail(msg: impl Into<String>) -> Done {
+    done(
+        json!({"changed": false, "failed": true, "msg": msg.into(), "exception": "NoneType: None\n"}),
+    )
+}
+
 /// Runs a native module in-process, as the runner would on the host.
 fn module_call(
     r: &Runner<'_>,
     s: &Scheduled,
     module: &str,
-    args: Map<String, Value>,
+    mut args: Map<String, Value>,
     vars: &Arc<dyn Vars>,
     content: Option<Vec<u8>>,
 ) -> Done {
@@ -1324,22 +1408,46 @@ fn module_call(
     } else if module == "copy" && !args.get("remote_src").is_some_and(truthy) {
         if let Some(src) = args.get("src").map(value_to_string) {
             let path = search_file(s, "files", &src, &r.playbook_dir);
+            let preserve = args.get("mode").and_then(Value::as_str) == Some("preserve");
             if path.is_dir() {
-                return fail("copying directories is not supported yet by rustle");
-            }
-            match std::fs::read(&path) {
-                Ok(bytes) => {
+                // One asset per file, `src/<path under the directory>`, as
+                // the runner's copy expects; symlinks followed (local_follow).
+                let mut files = Vec::new();
+                walk_files(&path, "", &mut files);
+                let mut modes = Map::new();
+                for (rel, full) in files {
+                    let Ok(bytes) = std::fs::read(&full) else {
+                        return fail(format!("could not read {}", full.display()));
+                    };
                     let id = AssetId::of(&bytes);
                     assets.push((id, bytes));
-                    task.assets.insert("src".into(), id);
-                    // `src` stays: a directory `dest` takes its basename.
+                    task.assets.insert(format!("src/{rel}"), id);
+                    if let Ok(md) = std::fs::metadata(&full) {
+                        use std::os::unix::fs::MetadataExt;
+                        modes.insert(rel, format!("0{:o}", md.mode() & 0o7777).into());
+                    }
                 }
-                Err(_) => {
-                    return fail(format!(
-                        "Could not find or access '{src}'\nSearched in:\n\t{}\n on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
-                        path.display()
-                    ))
+                if preserve {
+                    args.insert("_src_mode".into(), Value::Object(modes));
                 }
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if preserve {
+                    if let Ok(md) = std::fs::metadata(&path) {
+                        use std::os::unix::fs::MetadataExt;
+                        args.insert(
+                            "_src_mode".into(),
+                            format!("0{:o}", md.mode() & 0o7777).into(),
+                        );
+                    }
+                }
+                let id = AssetId::of(&bytes);
+                assets.push((id, bytes));
+                task.assets.insert("src".into(), id);
+            } else {
+                return fail(format!(
+                    "Could not find or access '{src}'\nSearched in:\n\t{}\n on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option",
+                    path.display()
+                ));
             }
         }
     }
@@ -1369,6 +1477,14 @@ fn module_call(
     if status == Status::Skipped {
         if let Value::Object(m) = &mut v {
             m.insert("skipped".into(), Value::Bool(true));
+            // An action plugin's refusal never reaches the executor's
+            // "set the failed property" step.
+            let by_action = rustle_runner::modules::lookup(module)
+                .is_some_and(|m| m.check_refusal() == rustle_runner::modules::CheckRefusal::Action);
+            if by_action {
+                m.remove("failed");
+                m.insert(AS_IS.into(), Value::Bool(true));
+            }
         }
     }
     done(v)

@@ -1081,7 +1081,7 @@ fn run_host_task(
         finish(r, host, s, &vars, &mut d, false, no_log);
         // An executed item gets the executor's `failed`/`changed` defaults.
         if let Value::Object(m) = &mut d.result {
-            if !m.contains_key("skip_reason") {
+            if !m.contains_key("skip_reason") && !m.contains_key(actions::AS_IS) {
                 m.entry("failed").or_insert(Value::Bool(false));
                 m.entry("changed").or_insert(Value::Bool(false));
             }
@@ -1542,7 +1542,9 @@ fn register(r: &mut Runner<'_>, host: &str, s: &Scheduled, result: &Value) {
         // Only an executed task's result gets the `failed`/`changed`
         // defaults; a task skipped by its conditional, or failed by an
         // exception, is registered as is.
-        let as_is = m.contains_key("skip_reason") || m.contains_key(actions::RAISED);
+        let as_is = m.contains_key("skip_reason")
+            || m.contains_key(actions::RAISED)
+            || m.contains_key(actions::AS_IS);
         m.retain(|k, _| !k.starts_with("_ansible_") || k == "_ansible_no_log");
         if !as_is && !m.contains_key("failed") {
             m.insert("failed".into(), Value::Bool(false));

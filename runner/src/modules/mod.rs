@@ -26,8 +26,14 @@ pub mod utilities;
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
     &commands::shell::Shell,
+    &files::assemble::Assemble,
+    &files::blockinfile::Blockinfile,
     &files::copy::Copy,
     &files::file::File,
+    &files::ini_file::IniFile,
+    &files::lineinfile::Lineinfile,
+    &files::replace::Replace,
+    &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
     &utilities::debug::Debug,
@@ -64,6 +70,27 @@ pub enum CheckSupport {
     Partial,
     /// Skipped in check mode.
     None,
+}
+
+/// Who skips a task in check mode for a module without check-mode
+/// support; the skipped result differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// `remote module (x) does not support check mode`.
+    Module,
+    /// `This action (x) does not support check mode.`; the result is the
+    /// action's, without the `failed` key the executor adds to module
+    /// results.
+    Action,
+}
+
+impl CheckRefusal {
+    pub fn msg(self, module: &str) -> String {
+        match self {
+            CheckRefusal::Module => format!("remote module ({module}) does not support check mode"),
+            CheckRefusal::Action => format!("This action ({module}) does not support check mode."),
+        }
+    }
 }
 
 /// What a module declares about itself.
@@ -226,6 +253,12 @@ pub trait Module: Sync {
     fn description(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     fn spec(&self) -> &'static ArgSpec;
+    /// Who refuses check mode when `capabilities().check_mode` is
+    /// [`CheckSupport::None`]: the module, or (for modules that are
+    /// Ansible action plugins) the action.
+    fn check_refusal(&self) -> CheckRefusal {
+        CheckRefusal::Module
+    }
     /// Decides what would change, touching nothing.
     fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError>;
 }

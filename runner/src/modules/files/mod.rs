@@ -1,5 +1,13 @@
+pub mod assemble;
+pub mod blockinfile;
 pub mod common;
 pub mod copy;
 pub mod file;
+pub mod ini_file;
+pub mod lineinfile;
+pub mod pyre;
+pub mod replace;
+pub mod slurp;
 pub mod stat;
 pub mod tempfile;
+pub mod textfile;
