@@ -40,6 +40,7 @@ mod lookups;
 mod pyfmt;
 mod pyrandom;
 mod pyrepr;
+pub mod splitter;
 mod tests_jinja;
 mod yaml_dump;
 

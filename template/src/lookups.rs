@@ -554,6 +554,194 @@ fn plugin_config(
     Ok(Some((v, origin)))
 }
 
+/// The `csvfile` lookup: for each search key, column `col` of the first
+/// row whose column `keycol` equals it (Python's csv module, excel
+/// dialect). Options come as keywords or, deprecated, as `k=v` words in
+/// the term after the key.
+fn csvfile(ctx: &Ctx, terms: &[Value], kwargs: &[(String, Value)]) -> Result<Value, TemplateError> {
+    const OPTIONS: [&str; 6] = ["file", "delimiter", "col", "keycol", "default", "encoding"];
+    let mut base: Vec<(String, Value)> = vec![
+        ("file".into(), Value::from("ansible.csv")),
+        ("delimiter".into(), Value::from("TAB")),
+        ("col".into(), Value::from("1")),
+        ("keycol".into(), Value::from(0)),
+        ("default".into(), Value::from(())),
+        ("encoding".into(), Value::from("utf-8")),
+    ];
+    for (k, v) in kwargs {
+        if k == "wantlist" || k == "errors" {
+            continue;
+        }
+        match base.iter_mut().find(|(n, _)| n == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => {
+                return Err(lerr(format!(
+                    "Invalid option(s) for the csvfile lookup: {k} is not a valid option"
+                )))
+            }
+        }
+    }
+    if terms.is_empty() {
+        return Err(serr("Search key is required but was not found"));
+    }
+    let mut out = Vec::new();
+    for term in terms {
+        let kv = crate::splitter::parse_kv(&s(term), false).map_err(lerr)?;
+        let Some(key) = kv.get("_raw_params").and_then(|v| v.as_str()) else {
+            return Err(serr("Search key is required but was not found"));
+        };
+        let mut opts = base.clone();
+        for (k, v) in &kv {
+            if k == "_raw_params" {
+                continue;
+            }
+            if !OPTIONS.contains(&k.as_str()) {
+                return Err(serr(format!("{k} is not a valid option")));
+            }
+            if let Some(slot) = opts.iter_mut().find(|(n, _)| n == k) {
+                slot.1 = crate::convert::json_to_mj(v);
+            }
+        }
+        let opt = |n: &str| {
+            opts.iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut delimiter = s(&opt("delimiter"));
+        if delimiter == "TAB" {
+            delimiter = "\t".into();
+        }
+        let col = s(&opt("col"));
+        let keycol = opt("keycol");
+        let file = s(&opt("file"));
+        let found = find_file(ctx, "files", &file);
+        let row_value = read_csv(found.as_deref(), key, &delimiter, &col, &keycol)?;
+        match row_value {
+            Some(v) => out.push(Value::from(v)),
+            None => {
+                let d = opt("default");
+                if !d.is_none() && !d.is_undefined() {
+                    out.push(d);
+                }
+            }
+        }
+    }
+    Ok(Value::from(out))
+}
+
+fn read_csv(
+    path: Option<&Path>,
+    key: &str,
+    delimiter: &str,
+    col: &str,
+    keycol: &Value,
+) -> Result<Option<String>, TemplateError> {
+    let err = |m: String| serr(format!("csvfile: {m}"));
+    let Some(path) = path else {
+        // Python opens `None` (no file found) as the path b'None'.
+        return Err(err("[Errno 2] No such file or directory: b'None'".into()));
+    };
+    let mut chars = delimiter.chars();
+    let (Some(delim), None) = (chars.next(), chars.next()) else {
+        return Err(err("\"delimiter\" must be a 1-character string".into()));
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        err(format!(
+            "[Errno 2] {}: b'{}'",
+            io_reason(&e),
+            path.display()
+        ))
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let keycol: usize = match keycol.as_i64() {
+        Some(n) if n >= 0 => n as usize,
+        _ => s(keycol).trim().parse().map_err(|_| {
+            err(format!(
+                "invalid literal for int() with base 10: '{}'",
+                s(keycol)
+            ))
+        })?,
+    };
+    for row in csv_rows(&text, delim) {
+        if row.get(keycol).is_some_and(|k| k == key) {
+            let c: usize = col
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("invalid literal for int() with base 10: '{col}'")))?;
+            return row
+                .get(c)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| err("list index out of range".into()));
+        }
+    }
+    Ok(None)
+}
+
+fn io_reason(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory",
+        std::io::ErrorKind::PermissionDenied => "Permission denied",
+        _ => "Input/output error",
+    }
+}
+
+/// Rows of CSV text as Python's `csv.reader` (excel dialect) reads them:
+/// `"` quotes a field (`""` inside is a quote), a quoted field may span
+/// lines, quotes in the middle of an unquoted field are kept, `\r\n` or
+/// `\n` ends a row, empty lines give no row.
+fn csv_rows(text: &str, delim: char) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut started = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                field.push(c);
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() && !started => {
+                in_quotes = true;
+                started = true;
+            }
+            c if c == delim => {
+                row.push(std::mem::take(&mut field));
+                started = false;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => {
+                if !row.is_empty() || !field.is_empty() || started {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                started = false;
+            }
+            c => {
+                field.push(c);
+                started = true;
+            }
+        }
+    }
+    if !row.is_empty() || !field.is_empty() || started {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
 /// The `vars` and `config` lookups' error for a term that is not a string.
 fn not_a_setting_name(t: &Value) -> TemplateError {
     let class = match t.kind() {
@@ -1005,6 +1193,7 @@ pub(crate) fn run(
             }
             Err(lerr("No file was found when using first_found."))
         }
+        "csvfile" | "ansible.builtin.csvfile" => csvfile(ctx, terms, kwargs),
         "password" | "ansible.builtin.password" => {
             let mut out = Vec::new();
             for t in terms {
@@ -1186,4 +1375,27 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     env.add_function("q", |state: &State, args: Rest<ValueOrKwargs>| {
         call_lookup(state, args.0.into_iter().map(Value::from).collect(), true)
     });
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_rows;
+
+    #[test]
+    fn rows_as_python_csv() {
+        let rows = csv_rows(
+            "a,b\r\n\"x, \"\"y\"\"\",2\n\"The\" Rock,3\n\nlast\na\"b\"c",
+            ',',
+        );
+        assert_eq!(
+            rows,
+            vec![
+                vec!["a".to_string(), "b".into()],
+                vec!["x, \"y\"".into(), "2".into()],
+                vec!["The Rock".into(), "3".into()],
+                vec!["last".into()],
+                vec!["a\"b\"c".into()],
+            ]
+        );
+    }
 }

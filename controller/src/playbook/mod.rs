@@ -4,7 +4,7 @@ pub mod error;
 pub mod keywords;
 pub mod load;
 pub mod model;
-pub mod splitter;
+pub use rustle_template::splitter;
 
 pub use error::{ErrorKind, ParseError, SrcPos};
 pub use load::{LoadOptions, Loader, Warning};
