@@ -310,6 +310,7 @@ pub(crate) fn dispatch(
             }
             done(result)
         }
+        "raw" => raw(r, s, &args, vars),
         "template" => template_module(r, s, &args, vars),
         "assemble" => assemble_action(r, s, args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),
@@ -1382,6 +1383,55 @@ fn action_fail(msg: impl Into<String>) -> Done {
     done(
         json!({"changed": false, "failed": true, "msg": msg.into(), "exception": "NoneType: None\n"}),
     )
+}
+
+/// `raw`: the command line run as is by the connection (no module on the
+/// host): through `executable -c` when given, else the local connection's
+/// `/bin/sh`, from the playbook's directory. Always changed; a non-zero
+/// exit fails it; check mode skips it.
+fn raw(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
+    if environment(r, s, vars).is_ok_and(|e| !e.is_empty()) {
+        r.cb.warning("raw module does not support the environment keyword");
+    }
+    let check = kw(r, s, "check_mode", vars).map_or(r.cfg.check, |v| truthy(&v));
+    if check {
+        return done(json!({"changed": false, "skipped": true}));
+    }
+    let cmd = args
+        .get("_raw_params")
+        .map(value_to_string)
+        .unwrap_or_default();
+    let shell = match args.get("executable").map(value_to_string) {
+        Some(e) if !e.is_empty() && e != "False" && e != "false" => e,
+        _ => "/bin/sh".to_owned(),
+    };
+    let out = std::process::Command::new(&shell)
+        .arg("-c")
+        .arg(&cmd)
+        .current_dir(&r.playbook_dir)
+        .stdin(std::process::Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => return fail(format!("[Errno 2] {e}: b'{shell}'")),
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let lines = |t: &str| -> Vec<Value> { t.lines().map(Value::from).collect() };
+    let rc = out.status.code().unwrap_or(-1);
+    let mut res = json!({
+        "changed": true,
+        "rc": rc,
+        "stdout": stdout,
+        "stdout_lines": lines(&stdout),
+        "stderr": stderr,
+        "stderr_lines": lines(&stderr),
+    });
+    if rc != 0 {
+        res["failed"] = Value::Bool(true);
+        res["msg"] = Value::from("non-zero return code");
+    }
+    done(res)
 }
 
 /// Runs a native module in-process, as the runner would on the host.
