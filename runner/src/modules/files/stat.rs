@@ -33,8 +33,8 @@ static SPEC: ArgSpec = ArgSpec::new(&[
         .doc("Algorithm to determine the checksum of the file."),
     ArgDef::new("get_mime", ArgType::Bool)
         .aliases(&["mime", "mime_type", "mime-type"])
-        .default(ArgDefault::Bool(false))
-        .doc("Return mime_type and charset (needs the `file` program)."),
+        .default(ArgDefault::Bool(true))
+        .doc("Return mimetype and charset (from the `file` program; `unknown` without it)."),
     ArgDef::new("get_attributes", ArgType::Bool)
         .aliases(&["attr", "attributes"])
         .default(ArgDefault::Bool(true))
@@ -228,16 +228,27 @@ pub(crate) fn stat_map(
         }
     }
     if get_mime {
+        // As the module: `unknown` unless `file` says otherwise.
+        let (mut mime, mut charset) = ("unknown".to_owned(), "unknown".to_owned());
         if let Ok(out) = std::process::Command::new("file")
-            .args(["-i", "-b", "-L"])
+            .args(["--mime-type", "--mime-encoding"])
             .arg(path)
             .output()
         {
-            let s = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            let (mime, charset) = s.split_once("; charset=").unwrap_or((s.as_str(), ""));
-            put("mimetype", mime.to_owned().into());
-            put("charset", charset.to_owned().into());
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let parsed = text
+                .rsplit_once(':')
+                .and_then(|(_, rest)| rest.split_once(';'))
+                .and_then(|(m, c)| {
+                    Some((m.trim().to_owned(), c.split_once('=')?.1.trim().to_owned()))
+                });
+            if let (true, Some((m, c))) = (out.status.success(), parsed) {
+                mime = m;
+                charset = c;
+            }
         }
+        put("mimetype", mime.into());
+        put("charset", charset.into());
     }
     st
 }
