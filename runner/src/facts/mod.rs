@@ -281,6 +281,15 @@ pub(crate) fn bin_path(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// `name` itself when it is a path, else where `bin_path` finds it.
+pub(crate) fn bin_path_or_self(name: &str) -> PathBuf {
+    if name.contains('/') {
+        PathBuf::from(name)
+    } else {
+        bin_path(name).unwrap_or_else(|| PathBuf::from(name))
+    }
+}
+
 /// Gathers the facts of this host (every collector).
 pub fn gather(opts: &Options) -> Map<String, Value> {
     gather_report(opts).0
@@ -325,11 +334,17 @@ pub fn gather_checked(opts: &Options) -> Result<(Map<String, Value>, Vec<String>
     }
     // Starting Python is the slowest part: it runs beside the rest.
     let python = (on("python") || on("platform")).then(|| {
-        let interp = opts
-            .python_interpreter
-            .clone()
-            .or_else(|| bin_path("python3").map(|p| p.display().to_string()));
-        std::thread::spawn(move || interp.and_then(|i| system::python_of(&i)))
+        // Unset: the interpreter `discovered_interpreter_python` names,
+        // else `python3` on PATH.
+        let interp = opts.python_interpreter.clone().or_else(|| {
+            let usual = Path::new("/usr/bin/python3");
+            if usual.is_file() {
+                Some(usual.display().to_string())
+            } else {
+                bin_path("python3").map(|p| p.display().to_string())
+            }
+        });
+        std::thread::spawn(move || interp.and_then(|i| system::python_cached(&i)))
     });
     let timeout = Duration::from_secs(opts.gather_timeout.unwrap_or(10).max(1));
     let network = on("network").then(|| {

@@ -994,6 +994,36 @@ pub fn virtual_facts(f: &mut Map<String, Value>) {
     );
 }
 
+/// `python_of`, remembered for the life of the process per interpreter
+/// (keyed by its resolved path, size and modification time).
+pub fn python_cached(interpreter: &str) -> Option<(Value, Value)> {
+    use std::sync::{Mutex, OnceLock};
+    type Key = (String, std::path::PathBuf, u64, i64);
+    type Entry = (Key, (Value, Value));
+    static CACHE: OnceLock<Mutex<Vec<Entry>>> = OnceLock::new();
+    let resolved = super::bin_path_or_self(interpreter);
+    let meta = std::fs::metadata(&resolved).ok()?;
+    let key: Key = (
+        interpreter.to_owned(),
+        std::fs::canonicalize(&resolved).unwrap_or(resolved),
+        meta.size(),
+        meta.mtime(),
+    );
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    if let Some(hit) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+    {
+        return Some(hit);
+    }
+    let v = python_of(interpreter)?;
+    if let Ok(mut c) = cache.lock() {
+        c.push((key, v.clone()));
+    }
+    Some(v)
+}
+
 /// `python` and `python_version` of an interpreter, from running it once
 /// (the facts describe the interpreter Ansible would run modules with).
 pub fn python_of(interpreter: &str) -> Option<(Value, Value)> {
