@@ -499,8 +499,10 @@ mod tests {
 
     #[test]
     fn exclusions_and_fact_names() {
-        let s = sel(&["!hardware"]);
+        let s = sel(&["all", "!hardware"]);
         assert!(!s.contains("hardware") && s.contains("network"));
+        // An exclusion alone keeps only the minimum, as in Ansible 2.18.
+        assert_eq!(sel(&["!hardware"]), MINIMAL.iter().copied().collect());
         let s = sel(&["!all", "processor"]);
         assert!(s.contains("hardware"));
     }
