@@ -250,13 +250,13 @@ pub(crate) fn dispatch(
         ),
         "setup" | "gather_facts" => {
             let opts = match environment(r, s, vars) {
-                Ok(environment) => rustle_runner::facts::Options {
-                    environment,
-                    fact_path: args.get("fact_path").map(value_to_string),
-                },
+                Ok(environment) => fact_options(&args, environment, vars),
                 Err(e) => return Ok(fail(e)),
             };
-            let (mut facts, warnings) = rustle_runner::facts::gather_report(&opts);
+            let (mut facts, warnings) = match rustle_runner::facts::gather_checked(&opts) {
+                Ok(r) => r,
+                Err(e) => return Ok(fail(e.to_string())),
+            };
             // `filter`: shell patterns over the prefixed fact names.
             let filters: Vec<String> = match args.get("filter") {
                 Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
@@ -317,6 +317,37 @@ pub(crate) fn dispatch(
     };
     let _ = play;
     Ok(d)
+}
+
+/// The gathering options of a `setup` / `gather_facts` call: its
+/// arguments (`gather_subset`, `gather_timeout`, `fact_path`), the task's
+/// environment and the host's `ansible_python_interpreter`.
+pub(crate) fn fact_options(
+    args: &Map<String, Value>,
+    environment: std::collections::BTreeMap<String, String>,
+    vars: &Arc<dyn Vars>,
+) -> rustle_runner::facts::Options {
+    let gather_subset = match args.get("gather_subset") {
+        Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(v) => value_to_string(v)
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    };
+    rustle_runner::facts::Options {
+        environment,
+        fact_path: args.get("fact_path").map(value_to_string),
+        gather_subset,
+        gather_timeout: args
+            .get("gather_timeout")
+            .and_then(|v| value_to_string(v).trim().parse().ok()),
+        python_interpreter: vars
+            .get("ansible_python_interpreter")
+            .map(|v| value_to_string(&v))
+            .filter(|p| !p.is_empty() && !p.starts_with("auto")),
+    }
 }
 
 /// The host that receives a task's facts: the delegate under

@@ -941,10 +941,22 @@ impl<'a> Runner<'a> {
         };
         let sched = HostCursor::new(with_play_keywords(play, vec![Item::Task(task)])).peek();
         for h in hosts {
-            let environment = match &sched {
+            let fact_opts = match &sched {
                 Some(sched) => {
                     let vars = self.task_vars(pr, &h, sched, Map::new());
-                    actions::environment(self, sched, &vars).unwrap_or_default()
+                    let env = actions::environment(self, sched, &vars).unwrap_or_default();
+                    // The play's fact keywords, templated with the host's vars.
+                    let args: Map<String, Value> = gather_args
+                        .iter()
+                        .map(|(k, v)| {
+                            let v = self
+                                .templar
+                                .template(v, &vars)
+                                .unwrap_or_else(|_| v.clone());
+                            (k.clone(), v)
+                        })
+                        .collect();
+                    actions::fact_options(&args, env, &vars)
                 }
                 None => Default::default(),
             };
@@ -976,10 +988,24 @@ impl<'a> Runner<'a> {
                     continue;
                 }
             }
-            let facts = rustle_runner::facts::gather(&rustle_runner::facts::Options {
-                environment,
-                ..Default::default()
-            });
+            let facts = match rustle_runner::facts::gather_checked(&fact_opts) {
+                Ok((facts, _warnings)) => facts,
+                Err(e) => {
+                    let res = serde_json::json!({"failed": true, "msg": e.to_string()});
+                    self.stats_mut(&h).failed += 1;
+                    self.cb.result(
+                        &h,
+                        callback::Outcome::Failed,
+                        &res,
+                        "gather_facts",
+                        false,
+                        None,
+                        false,
+                    );
+                    self.host_removed(pr, &h);
+                    continue;
+                }
+            };
             let mut cached = factcache::to_module_facts(&facts);
             cached.insert("_ansible_facts_gathered".into(), Value::Bool(true));
             if let Some(w) = self.fact_cache.update(&h, &cached) {

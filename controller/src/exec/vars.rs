@@ -168,7 +168,21 @@ impl TaskVars {
         let st = states.get(&self.host)?;
         // Below play vars: facts, then inventory variables.
         if name == "ansible_facts" {
-            return Some(Value::Object(st.facts.clone()));
+            // Ansible's `namespace_facts` strips the `ansible_` prefix of
+            // every fact but `ansible_local`.
+            return Some(Value::Object(
+                st.facts
+                    .iter()
+                    .map(|(k, v)| {
+                        let k = if k == "local" {
+                            "ansible_local"
+                        } else {
+                            k.as_str()
+                        };
+                        (k.to_owned(), v.clone())
+                    })
+                    .collect(),
+            ));
         }
         if let Some(v) = st
             .facts
