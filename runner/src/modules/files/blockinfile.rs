@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use super::common::{self as c, Diff, FileArgs};
 use super::file::file_common_args;
-use super::pyre::{self, Flags, PyRegex};
+use super::pyre;
 use super::textfile::{self as t, Codec};
 use crate::args::{ArgDef, ArgDefault, ArgSpec, ArgType};
-use crate::modules::{action, Capabilities, Check, CheckSupport, Context, Module, ModuleError};
+use crate::modules::{Capabilities, Check, CheckSupport, Context, Module, ModuleError};
 use crate::result::ModuleResult;
 
 pub struct Blockinfile;
@@ -129,32 +129,13 @@ impl Module for Blockinfile {
             fa: t::file_args(a, &dest),
             diff: ctx.diff,
         };
-        let predicted = run(&o, true)?;
-        if !predicted.changed {
-            return Ok(Check::Done(predicted));
-        }
-        Ok(Check::Change {
-            predicted,
-            action: action(move |_ctx: &Context<'_>| run(&o, false)),
-        })
+        t::check_by_dry_run(o, run)
     }
-}
-
-fn fail_rc(rc: i64, msg: String) -> ModuleError {
-    ModuleError::Failed {
-        msg,
-        extra: c::kv([("rc", rc.into())]),
-    }
-}
-
-fn compile(pat: &str) -> Result<PyRegex, ModuleError> {
-    PyRegex::new(pat, Flags::default())
-        .map_err(|e| ModuleError::failed(format!("Invalid regular expression {pat:?}: {e}")))
 }
 
 /// `re.sub(b'{mark}', value, marker)` (value is a replacement template).
 fn marker_line(marker: &str, value: &str) -> Result<String, ModuleError> {
-    let re = compile("{mark}")?;
+    let re = t::compile("{mark}")?;
     let (s, _) = re.subn(value, marker).map_err(ModuleError::failed)?;
     Ok(format!("{s}\n"))
 }
@@ -162,12 +143,12 @@ fn marker_line(marker: &str, value: &str) -> Result<String, ModuleError> {
 fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let path = &o.path;
     if o.dest.is_dir() {
-        return Err(fail_rc(256, format!("Path {path} is a directory !")));
+        return Err(t::fail_rc(256, format!("Path {path} is a directory !")));
     }
     let path_exists = c::exists(&o.dest);
     let (original, codec) = if !path_exists {
         if !o.create {
-            return Err(fail_rc(257, format!("Path {path} does not exist !")));
+            return Err(t::fail_rc(257, format!("Path {path} does not exist !")));
         }
         if !dry {
             if let Some(parent) = o.dest.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -209,8 +190,8 @@ fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
         insertafter = Some("EOF".into());
     }
     let insertre = match (&insertafter, &insertbefore) {
-        (Some(a), _) if a != "EOF" => Some((compile(a)?, pyre::inline_flag(a, 'm'))),
-        (None, Some(b)) if b != "BOF" => Some((compile(b)?, pyre::inline_flag(b, 'm'))),
+        (Some(a), _) if a != "EOF" => Some((t::compile(a)?, pyre::inline_flag(a, 'm'))),
+        (None, Some(b)) if b != "BOF" => Some((t::compile(b)?, pyre::inline_flag(b, 'm'))),
         _ => None,
     };
     let marker = codec.arg(&o.marker);

@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use super::common::{self as c, Diff, FileArgs};
 use super::file::file_common_args;
-use super::pyre::{self, Flags, PyRegex};
+use super::pyre;
 use super::textfile::{self as t, Codec};
 use crate::args::{ArgDef, ArgDefault, ArgSpec, ArgType};
-use crate::modules::{action, Capabilities, Check, CheckSupport, Context, Module, ModuleError};
+use crate::modules::{Capabilities, Check, CheckSupport, Context, Module, ModuleError};
 use crate::result::ModuleResult;
 
 pub struct Lineinfile;
@@ -137,7 +137,7 @@ impl Module for Lineinfile {
             o.warnings.push(msg.replace("%s", name));
         }
         if dest.is_dir() {
-            return Err(fail_rc(256, format!("Path {path} is a directory !")));
+            return Err(t::fail_rc(256, format!("Path {path} is a directory !")));
         }
         if o.present {
             if o.backrefs && o.regexp.is_none() {
@@ -154,28 +154,8 @@ impl Module for Lineinfile {
                 "one of line, search_string, or regexp is required with state=absent",
             ));
         }
-        let predicted = run(&o, true)?;
-        if !predicted.changed {
-            return Ok(Check::Done(predicted));
-        }
-        Ok(Check::Change {
-            predicted,
-            action: action(move |_ctx: &Context<'_>| run(&o, false)),
-        })
+        t::check_by_dry_run(o, run)
     }
-}
-
-/// A failure with Ansible's `rc`.
-fn fail_rc(rc: i64, msg: String) -> ModuleError {
-    ModuleError::Failed {
-        msg,
-        extra: c::kv([("rc", rc.into())]),
-    }
-}
-
-fn compile(pat: &str) -> Result<PyRegex, ModuleError> {
-    PyRegex::new(pat, Flags::default())
-        .map_err(|e| ModuleError::failed(format!("Invalid regular expression {pat:?}: {e}")))
 }
 
 fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
@@ -210,7 +190,7 @@ fn present(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let exists = c::exists(&o.dest);
     let (mut lines, codec) = if !exists {
         if !o.create {
-            return Err(fail_rc(
+            return Err(t::fail_rc(
                 257,
                 format!("Destination {} does not exist !", o.path),
             ));
@@ -239,12 +219,12 @@ fn present(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
         String::new()
     };
     let arg = |s: &Option<String>| s.as_deref().map(|x| codec.arg(x));
-    let regexp = arg(&o.regexp).map(|p| compile(&p)).transpose()?;
+    let regexp = arg(&o.regexp).map(|p| t::compile(&p)).transpose()?;
     let insertafter = arg(&o.insertafter);
     let insertbefore = arg(&o.insertbefore);
     let bre_ins = match (&insertafter, &insertbefore) {
-        (Some(a), _) if a != "BOF" && a != "EOF" => Some(compile(a)?),
-        (None, Some(b)) if b != "BOF" => Some(compile(b)?),
+        (Some(a), _) if a != "BOF" && a != "EOF" => Some(t::compile(a)?),
+        (None, Some(b)) if b != "BOF" => Some(t::compile(b)?),
         _ => None,
     };
     let line = codec.arg(o.line.as_deref().unwrap_or_default());
@@ -410,7 +390,7 @@ fn absent(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let regexp = o
         .regexp
         .as_deref()
-        .map(|p| compile(&codec.arg(p)))
+        .map(|p| t::compile(&codec.arg(p)))
         .transpose()?;
     let search = o.search_string.as_deref().map(|s| codec.arg(s));
     // `to_bytes(None)` is `b'None'`: a missing line matches a line "None".

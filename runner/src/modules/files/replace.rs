@@ -13,7 +13,7 @@ use super::file::file_common_args;
 use super::pyre::{Flags, PyRegex};
 use super::textfile as t;
 use crate::args::{ArgDef, ArgDefault, ArgSpec, ArgType};
-use crate::modules::{action, Capabilities, Check, CheckSupport, Context, Module, ModuleError};
+use crate::modules::{Capabilities, Check, CheckSupport, Context, Module, ModuleError};
 use crate::result::ModuleResult;
 
 pub struct Replace;
@@ -167,31 +167,17 @@ impl Module for Replace {
             fa: t::file_args(a, &dest),
             diff: ctx.diff,
         };
-        let predicted = run(&o, true)?;
-        if !predicted.changed {
-            return Ok(Check::Done(predicted));
-        }
-        Ok(Check::Change {
-            predicted,
-            action: action(move |_ctx: &Context<'_>| run(&o, false)),
-        })
-    }
-}
-
-fn fail_rc(rc: i64, msg: String) -> ModuleError {
-    ModuleError::Failed {
-        msg,
-        extra: c::kv([("rc", rc.into())]),
+        t::check_by_dry_run(o, run)
     }
 }
 
 fn run(o: &Opts, dry: bool) -> Result<ModuleResult, ModuleError> {
     let path = &o.path;
     if o.dest.is_dir() {
-        return Err(fail_rc(256, format!("Path {path} is a directory !")));
+        return Err(t::fail_rc(256, format!("Path {path} is a directory !")));
     }
     if !c::exists(&o.dest) {
-        return Err(fail_rc(257, format!("Path {path} does not exist !")));
+        return Err(t::fail_rc(257, format!("Path {path} does not exist !")));
     }
     let contents = fs::read(&o.dest)
         .map_err(|e| c::py_oserror(&e, Some(&o.dest), None))

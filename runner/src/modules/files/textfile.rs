@@ -253,6 +253,36 @@ pub fn make_parent(path: &Path) -> Result<(), std::io::Error> {
     }
 }
 
+/// A module's check by a dry run of its work: nothing to change ends it,
+/// otherwise the same work, for real, is the action.
+pub fn check_by_dry_run<O: 'static>(
+    o: O,
+    run: fn(&O, bool) -> Result<crate::result::ModuleResult, ModuleError>,
+) -> Result<crate::modules::Check, ModuleError> {
+    let predicted = run(&o, true)?;
+    if !predicted.changed {
+        return Ok(crate::modules::Check::Done(predicted));
+    }
+    Ok(crate::modules::Check::Change {
+        predicted,
+        action: crate::modules::action(move |_ctx: &crate::modules::Context<'_>| run(&o, false)),
+    })
+}
+
+/// A failure with Ansible's `rc` (for a path that is a directory, ...).
+pub fn fail_rc(rc: i64, msg: String) -> ModuleError {
+    ModuleError::Failed {
+        msg,
+        extra: c::kv([("rc", rc.into())]),
+    }
+}
+
+/// A Python regular expression, or the module's error for a bad one.
+pub fn compile(pat: &str) -> Result<super::pyre::PyRegex, ModuleError> {
+    super::pyre::PyRegex::new(pat, super::pyre::Flags::default())
+        .map_err(|e| ModuleError::failed(format!("Invalid regular expression {pat:?}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
