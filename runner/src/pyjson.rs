@@ -1,16 +1,35 @@
-//! JSON text exactly as Python's `json.dumps(..., sort_keys=True,
-//! ensure_ascii=False)` writes it, which is what Ansible's callbacks print.
+//! JSON text exactly as Python's `json.dumps(..., sort_keys=True)` writes
+//! it, which is what Ansible's callbacks print: with `ensure_ascii=False`
+//! (the default callback) or Python's default `ensure_ascii=True` (the json
+//! callback, the jsonfile fact cache).
 
 use serde_json::Value;
+
+/// How characters outside ASCII are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    /// `ensure_ascii=False`: as themselves.
+    Unicode,
+    /// `ensure_ascii=True`: everything outside ` `..`~` as `\uXXXX`
+    /// (UTF-16 surrogate pairs beyond the BMP).
+    Ascii,
+}
 
 /// `json.dumps(v, sort_keys=True, ensure_ascii=False, indent=indent)`.
 pub fn dumps(v: &Value, indent: Option<usize>) -> String {
     let mut out = String::new();
-    write(&mut out, v, indent, 0);
+    write(&mut out, v, indent, 0, Escape::Unicode);
     out
 }
 
-fn write_str(out: &mut String, s: &str) {
+/// `json.dumps(v, sort_keys=True, indent=indent)` (ASCII output).
+pub fn dumps_ascii(v: &Value, indent: Option<usize>) -> String {
+    let mut out = String::new();
+    write(&mut out, v, indent, 0, Escape::Ascii);
+    out
+}
+
+fn write_str(out: &mut String, s: &str, esc: Escape) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -22,6 +41,12 @@ fn write_str(out: &mut String, s: &str) {
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if esc == Escape::Ascii && !(' '..='~').contains(&c) => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -66,13 +91,13 @@ fn newline(out: &mut String, indent: Option<usize>, level: usize) {
     }
 }
 
-fn write(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
+fn write(out: &mut String, v: &Value, indent: Option<usize>, level: usize, esc: Escape) {
     let item_sep = if indent.is_some() { "," } else { ", " };
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => write_num(out, n),
-        Value::String(s) => write_str(out, s),
+        Value::String(s) => write_str(out, s, esc),
         Value::Array(a) => {
             if a.is_empty() {
                 out.push_str("[]");
@@ -84,7 +109,7 @@ fn write(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
                     out.push_str(item_sep);
                 }
                 newline(out, indent, level + 1);
-                write(out, x, indent, level + 1);
+                write(out, x, indent, level + 1, esc);
             }
             newline(out, indent, level);
             out.push(']');
@@ -102,9 +127,9 @@ fn write(out: &mut String, v: &Value, indent: Option<usize>, level: usize) {
                     out.push_str(item_sep);
                 }
                 newline(out, indent, level + 1);
-                write_str(out, k);
+                write_str(out, k, esc);
                 out.push_str(": ");
-                write(out, &m[*k], indent, level + 1);
+                write(out, &m[*k], indent, level + 1, esc);
             }
             newline(out, indent, level);
             out.push('}');
@@ -128,6 +153,15 @@ mod tests {
             dumps(&json!({"msg": "hi", "l": []}), Some(4)),
             "{\n    \"l\": [],\n    \"msg\": \"hi\"\n}"
         );
+    }
+
+    #[test]
+    fn ascii_like_ensure_ascii() {
+        assert_eq!(
+            dumps_ascii(&json!({"é": "\u{1F600}\x7f~"}), None),
+            "{\"\\u00e9\": \"\\ud83d\\ude00\\u007f~\"}"
+        );
+        assert_eq!(dumps(&json!("é"), None), "\"é\"");
     }
 
     #[test]

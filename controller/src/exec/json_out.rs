@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value};
 
-use rustle_inventory::pyfmt::{marker_str, py_float};
+use rustle_inventory::pyfmt::marker_str;
 use rustle_runner::engine::HostStats;
 
 use super::callback::Outcome;
@@ -262,106 +262,29 @@ impl JsonDoc {
             "custom_stats": custom_stats,
             "global_custom_stats": global,
         });
-        let mut out = String::new();
-        dump(&doc, self.indent, 0, &mut out);
+        let mut out = dumps(&doc, self.indent);
         out.push('\n');
         out
     }
 }
 
 /// Python's `json.dumps(v, indent=indent, sort_keys=True)` (ASCII output;
-/// without an indent, `", "` and `": "` separators on one line).
+/// without an indent, `", "` and `": "` separators on one line); unsafe
+/// and vault-marked strings are dumped as their text.
 pub fn dumps(v: &Value, indent: Option<usize>) -> String {
-    let mut out = String::new();
-    dump(v, indent, 0, &mut out);
-    out
+    rustle_runner::pyjson::dumps_ascii(&unmarked(v), indent)
 }
 
-fn dump_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            c => {
-                let mut buf = [0u16; 2];
-                for u in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{u:04x}"));
-                }
-            }
-        }
+fn unmarked(v: &Value) -> Value {
+    if let Some(s) = marker_str(v) {
+        return Value::from(s);
     }
-    out.push('"');
-}
-
-fn newline(indent: Option<usize>, level: usize, out: &mut String) {
-    if let Some(n) = indent {
-        out.push('\n');
-        out.push_str(&" ".repeat(n * level));
-    }
-}
-
-fn dump(v: &Value, indent: Option<usize>, level: usize, out: &mut String) {
-    let sep = if indent.is_some() { "," } else { ", " };
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match n.as_f64().filter(|_| n.is_f64()) {
-            Some(f) if f.is_nan() => out.push_str("NaN"),
-            Some(f) if f.is_infinite() => {
-                out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" })
-            }
-            Some(f) => out.push_str(&py_float(f)),
-            None => out.push_str(&n.to_string()),
-        },
-        Value::String(s) => dump_str(s, out),
-        Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(sep);
-                }
-                newline(indent, level + 1, out);
-                dump(item, indent, level + 1, out);
-            }
-            newline(indent, level, out);
-            out.push(']');
-        }
         Value::Object(m) => {
-            // Unsafe and vault-marked strings are dumped as their text.
-            if let Some(s) = marker_str(v) {
-                dump_str(s, out);
-                return;
-            }
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(sep);
-                }
-                newline(indent, level + 1, out);
-                dump_str(k, out);
-                out.push_str(": ");
-                dump(&m[k.as_str()], indent, level + 1, out);
-            }
-            newline(indent, level, out);
-            out.push('}');
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), unmarked(x))).collect())
         }
+        Value::Array(a) => Value::Array(a.iter().map(unmarked).collect()),
+        other => other.clone(),
     }
 }
 
