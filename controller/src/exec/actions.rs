@@ -1618,6 +1618,12 @@ pub(crate) fn environment(
 }
 
 /// A task keyword, inherited from the enclosing blocks, templated.
+/// Whether the task or a block around it sets `key` (before paying for
+/// its variables to template it).
+pub(crate) fn has_kw(s: &Scheduled, key: &str) -> bool {
+    s.task.attrs.contains(key) || s.parents.iter().any(|b| b.attrs.contains(key))
+}
+
 pub(crate) fn kw(r: &Runner<'_>, s: &Scheduled, key: &str, vars: &Arc<dyn Vars>) -> Option<Value> {
     let v = s
         .task

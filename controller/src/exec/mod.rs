@@ -123,8 +123,9 @@ pub struct Runner<'a> {
     /// host: (host, identity). Reset for each play (its role cache).
     pub(crate) roles_ran: HashSet<(String, String)>,
     pub(crate) roles_done: HashSet<(String, String)>,
-    /// Each host's current chain of role instances: (identity, instance).
-    pub(crate) role_chains: BTreeMap<String, Vec<(String, String)>>,
+    /// Each host's current chain of role instances: (identity, where the
+    /// role block was written).
+    pub(crate) role_chains: BTreeMap<String, Vec<(String, crate::playbook::SrcPos)>>,
     /// `--step` is on (until answered `continue`; again for each play).
     pub(crate) step: bool,
     /// The task whose banner was shown last (position, key).

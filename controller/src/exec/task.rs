@@ -141,23 +141,31 @@ fn skip_roles_done(
             keep.push((h, s));
             continue;
         }
-        let chain: Vec<(String, String)> = s
-            .parents
-            .iter()
-            .filter_map(|b| {
-                let id = b.attrs.get("_role_ident")?.as_str()?.to_owned();
-                Some((id, b.pos.to_string()))
-            })
-            .collect();
-        let old = r
-            .role_chains
-            .insert(h.clone(), chain.clone())
-            .unwrap_or_default();
-        for inst in old {
-            let key = (h.clone(), inst.0.clone());
-            if !chain.contains(&inst) && r.roles_ran.contains(&key) {
-                r.roles_done.insert(key);
+        // A role instance is a role block, told apart by where it was
+        // written; nothing to do while the host stays in the same ones.
+        let unchanged = r.role_chains.get(&h).is_some_and(|old| {
+            old.iter().map(|(_, p)| p).eq(s
+                .parents
+                .iter()
+                .filter(|b| b.attrs.contains("_role_ident"))
+                .map(|b| &b.pos))
+        });
+        if !unchanged {
+            let chain: Vec<(String, SrcPos)> = s
+                .parents
+                .iter()
+                .filter_map(|b| {
+                    let id = b.attrs.get("_role_ident")?.as_str()?.to_owned();
+                    Some((id, b.pos.clone()))
+                })
+                .collect();
+            let old = r.role_chains.remove(&h).unwrap_or_default();
+            for inst in old {
+                if !chain.contains(&inst) && r.roles_ran.contains(&(h.clone(), inst.0.clone())) {
+                    r.roles_done.insert((h.clone(), inst.0));
+                }
             }
+            r.role_chains.insert(h.clone(), chain);
         }
         let skip = innermost_role(&s)
             .is_some_and(|(id, dup)| !dup && r.roles_done.contains(&(h.clone(), id)));
@@ -269,10 +277,9 @@ pub(crate) fn run_batch(
     }
     // run_once: the first host runs it; the others take its registered
     // result and move on.
-    let run_once = {
-        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
-        kw_bool(r, first, "run_once", &vars).unwrap_or(false)
-    };
+    // The first host's variables template the batch-wide keywords.
+    let first_vars = r.task_vars(pr, &batch[0].0, first, Map::new());
+    let run_once = kw_bool(r, first, "run_once", &first_vars).unwrap_or(false);
     // Most meta actions run once, for the first host, acting on them all.
     let run_once = run_once || (is_meta && meta_runs_once(first));
     let run_once = if run_once && r.strategy != Strategy::Linear && !is_meta {
@@ -284,9 +291,8 @@ pub(crate) fn run_batch(
     // A failure of an any_errors_fatal (or run_once) task that is not
     // ignored fails every host of the play (the linear strategy's rule).
     {
-        let vars = r.task_vars(pr, &batch[0].0, first, Map::new());
-        let ignore = kw_bool(r, first, "ignore_errors", &vars).unwrap_or(false);
-        let fatal = kw_bool(r, first, "any_errors_fatal", &vars).unwrap_or(false);
+        let ignore = kw_bool(r, first, "ignore_errors", &first_vars).unwrap_or(false);
+        let fatal = kw_bool(r, first, "any_errors_fatal", &first_vars).unwrap_or(false);
         if fatal && r.strategy != Strategy::Linear {
             r.cb.warning("Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host");
         }
@@ -321,9 +327,11 @@ pub(crate) fn run_batch(
             );
         }
         // The task's own `diff:` shows (or hides) its diffs.
-        r.cb.task_diff = {
+        r.cb.task_diff = if actions::has_kw(&sched, "diff") {
             let vars = r.task_vars(pr, &host, &sched, Map::new());
             kw_bool(r, &sched, "diff", &vars)
+        } else {
+            None
         };
         let done = run_host_task(r, pr, play, &host, &sched)?;
         if run_once {
