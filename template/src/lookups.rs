@@ -1238,10 +1238,19 @@ pub(crate) fn run(
                     }
                     continue;
                 }
-                // Names of the constants module that are not settings.
+                // The callables of ansible-core 2.18's `ansible.constants`
+                // (its settings are plain values).
                 if matches!(
                     t.as_str(),
-                    "ConfigManager" | "config" | "set_constant" | "to_text" | "AnsibleOptionsError"
+                    "ConfigManager"
+                        | "Sequence"
+                        | "_DeprecatedSequenceConstant"
+                        | "_deprecated"
+                        | "_warning"
+                        | "add_internal_fqcns"
+                        | "handle_config_noise"
+                        | "set_constant"
+                        | "to_text"
                 ) {
                     return Err(lerr(format!("Invalid setting \"{t}\" attempted")));
                 }
