@@ -49,8 +49,8 @@ pub(crate) fn reach(conn: &Connection, vars: &Arc<dyn Vars>) -> Result<(), Value
     let get = |k: &str| vars.get(k).map(|v| value_to_string(&v));
     match conn {
         Connection::Local => Ok(()),
+        // Raised by the executor, so no `changed` (as Ansible shows it).
         Connection::Other(name) => Err(json!({
-            "changed": false,
             "failed": true,
             "msg": format!("the connection plugin '{name}' was not found"),
         })),
