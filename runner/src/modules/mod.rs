@@ -259,6 +259,13 @@ pub trait Module: Sync {
     fn check_refusal(&self) -> CheckRefusal {
         CheckRefusal::Module
     }
+    /// The module's documentation beyond its arguments, as Markdown:
+    /// results, failure messages, check/diff details and every known
+    /// difference from Ansible. `docs/modules.md` and `rustle doc` are
+    /// generated from it.
+    fn notes(&self) -> &'static str {
+        ""
+    }
     /// Decides what would change, touching nothing.
     fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError>;
 }
