@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 pub mod display;
+pub mod doc;
 pub mod exec;
 pub mod inventory_cmd;
 pub mod keygen;

@@ -25,6 +25,8 @@ enum Cmd {
     },
     /// Show the inventory as ansible-inventory does (--list, --graph, --host).
     Inventory(rustle::inventory_cmd::InventoryArgs),
+    /// Show module documentation, as ansible-doc does (docs/modules.md).
+    Doc(rustle::doc::DocArgs),
 }
 
 /// Parses arguments; a binary invoked as `ansible-playbook` or
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
             ExitCode::from(rustle::run::playbook(&args))
         }
         Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
+        Cmd::Doc(args) => rustle::doc::run(&args),
 
         Cmd::Keygen { output } => match rustle::keygen::generate(&output) {
             Ok((sk, pk, id)) => {

@@ -259,6 +259,11 @@ pub trait Module: Sync {
     fn check_refusal(&self) -> CheckRefusal {
         CheckRefusal::Module
     }
+    /// The collection whose FQCN Ansible documents the module under
+    /// (`ansible.builtin`, `ansible.posix`, `community.general`).
+    fn collection(&self) -> &'static str {
+        "ansible.builtin"
+    }
     /// The module's documentation beyond its arguments, as Markdown:
     /// results, failure messages, check/diff details and every known
     /// difference from Ansible. `docs/modules.md` and `rustle doc` are

@@ -5,12 +5,21 @@ use crate::modules::{Capabilities, Check, CheckSupport, Context, Module, ModuleE
 
 pub struct Shell;
 
+const NOTES: &str = r#"
+The command line runs through `/bin/sh -c` (or `executable -c`), with the
+arguments, results and messages of `command` (Ansible's shell action runs
+the command module with `_uses_shell`). Check mode: as `command`. Diff: no.
+"#;
+
 impl Module for Shell {
     fn name(&self) -> &'static str {
         "shell"
     }
     fn description(&self) -> &'static str {
         "Execute shell commands on the host"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

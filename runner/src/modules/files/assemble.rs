@@ -205,12 +205,33 @@ struct Opts {
     diff: bool,
 }
 
+const NOTES: &str = r#"
+Fragments are regular files joined in name order; a fragment
+without a final newline gets one when another follows.
+
+With `remote_src: true` the module runs on the host: results `src`,
+`dest`, `checksum`, `md5sum`, `msg: OK`, `backup_file`, `validation` and
+the path information (`state`, `mode`, `owner`, ...). With `remote_src:
+false` the controller finds `src` as Ansible's action does (role `files/`,
+the task's and playbook's directories), assembles it and ships the result;
+the host side then behaves as the action's `copy` (results `dest`,
+`checksum`, `md5sum`, path information, `diff` with `--diff`; the
+transferred temporary `src` path is not reported).
+
+Check mode: not supported — skipped with `This action (assemble) does not
+support check mode.` as Ansible's action does. Diff: with `remote_src:
+false` only (as Ansible).
+"#;
+
 impl Module for Assemble {
     fn name(&self) -> &'static str {
         "assemble"
     }
     fn description(&self) -> &'static str {
         "Assemble configuration files from fragments"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

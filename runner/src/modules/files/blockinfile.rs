@@ -90,12 +90,22 @@ struct Opts {
     diff: bool,
 }
 
+const NOTES: &str = r#"
+Results: `changed`, `msg` (`Block inserted`, `Block removed`, `File
+created`, `File X not present`, `''`), `backup_file` when a backup was
+made, `diff` (content + attributes list; a single content diff in check
+mode for a file that does not exist yet). Check mode: full. Diff: yes.
+"#;
+
 impl Module for Blockinfile {
     fn name(&self) -> &'static str {
         "blockinfile"
     }
     fn description(&self) -> &'static str {
         "Insert/update/remove a text block surrounded by marker lines"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

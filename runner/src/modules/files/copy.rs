@@ -115,12 +115,38 @@ enum Source {
     Remote(String),
 }
 
+const NOTES: &str = r#"
+The controller finds `src` as Ansible's action does (role `files/`, the
+task's and the playbook's directories), and ships its content to the host
+as a bundle asset (a directory as one asset per file); `content` travels
+inline. On the host the steps, results and messages are those of Ansible's
+copy action and the `copy`/`file` modules it calls: `dest` ending in `/`
+(or an existing directory) receives the source's basename, `force: false`
+keeps an existing file, `checksum` verifies the source, `validate` runs
+with `%s` replaced by the staged file, `backup` names the old file
+`<dest>.<pid>.<timestamp>~`, `remote_src` copies a file or tree on the host,
+`directory_mode` applies to created directories, `mode: preserve` keeps the
+source's mode.
+
+Results: `changed`, `dest`, `src`, `checksum` (SHA1), `md5sum`,
+`backup_file`, `size`, `state`, `mode`, `owner`, `group`, `uid`, `gid`;
+failures with Ansible's wording (`Destination directory X does not
+exist`, `can not use content with a dir as dest`, ...).
+
+Check mode: full (answers as the action does, before the module would
+run). Diff: yes (content before/after; binary or over-large content is
+reported as Ansible does).
+"#;
+
 impl Module for Copy {
     fn name(&self) -> &'static str {
         "copy"
     }
     fn description(&self) -> &'static str {
         "Copy files to the host"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

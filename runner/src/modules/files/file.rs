@@ -168,12 +168,33 @@ impl Params {
     }
 }
 
+const NOTES: &str = r#"
+All states: `file` (attributes of an existing file; fails `file (X) is
+absent, cannot continue` when missing), `directory` (parents created;
+`recurse` applies attributes below), `link` (symbolic; `src` relative to
+the link's directory; `force` replaces an existing file), `hard`, `touch`
+(always changed; times set to now or to `modification_time` /
+`access_time`, `preserve` keeps them) and `absent` (recursive). Modes are
+octal (quoted or numeric) or symbolic (`u+rwx,g-w,o=r`, `X`), as Python's
+`chmod` handling in Ansible.
+
+Results: `path` (or `dest` for links), `state`, `mode`, `owner`, `group`,
+`uid`, `gid`, `size`, `diff` (`before`/`after` with `path`, `state`,
+`mode`, ... as Ansible), and for `absent` the `diff` of the removed
+`path_content` listing.
+
+Check mode: full (the same code runs dry). Diff: yes.
+"#;
+
 impl Module for File {
     fn name(&self) -> &'static str {
         "file"
     }
     fn description(&self) -> &'static str {
         "Manage files and file properties"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -100,12 +100,29 @@ struct Opts {
     diff: bool,
 }
 
+const NOTES: &str = r#"
+The file is read as Python's text mode does
+(UTF-8 with an optional BOM, `\r\n` and `\r` become `\n`).
+
+Results: `changed`, `msg` (`OK`, `option added`, `option changed`,
+`section and option added`, `only section added`, `section removed`),
+`path`, `diff` (always a content diff), `backup_file`, and the path
+information of the file. As the module, file attributes are only compared
+and set outside check mode. Check mode: full. Diff: yes.
+"#;
+
 impl Module for IniFile {
     fn name(&self) -> &'static str {
         "ini_file"
     }
     fn description(&self) -> &'static str {
         "Tweak settings in INI files"
+    }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

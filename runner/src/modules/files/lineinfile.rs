@@ -88,12 +88,28 @@ struct Opts {
     warnings: Vec<String>,
 }
 
+const NOTES: &str = r#"
+Results: `changed`, `msg` (`line added`, `line replaced`, `N line(s)
+removed`, `file not present`, `... and ownership, perms or SE linux context
+changed`), `backup` (the backup path or `""`), `found` (absent), `diff`
+(a list: content before/after with `<path> (content)` headers, then file
+attributes). Failures: `Destination X does not exist !` (rc 257), `Path X is
+a directory !` (rc 256), `failed to validate: rc:N error:...`. An empty
+`regexp`/`search_string` warns as Ansible does. Files that are not UTF-8 are
+edited byte for byte.
+
+Check mode: full (predicts the same result, touches nothing). Diff: yes.
+"#;
+
 impl Module for Lineinfile {
     fn name(&self) -> &'static str {
         "lineinfile"
     }
     fn description(&self) -> &'static str {
         "Manage lines in text files"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -127,12 +127,23 @@ struct Opts {
     diff: bool,
 }
 
+const NOTES: &str = r#"
+Results: `changed`, `msg` (`N replacements made`, `Pattern for
+before/after params did not match the given file: ...`, `''`), `rc` (0),
+`backup_file`, `diff` (before/after with the path as header, only when
+something is replaced). A bad template fails with `Unable to process
+replace due to error: ...`. Check mode: full. Diff: yes.
+"#;
+
 impl Module for Replace {
     fn name(&self) -> &'static str {
         "replace"
     }
     fn description(&self) -> &'static str {
         "Replace all instances of a particular string in a file using a back-referenced regular expression"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -14,12 +14,22 @@ static SPEC: ArgSpec = ArgSpec::new(&[ArgDef::new("src", ArgType::Path)
     .required()
     .doc("The file on the host to fetch.")]);
 
+const NOTES: &str = r#"
+Results: `content` (base64),
+`encoding` (`base64`), `source`, `changed: false`. Failures: `file not
+found: X`, `file is not readable: X`, `source is a directory and must be a
+file: X`. Reads only; check mode: full. Diff: no.
+"#;
+
 impl Module for Slurp {
     fn name(&self) -> &'static str {
         "slurp"
     }
     fn description(&self) -> &'static str {
         "Slurps a file from remote nodes"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

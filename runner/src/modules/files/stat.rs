@@ -41,12 +41,28 @@ static SPEC: ArgSpec = ArgSpec::new(&[
         .doc("Return file attributes, as lsattr reports them."),
 ]);
 
+const NOTES: &str = r#"
+Returns `stat` with Ansible's keys: `exists`, `path`, `mode`, `isdir`,
+`isreg`, `islnk`, `isblk`, `ischr`, `isfifo`, `issock`, `uid`, `gid`,
+`pw_name`, `gr_name`, `size`, `inode`, `dev`, `nlink`, `atime`, `mtime`,
+`ctime`, `wusr`/`rusr`/`xusr` and the group/other bits, `isuid`, `isgid`,
+`readable`, `writeable`, `executable`, `lnk_source`, `lnk_target`,
+`blocks`, `block_size`, `device_type`, `version`, `attributes`,
+`checksum` (sha1 by default; `checksum_algorithm` md5, sha1, sha224,
+sha256, sha384, sha512), `mimetype` and `charset` (`get_mime`, on by
+default as in Ansible 2.18, using the host's `file` command as Ansible
+does). Reads only; check mode: full. Diff: no.
+"#;
+
 impl Module for Stat {
     fn name(&self) -> &'static str {
         "stat"
     }
     fn description(&self) -> &'static str {
         "Retrieve file or file system status"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -59,12 +59,25 @@ fn path_info(path: &std::path::Path, state: &str) -> ModuleResult {
     r
 }
 
+const NOTES: &str = r#"
+Creates a file (mode 0600) or directory (0700) named
+`<prefix><random><suffix>` under `path` (default: the host's temporary
+directory, `TMPDIR` honoured) as Python's `tempfile` does. Results:
+`path`, `state`, `mode`, `owner`, `group`, `uid`, `gid`, `size`,
+`changed: true`. Never idempotent, as in Ansible. Check mode: full
+(reports `changed: true` and the would-be `path` without creating it).
+Diff: no.
+"#;
+
 impl Module for Tempfile {
     fn name(&self) -> &'static str {
         "tempfile"
     }
     fn description(&self) -> &'static str {
         "Creates temporary files and directories"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

@@ -52,12 +52,22 @@ fn split_index(s: &str) -> (&str, Vec<usize>) {
     }
 }
 
+const NOTES: &str = r#"
+Prints `msg` (default `Hello world!`) or the value of `var` (a variable
+name or an expression, templated; undefined shows `VARIABLE IS NOT
+DEFINED!`). `verbosity` skips the task below that `-v` level, with
+Ansible's `skipped: [host]` output. Check mode: full. Diff: no.
+"#;
+
 impl Module for Debug {
     fn name(&self) -> &'static str {
         "debug"
     }
     fn description(&self) -> &'static str {
         "Print statements during execution"
+    }
+    fn notes(&self) -> &'static str {
+        NOTES
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities {

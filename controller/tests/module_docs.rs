@@ -1,0 +1,60 @@
+//! `docs/modules.md` is generated from the module registry: it must equal
+//! `rustle doc --markdown` (regenerate with `RUSTLE_RECORD=1`), and
+//! `rustle doc MODULE` prints that module's section.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn docs_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/modules.md")
+}
+
+#[test]
+fn modules_md_is_generated_from_the_registry() {
+    let generated = rustle::doc::markdown();
+    if std::env::var_os("RUSTLE_RECORD").is_some() {
+        std::fs::write(docs_path(), &generated).expect("write docs/modules.md");
+        return;
+    }
+    let on_disk = std::fs::read_to_string(docs_path()).expect("read docs/modules.md");
+    assert!(
+        on_disk == generated,
+        "docs/modules.md is out of date: regenerate it with \
+         `RUSTLE_RECORD=1 cargo test -p rustle --test module_docs`"
+    );
+}
+
+#[test]
+fn every_module_documents_every_argument() {
+    for d in rustle::doc::all() {
+        assert!(!d.description.is_empty(), "{} has no description", d.name);
+        for a in d.spec.args.iter().filter(|a| !a.internal) {
+            assert!(
+                !a.doc.is_empty(),
+                "{}: argument {} has no doc",
+                d.name,
+                a.name
+            );
+        }
+    }
+}
+
+#[test]
+fn rustle_doc_prints_a_modules_section() {
+    let bin = env!("CARGO_BIN_EXE_rustle");
+    let out = Command::new(bin)
+        .args(["doc", "ansible.builtin.slurp"])
+        .output()
+        .expect("run rustle doc");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.starts_with("## slurp (`ansible.builtin.slurp`)\n"));
+    assert!(rustle::doc::markdown().contains(&text));
+
+    let out = Command::new(bin)
+        .args(["doc", "no_such_module"])
+        .output()
+        .expect("run rustle doc");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_module not found"));
+}
