@@ -27,6 +27,14 @@ enum Cmd {
     Inventory(rustle::inventory_cmd::InventoryArgs),
     /// Show module documentation, as ansible-doc does (docs/modules.md).
     Doc(rustle::doc::DocArgs),
+    /// Run one asynchronous task handed over on stdin (started by
+    /// `rustle playbook` for `async:` tasks on local hosts).
+    #[command(hide = true, name = "__async-job")]
+    AsyncJob {
+        jid: String,
+        time_limit: u64,
+        job_path: PathBuf,
+    },
 }
 
 /// Parses arguments; a binary invoked as `ansible-playbook` or
@@ -89,6 +97,13 @@ fn main() -> ExitCode {
         }
         Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
         Cmd::Doc(args) => rustle::doc::run(&args),
+        Cmd::AsyncJob {
+            jid,
+            time_limit,
+            job_path,
+        } => ExitCode::from(u8::from(
+            rustle_runner::asyncjob::job_main(&jid, time_limit, &job_path) != 0,
+        )),
 
         Cmd::Keygen { output } => match rustle::keygen::generate(&output) {
             Ok((sk, pk, id)) => {

@@ -5,6 +5,7 @@
 //! applied with `rustle-runner apply`.
 
 pub mod args;
+pub mod asyncjob;
 pub mod docs;
 pub mod engine;
 pub mod facts;

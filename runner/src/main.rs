@@ -52,6 +52,14 @@ enum Cmd {
     },
     /// Print a bundle's plan and asset list as JSON (no signature check).
     Inspect { bundle: PathBuf },
+    /// Run one asynchronous task handed over on stdin (started by the
+    /// runner or controller for `async:` tasks).
+    #[command(hide = true)]
+    AsyncJob {
+        jid: String,
+        time_limit: u64,
+        job_path: PathBuf,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -140,6 +148,13 @@ fn main() -> ExitCode {
         Cmd::Serve { trust } => serve(&trust),
         Cmd::Verify { bundle, trust } => verify(&bundle, &trust),
         Cmd::Inspect { bundle } => inspect(&bundle),
+        Cmd::AsyncJob {
+            jid,
+            time_limit,
+            job_path,
+        } => Ok(u8::from(
+            rustle_runner::asyncjob::job_main(&jid, time_limit, &job_path) != 0,
+        )),
     })
 }
 

@@ -29,10 +29,21 @@ fn add(env: &mut Environment<'static>, name: &'static str, f: T) {
 
 fn t_truthy(_: &State, v: Value, a: Args) -> Result<bool, Error> {
     need(&v)?;
+    // Ansible's strict `boolean()`: only the boolean-like words and
+    // numbers convert; anything else (`"fred"`) keeps Python truthiness.
     if a.flag(0, "convert_bool") {
-        let b = to_bool_ansible(&v);
-        if b.kind() == ValueKind::Bool {
-            return Ok(b.is_true());
+        if v.kind() == ValueKind::Bool {
+            return Ok(v.is_true());
+        }
+        let text = match v.as_str() {
+            Some(s) => Some(s.trim().to_lowercase()),
+            None if v.kind() == ValueKind::Number => Some(v.to_string()),
+            None => None,
+        };
+        match text.as_deref() {
+            Some("y" | "yes" | "on" | "1" | "true" | "t" | "1.0") => return Ok(true),
+            Some("n" | "no" | "off" | "0" | "false" | "f" | "0.0") => return Ok(false),
+            _ => {}
         }
     }
     Ok(v.is_true())
@@ -290,7 +301,11 @@ fn t_version(_: &State, v: Value, a: Args) -> Result<bool, Error> {
     let op = a.str(1, "operator").unwrap_or_else(|| "eq".into());
     let strict_flag = a.flag(2, "strict");
     let vtype = a.str(3, "version_type");
-    if strict_flag && vtype.is_some() {
+    // Any given `strict` (even false) conflicts with `version_type`.
+    let strict_given = a
+        .get(2, "strict")
+        .is_some_and(|v| !v.is_none() && !v.is_undefined());
+    if strict_given && vtype.is_some() {
         return Err(ferr("Cannot specify both 'strict' and 'version_type'"));
     }
     if value.is_empty() {

@@ -308,7 +308,7 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
     let path = work.display().to_string();
     let json_cb = case.uses_json_callback();
     let norm = |s: &str| {
-        let s = mask_version_block(&s.replace(&path, "$CASE"));
+        let s = mask_async_jids(&mask_version_block(&s.replace(&path, "$CASE")));
         if json_cb {
             mask_run_specific(&s)
         } else {
@@ -322,7 +322,38 @@ pub fn run_case(case: &Case, program: &Path, prefix: &[&str], streams: Streams) 
     out
 }
 
-/// The only masking besides `$CASE`: at `-vv` both programs open with a
+/// Async job ids are random (`jid=j123.456`, `"ansible_job_id":
+/// "j123.456"`, `~/.ansible_async/j123.456`): every `j<digits>.<digits>`
+/// not preceded by a letter, digit or `_` becomes `<JID>`.
+pub fn mask_async_jids(s: &str) -> String {
+    let b = s.as_bytes();
+    let digits = |at: usize| b[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut out = String::with_capacity(s.len());
+    let (mut i, mut plain) = (0, 0);
+    while i < b.len() {
+        let starts =
+            b[i] == b'j' && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'));
+        if starts {
+            let a = digits(i + 1);
+            let dot = i + 1 + a;
+            if a > 0 && b.get(dot) == Some(&b'.') {
+                let n = digits(dot + 1);
+                if n > 0 {
+                    out.push_str(&s[plain..i]);
+                    out.push_str("<JID>");
+                    i = dot + 1 + n;
+                    plain = i;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&s[plain..]);
+    out
+}
+
+/// The other masking besides `$CASE`: at `-vv` both programs open with a
 /// version block (`ansible-playbook [core 2.18.19]` and its install
 /// paths; `rustle-playbook [rustle ...]` and its own), which cannot be
 /// identical. When the output starts with one, everything before the

@@ -195,6 +195,13 @@ pub(crate) fn dispatch(
         // task (see `RAISED`).
         Err(e) => return Ok(done(e)),
     };
+    let async_limit = async_limit(r, s, vars);
+    if async_limit > 0 && NO_ASYNC.contains(&module) {
+        return Ok(action_fail(format!(
+            "This action ({}) does not support async.",
+            s.task.action
+        )));
+    }
     // Every action but the controller's own needs the host.
     if !CONTROLLER_SIDE.contains(&module) {
         if let Err(res) = reach_host(r, pr, host, s, vars) {
@@ -316,7 +323,137 @@ pub(crate) fn dispatch(
         _ => module_call(r, s, &s.task.module, args, vars, None),
     };
     let _ = play;
+    if async_limit > 0 {
+        return Ok(poll_async(r, host, s, vars, d, async_limit));
+    }
     Ok(d)
+}
+
+/// The actions whose Ansible action plugin refuses `async` (`This action
+/// (x) does not support async.`); plain modules run through the `normal`
+/// action, which supports it, as do `command`/`shell`, `package`,
+/// `service`, `dnf` and `uri`.
+const NO_ASYNC: &[&str] = &[
+    "add_host",
+    "assemble",
+    "assert",
+    "async_status",
+    "copy",
+    "debug",
+    "fail",
+    "fetch",
+    "gather_facts",
+    "group_by",
+    "include_vars",
+    "pause",
+    "raw",
+    "reboot",
+    "script",
+    "set_fact",
+    "set_stats",
+    "template",
+    "unarchive",
+    "validate_argument_spec",
+    "wait_for_connection",
+];
+
+/// The task's `async` time limit in seconds (0: not async).
+fn async_limit(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> u64 {
+    match s.task.attrs.get("async") {
+        None => 0,
+        Some(v) => {
+            let v = r.templar.template(v, vars).unwrap_or_else(|_| v.clone());
+            match &v {
+                Value::Number(n) => n.as_u64().unwrap_or(0),
+                other => value_to_string(other).trim().parse().unwrap_or(0),
+            }
+        }
+    }
+}
+
+/// What the executor does after starting an async task: with `poll > 0`
+/// (default 15 s), check the job every `poll` seconds until it finishes or
+/// the time limit runs out (`ASYNC POLL` lines), then report the job's
+/// result and remove its results file, as Ansible's `_poll_async_result`.
+fn poll_async(
+    r: &mut Runner<'_>,
+    host: &str,
+    s: &Scheduled,
+    vars: &Arc<dyn Vars>,
+    started: Done,
+    limit: u64,
+) -> Done {
+    let poll = match s.task.attrs.get("poll") {
+        None => 15,
+        Some(v) => {
+            let v = r.templar.template(v, vars).unwrap_or_else(|_| v.clone());
+            match &v {
+                Value::Number(n) => n.as_i64().unwrap_or(15),
+                other => value_to_string(other).trim().parse().unwrap_or(15),
+            }
+        }
+    };
+    let res = &started.result;
+    let is = |k: &str| res.get(k).is_some_and(truthy);
+    if poll <= 0 || is("skipped") || is("failed") {
+        return started;
+    }
+    let Some(jid) = res.get("ansible_job_id").map(value_to_string) else {
+        return fail("No job id was returned by the async task");
+    };
+    let environment = environment(r, s, vars).unwrap_or_default();
+    let status = |mode: &str| -> Value {
+        let mut task = PlanTask::new("async_status", "async_status");
+        task.args.insert("jid".into(), Value::from(jid.clone()));
+        task.args.insert("mode".into(), Value::from(mode));
+        task.environment = environment.clone();
+        let play = PlayPlan {
+            name: String::new(),
+            tasks: Vec::new(),
+            handlers: Vec::new(),
+            check_mode: None,
+            diff: None,
+        };
+        let opts = RunOptions {
+            check: false,
+            diff: false,
+            verbosity: 0,
+        };
+        engine::run_task(&task, &play, &Inline(Vec::new()), &opts, &Map::new())
+            .1
+            .to_json()
+    };
+    let mut time_left = limit as i64;
+    let mut last = Value::Null;
+    while time_left > 0 {
+        std::thread::sleep(std::time::Duration::from_secs(poll as u64));
+        last = status("status");
+        let finished = last.get("finished").and_then(Value::as_i64) == Some(1);
+        if finished || last.get("failed").is_some_and(truthy) || last.get("skipped").is_some() {
+            break;
+        }
+        time_left -= poll;
+        let field = |k: &str| last.get(k).map(value_to_string).unwrap_or_default();
+        r.cb.async_line(&format!(
+            "ASYNC POLL on {host}: jid={jid} started={} finished={}",
+            field("started"),
+            field("finished")
+        ));
+    }
+    let finished = last.get("finished").and_then(Value::as_i64) == Some(1);
+    if !finished {
+        r.cb.async_line(&format!("ASYNC FAILED on {host}: jid={jid}"));
+        return done(json!({
+            "failed": true,
+            "msg": format!("async task did not complete within the requested time - {limit}s"),
+            "async_result": last,
+        }));
+    }
+    status("cleanup");
+    let failed = last.get("failed").is_some_and(truthy);
+    let word = if failed { "FAILED" } else { "OK" };
+    r.cb.async_line(&format!("ASYNC {word} on {host}: jid={jid}"));
+    done(last)
 }
 
 /// The gathering options of a `setup` / `gather_facts` call: its
@@ -1553,6 +1690,24 @@ fn module_call(
         diff: r.cfg.diff,
         verbosity: r.cfg.verbosity,
     };
+    let limit = async_limit(r, s, vars);
+    if limit > 0 && !opts.check {
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => return fail(format!("could not start the async job: {e}")),
+        };
+        return match rustle_runner::asyncjob::start(
+            &task,
+            assets,
+            &opts,
+            limit,
+            &exe,
+            &["__async-job"],
+        ) {
+            Ok(v) => done(v),
+            Err(e) => fail(e.to_string()),
+        };
+    }
     let (status, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
     let mut v = result.to_json();
     if status == Status::Skipped {

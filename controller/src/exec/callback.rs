@@ -126,6 +126,13 @@ impl Callback {
         }
     }
 
+    /// `v2_runner_on_async_poll` / `_ok` / `_failed`: a line in the
+    /// debug colour.
+    pub fn async_line(&mut self, msg: &str) {
+        let text = self.style.line(msg, |c| &c.debug);
+        self.say(&text);
+    }
+
     /// `v2_playbook_on_start` (the `PLAYBOOK:` banner at -vv) and the
     /// executor's `N plays in FILE`.
     pub fn playbook_start(&mut self, shown: &str, plays: usize) {

@@ -36,6 +36,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &utilities::async_status::AsyncStatus,
     &utilities::debug::Debug,
 ];
 

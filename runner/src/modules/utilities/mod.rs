@@ -1,1 +1,2 @@
+pub mod async_status;
 pub mod debug;
