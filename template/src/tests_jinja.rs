@@ -540,6 +540,18 @@ fn t_started(_: &State, v: Value, _: Args) -> Result<bool, Error> {
     Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true() && f.kind() == ValueKind::Bool)
 }
 
+/// `timedout`: the result has a `timedout` entry with a period (Ansible's
+/// test returns that period; here it is a boolean, so no "conditional of
+/// type int" deprecation is shown).
+fn t_timedout(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    result_map(&v, "timedout")?;
+    let t = field(&v, "timedout");
+    if !t.is_true() {
+        return Ok(false);
+    }
+    Ok(t.get_attr("period").map(|p| p.is_true()).unwrap_or(false))
+}
+
 fn t_unreachable(_: &State, v: Value, _: Args) -> Result<bool, Error> {
     result_map(&v, "unreachable")?;
     Ok(field(&v, "unreachable").is_true())
@@ -651,6 +663,7 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     add(env, "skipped", t_skipped);
     add(env, "skip", t_skipped);
     add(env, "finished", t_finished);
+    add(env, "timedout", t_timedout);
     add(env, "started", t_started);
     add(env, "unreachable", t_unreachable);
     add(env, "reachable", t_reachable);

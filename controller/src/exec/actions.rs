@@ -357,6 +357,64 @@ const NO_ASYNC: &[&str] = &[
     "wait_for_connection",
 ];
 
+/// The task's `timeout` keyword in seconds (0: none).
+fn task_timeout(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> u64 {
+    match kw(r, s, "timeout", vars) {
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::Null) | None => 0,
+        Some(other) => value_to_string(&other).trim().parse().unwrap_or(0),
+    }
+}
+
+/// A task with a `timeout`: the module runs as a job killed (with all it
+/// started) after `timeout` seconds, which fails the task as Ansible's
+/// `TaskTimeoutError` does. `timedout.frame` names the module: there is no
+/// Python frame to show.
+fn run_with_timeout(
+    s: &Scheduled,
+    task: &PlanTask,
+    assets: Vec<(AssetId, Vec<u8>)>,
+    opts: &RunOptions,
+    timeout: u64,
+) -> Done {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(format!("could not start the task: {e}")),
+    };
+    let started =
+        match rustle_runner::asyncjob::start(task, assets, opts, timeout, &exe, &["__async-job"]) {
+            Ok(v) => v,
+            Err(e) => return fail(e.to_string()),
+        };
+    let path = PathBuf::from(value_to_string(&started["results_file"]));
+    let result = loop {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v.get("started").is_none() => break v,
+            _ => {}
+        }
+    };
+    let _ = std::fs::remove_file(&path);
+    if result.get("msg").and_then(Value::as_str) == Some("Timeout exceeded")
+        && result.get("child_pid").is_some()
+    {
+        return done(json!({
+            "changed": false,
+            "failed": true,
+            "msg": format!(
+                "The {} action failed to execute in the expected time frame ({timeout}) and was terminated",
+                s.task.action
+            ),
+            "timedout": {
+                "frame": format!("Interrupted in module {} (rustle runs no Python)", task.module),
+                "period": timeout,
+            },
+        }));
+    }
+    done(result)
+}
+
 /// The task's `async` time limit in seconds (0: not async).
 fn async_limit(r: &Runner<'_>, s: &Scheduled, vars: &Arc<dyn Vars>) -> u64 {
     match s.task.attrs.get("async") {
@@ -1707,6 +1765,10 @@ fn module_call(
             Ok(v) => done(v),
             Err(e) => fail(e.to_string()),
         };
+    }
+    let timeout = task_timeout(r, s, vars);
+    if timeout > 0 {
+        return run_with_timeout(s, &task, assets, &opts, timeout);
     }
     let (status, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
     let mut v = result.to_json();
