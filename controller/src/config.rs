@@ -158,6 +158,12 @@ pub struct Config {
     pub force_color: bool,
     pub hash_behaviour: HashBehaviour,
     pub host_pattern_mismatch: rustle_inventory::PatternMismatch,
+    /// `DEFAULT_VAULT_PASSWORD_FILE`.
+    pub vault_password_file: Option<PathBuf>,
+    /// `DEFAULT_VAULT_IDENTITY_LIST`: `label@source` slugs tried first.
+    pub vault_identity_list: Vec<String>,
+    /// `DEFAULT_VAULT_IDENTITY`: the id of unlabelled secrets.
+    pub vault_identity: String,
     pub any_errors_fatal: bool,
     pub deprecation_warnings: bool,
     pub system_warnings: bool,
@@ -886,6 +892,24 @@ const HASH_BEHAVIOUR: Def = Def {
         Ty::Str,
     )
 };
+const VAULT_PASSWORD_FILE: Def = def(
+    "DEFAULT_VAULT_PASSWORD_FILE",
+    &["ANSIBLE_VAULT_PASSWORD_FILE"],
+    &[("defaults", "vault_password_file")],
+    Ty::Path,
+);
+const VAULT_IDENTITY_LIST: Def = def(
+    "DEFAULT_VAULT_IDENTITY_LIST",
+    &["ANSIBLE_VAULT_IDENTITY_LIST"],
+    &[("defaults", "vault_identity_list")],
+    Ty::Str,
+);
+const VAULT_IDENTITY: Def = def(
+    "DEFAULT_VAULT_IDENTITY",
+    &["ANSIBLE_VAULT_IDENTITY"],
+    &[("defaults", "vault_identity")],
+    Ty::Str,
+);
 const HOST_PATTERN_MISMATCH: Def = Def {
     choices: &["error", "warning", "ignore"],
     ..def(
@@ -1150,6 +1174,14 @@ impl Config {
             force_color: r.boolean(&FORCE_COLOR, false)?,
             hash_behaviour,
             host_pattern_mismatch,
+            vault_password_file: r.path(&VAULT_PASSWORD_FILE)?,
+            vault_identity_list: r
+                .string(&VAULT_IDENTITY_LIST, "")?
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            vault_identity: r.string(&VAULT_IDENTITY, "default")?,
             any_errors_fatal: r.boolean(&ANY_ERRORS_FATAL, false)?,
             deprecation_warnings: r.boolean(&DEPRECATION_WARNINGS, true)?,
             system_warnings: r.boolean(&SYSTEM_WARNINGS, true)?,

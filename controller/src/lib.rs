@@ -13,3 +13,4 @@ pub mod playbook;
 pub mod run;
 pub mod runners;
 pub mod settings;
+pub mod vault_secrets;

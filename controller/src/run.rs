@@ -114,6 +114,27 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
             return 1;
         }
     }
+    // Vault secrets before anything is loaded (any file may be vaulted).
+    let mut password_files = args.vault_password_file.clone();
+    password_files.extend(config.vault_password_file.iter().cloned());
+    match crate::vault_secrets::load(&crate::vault_secrets::Sources {
+        identity_list: &config.vault_identity_list,
+        vault_ids: &args.vault_id,
+        password_files,
+        ask: args.ask_vault_password,
+        default_id: &config.vault_identity,
+    }) {
+        Ok((secrets, warnings)) => {
+            for w in warnings {
+                eprintln!("{}", style.warning(&w));
+            }
+            rustle_vault::keyring::install(secrets);
+        }
+        Err(e) => {
+            eprintln!("{}", style.error(&e));
+            return 1;
+        }
+    }
     // Inventory first, as Ansible: its warnings precede any playbook error.
     let pattern_mismatch = config.host_pattern_mismatch;
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -308,12 +329,15 @@ pub fn parse_extra_vars(
         let (text, name) = if let Some(path) = raw.strip_prefix('@') {
             let full = cwd.join(path);
             let shown = full.display().to_string();
-            let t = std::fs::read_to_string(&full).map_err(|_| {
-                ParseError::general(
-                    format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
-                    None,
-                )
-            })?;
+            let t = crate::vault_secrets::read_maybe_vaulted(&full)
+                .map_err(|_| {
+                    ParseError::general(
+                        format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
+                        None,
+                    )
+                })?
+                .map_err(|e| ParseError::general(e, None))?;
+            let t = String::from_utf8_lossy(&t).into_owned();
             (t, shown)
         } else {
             (raw.clone(), "<string>".to_owned())

@@ -90,10 +90,11 @@ struct Failure {
 /// Loads YAML or JSON data as Ansible's `DataLoader.load`: JSON first
 /// (keeping `__ansible_unsafe`/`__ansible_vault` markers), then YAML.
 pub fn load_data(text: &str, file: &str, warnings: &mut Warnings) -> Result<Json, String> {
-    if text.starts_with("$ANSIBLE_VAULT") {
-        return Err(format!(
-            "Attempting to decrypt but no vault secrets found (vault-encrypted file {file} is not supported yet)"
-        ));
+    if rustle_vault::is_encrypted(text.as_bytes()) {
+        let plain = rustle_vault::keyring::decrypt_file(text.as_bytes(), file)
+            .map_err(|e| e.to_string())?;
+        let plain = String::from_utf8_lossy(&plain).into_owned();
+        return load_data(&plain, file, warnings);
     }
     if let Ok(v) = serde_json::from_str::<Json>(text) {
         return Ok(v);

@@ -892,8 +892,7 @@ pub(crate) fn run(
                 let p = find_file(ctx, "files", &t).ok_or_else(|| {
                     lerr(format!("The 'file' lookup had an issue accessing the file '{t}'. file not found, use -vvvvv to see paths searched"))
                 })?;
-                let mut c = std::fs::read_to_string(&p)
-                    .map_err(|e| lerr(format!("could not read file {}: {e}", p.display())))?;
+                let mut c = read_decrypted(&p).map_err(lerr)?;
                 if rstrip {
                     c = c.trim_end().to_string();
                 }
@@ -1292,12 +1291,29 @@ pub(crate) fn run(
             }
             list(vec![all[fastrand::usize(0..all.len())].clone()])
         }
-        "unvault" => Err(TemplateError::new(
-            ErrorKind::Vault,
-            "Attempting to decrypt but no vault secrets found",
-        )),
+        "unvault" | "ansible.builtin.unvault" => {
+            let mut out = Vec::new();
+            for t in terms {
+                let t = s(t);
+                let p = find_file(ctx, "files", &t)
+                    .ok_or_else(|| lerr(format!("Unable to find file matching \"{t}\" ")))?;
+                out.push(Value::from(read_decrypted(&p).map_err(lerr)?));
+            }
+            list(out)
+        }
         other => Err(lerr(format!("lookup plugin ({other}) not found"))),
     }
+}
+
+/// A file's text as Ansible's loader reads it: decrypted when vaulted.
+fn read_decrypted(p: &std::path::Path) -> Result<String, String> {
+    let data = std::fs::read(p).map_err(|e| format!("could not read file {}: {e}", p.display()))?;
+    if rustle_vault::is_encrypted(&data) {
+        let plain = rustle_vault::keyring::decrypt_file(&data, &p.display().to_string())
+            .map_err(|e| e.to_string())?;
+        return Ok(String::from_utf8_lossy(&plain).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&data).into_owned())
 }
 
 fn get_ctx(state: &State) -> Result<Arc<Ctx>, Error> {

@@ -1504,9 +1504,12 @@ fn template_module(
         return fail("missing required arguments: src");
     };
     let path = search_file(s, "templates", &src, &r.playbook_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(_) => return fail(format!("Could not find or access '{src}'")),
+    if !path.is_file() {
+        return fail(format!("Could not find or access '{src}'"));
+    }
+    let text = match read_src(&path, true) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+        Err(e) => return fail(e),
     };
     let rendered = match r.templar.render_file_contents(&text, vars) {
         Ok(t) => t,
@@ -1529,6 +1532,18 @@ fn template_module(
         margs.remove(k);
     }
     module_call(r, s, "copy", margs, vars, Some(rendered.into_bytes()))
+}
+
+/// A controller-side source file's bytes, decrypted when vaulted (and
+/// `decrypt` is on), as Ansible's loader reads them for `copy`/`template`.
+fn read_src(path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|_| format!("could not read {}", path.display()))?;
+    if decrypt && rustle_vault::is_encrypted(&bytes) {
+        return rustle_vault::keyring::decrypt_file(&bytes, &path.display().to_string())
+            .map(|p| p.to_vec())
+            .map_err(|e| e.to_string());
+    }
+    Ok(bytes)
 }
 
 /// Regular files below `dir` (symlinks followed), sorted, with their paths
@@ -1685,6 +1700,8 @@ fn module_call(
         if let Some(src) = args.get("src").map(value_to_string) {
             let path = search_file(s, "files", &src, &r.playbook_dir);
             let preserve = args.get("mode").and_then(Value::as_str) == Some("preserve");
+            // Vaulted sources are decrypted here unless `decrypt: false`.
+            let decrypt = args.get("decrypt").is_none_or(truthy);
             if path.is_dir() {
                 // One asset per file, `src/<path under the directory>`, as
                 // the runner's copy expects; symlinks followed (local_follow).
@@ -1692,8 +1709,9 @@ fn module_call(
                 walk_files(&path, "", &mut files);
                 let mut modes = Map::new();
                 for (rel, full) in files {
-                    let Ok(bytes) = std::fs::read(&full) else {
-                        return fail(format!("could not read {}", full.display()));
+                    let bytes = match read_src(&full, decrypt) {
+                        Ok(b) => b,
+                        Err(e) => return fail(e),
                     };
                     let id = AssetId::of(&bytes);
                     assets.push((id, bytes));
@@ -1706,7 +1724,11 @@ fn module_call(
                 if preserve {
                     args.insert("_src_mode".into(), Value::Object(modes));
                 }
-            } else if let Ok(bytes) = std::fs::read(&path) {
+            } else if let Some(bytes) = path.is_file().then(|| read_src(&path, decrypt)) {
+                let bytes = match bytes {
+                    Ok(b) => b,
+                    Err(e) => return fail(e),
+                };
                 if preserve {
                     if let Ok(md) = std::fs::metadata(&path) {
                         use std::os::unix::fs::MetadataExt;

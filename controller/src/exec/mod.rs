@@ -180,6 +180,7 @@ impl<'a> Runner<'a> {
             check_mode: cfg.check,
             inventory: Some(Arc::new(InventoryHook(inventory_view.clone()))),
             config: cfg.lookup_config.clone(),
+            vault: Some(Arc::new(crate::vault_secrets::KeyringVault)),
             ..Default::default()
         });
         Runner {
@@ -237,7 +238,7 @@ impl<'a> Runner<'a> {
             omit_token: Some(self.templar.omit_token().to_owned()),
             inventory: Some(Arc::new(InventoryHook(self.inventory_view.clone()))),
             config: self.cfg.lookup_config.clone(),
-            ..Default::default()
+            vault: Some(Arc::new(crate::vault_secrets::KeyringVault)),
         });
         self.templars.insert(paths, t.clone());
         self.templar = t;
@@ -438,6 +439,53 @@ impl<'a> Runner<'a> {
         Ok(out)
     }
 
+    /// The play-level read of `vars_files` (no host variables): vaulted
+    /// files that cannot be decrypted and files that do not parse are
+    /// errors, as in Ansible's `VariableManager.get_vars(play=play)`.
+    fn precheck_vars_files(&mut self, play: &Play) -> Result<(), u8> {
+        let Some(vf) = play.attrs.get("vars_files") else {
+            return Ok(());
+        };
+        let files: Vec<Value> = match vf {
+            Value::Array(a) => a.clone(),
+            Value::Null => Vec::new(),
+            other => vec![other.clone()],
+        };
+        let mut m = play.vars.clone();
+        m.extend(self.cfg.extra_vars.clone());
+        let vars: Arc<dyn Vars> = Arc::new(m);
+        for f in &files {
+            let candidates: Vec<Value> = match f {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for c in &candidates {
+                let Ok(name) = self.templar.template(c, &vars).map(|v| value_to_string(&v)) else {
+                    break;
+                };
+                let path = crate::playbook::load::resolve_path(&play.basedir, &name);
+                if !path.is_file() {
+                    continue;
+                }
+                match crate::vault_secrets::read_maybe_vaulted(&path) {
+                    Ok(Err(e)) => {
+                        self.cb
+                            .error(&format!("Invalid vars_file '{}'.. {e}", path.display()));
+                        return Err(RUN_ERROR);
+                    }
+                    Ok(Ok(_)) => {}
+                    Err(_) => continue,
+                }
+                if let Err(e) = self.loader.read_yaml(&path) {
+                    self.cb.error(e.render().trim_end_matches('\n'));
+                    return Err(RUN_ERROR);
+                }
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Makes `inventory_hostnames` see add_host/group_by changes.
     pub(crate) fn refresh_inventory_view(&mut self) {
         if let Ok(mut v) = self.inventory_view.write() {
@@ -554,6 +602,10 @@ impl<'a> Runner<'a> {
             .filter(|h| self.runnable(h))
             .cloned()
             .collect();
+        // Ansible reads the play's vars_files (those named without host
+        // variables) before the play starts: a file it cannot read ends
+        // the run before the PLAY banner.
+        self.precheck_vars_files(play)?;
         self.cb.play_start(&play_name, &pos_path(&play.pos));
         self.cb.play_hosts(&play_name, hosts.len());
         // Hosts that failed in earlier plays still make up the play's

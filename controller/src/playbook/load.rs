@@ -130,12 +130,14 @@ impl Loader {
     /// Reads and parses a YAML file.
     pub fn read_yaml(&mut self, path: &Path) -> Result<(Node, Arc<str>), ParseError> {
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|_| {
-            ParseError::general(
-                format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
-                None,
-            )
-        })?;
+        let text = crate::vault_secrets::read_maybe_vaulted(path)
+            .map_err(|_| {
+                ParseError::general(
+                    format!("Unable to retrieve file contents\nCould not find or access '{shown}' on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"),
+                    None,
+                )
+            })?
+            .map_err(|e| ParseError::general(e, None))?;
         let text = String::from_utf8(text).map_err(|e| {
             ParseError::parser(
                 format!("Could not read playbook ({shown}) due to encoding issues: {e}"),

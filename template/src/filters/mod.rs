@@ -2,6 +2,7 @@
 
 pub(crate) mod methods;
 mod more;
+mod vault;
 
 pub(crate) use more::{glob_paths, py_regex as more_regex};
 
@@ -506,6 +507,8 @@ pub(crate) fn register(env: &mut Environment<'static>, shared: Arc<Shared>) {
     add(env, "replace", f_replace);
     add(env, "join", f_join);
     add(env, "format", f_format);
+    add(env, "vault", vault::f_vault);
+    add(env, "unvault", vault::f_unvault);
     add(env, "ternary", f_ternary);
     add(env, "type_debug", f_type_debug);
     add(env, "to_json", f_to_json);

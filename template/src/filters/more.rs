@@ -1988,10 +1988,6 @@ fn f_abs(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     }
 }
 
-fn f_unvault(_: &State, _: Value, _: Args) -> Result<Value, Error> {
-    Err(ferr("Attempting to decrypt but no vault secrets found"))
-}
-
 fn f_normpath(_: &State, v: Value, _: Args) -> Result<Value, Error> {
     Ok(Value::from(normpath(&to_s(&v)?)))
 }
@@ -2238,5 +2234,4 @@ pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
     add(env, "length", f_length);
     add(env, "count", f_length);
     add(env, "abs", f_abs);
-    add(env, "unvault", f_unvault);
 }
