@@ -145,7 +145,10 @@ pub fn run_task(
             }
         }
     };
-    if !diff {
+    // Most modules return a diff only in diff mode; the few that always
+    // return one (as their Ansible counterparts do) keep it.
+    let keeps_diff = modules::lookup(&task.module).is_some_and(|m| m.keeps_diff());
+    if !diff && !keeps_diff {
         result.extra.remove("diff");
     }
     let status = if result.failed {
