@@ -194,7 +194,7 @@ impl Module for AuthorizedKey {
             }
         }
         if !do_write {
-            return Ok(Check::Done(r));
+            return Ok(Check::Done(with_path_info(r)));
         }
         let filename = keyfile_path(ctx.check_mode, &user, pw.as_ref(), path.as_deref(), follow)?;
         let new_content = existing.serialize();
@@ -208,7 +208,7 @@ impl Module for AuthorizedKey {
         }
         r.changed = true;
         Ok(Check::Change {
-            predicted: r.clone(),
+            predicted: with_path_info(r.clone()),
             action: action(move |_ctx| {
                 let Some(pw) = pw else {
                     return Err(lookup_failed(&user));
@@ -217,10 +217,16 @@ impl Module for AuthorizedKey {
                 fsutil::atomic_write(Path::new(&filename), new_content.as_bytes(), None).map_err(
                     |e| ModuleError::failed(format!("Failed to write to file {filename}: {e}")),
                 )?;
-                Ok(r)
+                Ok(with_path_info(r))
             }),
         })
     }
+}
+
+/// Ansible's `exit_json` adds the file's attributes when `path` exists.
+fn with_path_info(mut r: ModuleResult) -> ModuleResult {
+    crate::modules::files::common::add_path_info(&mut r.extra);
+    r
 }
 
 fn lookup_failed(user: &str) -> ModuleError {

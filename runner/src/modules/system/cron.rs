@@ -610,7 +610,10 @@ fn run(ctx: &Context<'_>, dry: bool) -> Result<ModuleResult, ModuleError> {
     };
     r.set("jobs", tab.job_names());
     r.set("envs", tab.env_names());
-    r.set("warnings", warnings);
+    // An empty list never shows: Ansible's executor drops it.
+    if !warnings.is_empty() {
+        r.set("warnings", warnings);
+    }
     if changed {
         if !dry {
             tab.write(ctx)?;

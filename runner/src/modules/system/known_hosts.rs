@@ -117,14 +117,23 @@ impl Module for KnownHosts {
             compute_diff(&path, found_line, replace_or_add, present, key.as_deref());
         result.set("diff", diff);
         if !present && found_line.is_none() && key.is_some() {
-            return Ok(Check::Done(result));
+            return Ok(Check::Done(with_path_info(result)));
         }
         let remove_all = found && key.is_none() && !present;
         let rewrite = replace_or_add || found != present;
+        // In check mode Ansible exits early: only `changed` and `diff`.
+        let mut predicted = ModuleResult {
+            changed: rewrite,
+            ..Default::default()
+        };
+        predicted.set("diff", result.get("diff").cloned().unwrap_or(Value::Null));
         if !remove_all && !rewrite {
-            return Ok(Check::Done(result));
+            return Ok(Check::Done(if ctx.check_mode {
+                predicted
+            } else {
+                with_path_info(result)
+            }));
         }
-        let mut predicted = result.clone();
         predicted.changed = true;
         Ok(Check::Change {
             predicted,
@@ -180,10 +189,16 @@ impl Module for KnownHosts {
                 let mut r = result;
                 r.changed = true;
                 let _ = after;
-                Ok(r)
+                Ok(with_path_info(r))
             }),
         })
     }
+}
+
+/// Ansible's `exit_json` adds the file's attributes when `path` exists.
+fn with_path_info(mut r: ModuleResult) -> ModuleResult {
+    crate::modules::files::common::add_path_info(&mut r.extra);
+    r
 }
 
 fn py_err(e: &std::io::Error, path: &str) -> String {
