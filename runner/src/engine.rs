@@ -145,7 +145,20 @@ pub fn run_task(
             }
         }
     };
-    if !diff {
+    // Ansible's action layer adds `stdout_lines`/`stderr_lines` to any
+    // module result with `stdout`/`stderr`.
+    for (k, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if !result.extra.contains_key(lines) {
+            if let Some(Value::String(text)) = result.extra.get(k) {
+                let v: Vec<Value> = text.lines().map(Value::from).collect();
+                result.extra.insert(lines.to_owned(), Value::Array(v));
+            }
+        }
+    }
+    // Most modules return a diff only in diff mode; the few that always
+    // return one (as their Ansible counterparts do) keep it.
+    let keeps_diff = modules::lookup(&task.module).is_some_and(|m| m.keeps_diff());
+    if !diff && !keeps_diff {
         result.extra.remove("diff");
     }
     let status = if result.failed {

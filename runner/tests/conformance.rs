@@ -40,9 +40,16 @@
 //!                     "gone": {"type": "absent"},
 //!                     "d": {"type": "directory", "mode": "0755", "entries": ["f"]}}},
 //!   "idempotent": true,
-//!   "requires_root": false
+//!   "requires_root": false,
+//!   "environment": {"PATH": "{{tmp}}/bin:{{path}}", "FAKE_DIR": "{{tmp}}/spool"},
+//!   "teardown": [{"module": "user", "args": {"name": "rustletestx", "state": "absent"}}]
 //! }
 //! ```
+//!
+//! `environment` is the task's environment (fake programs on `PATH`, set
+//! up as executable `setup` files; `{{path}}` is the harness's own
+//! `PATH`). `teardown` tasks run after the case, pass or fail, to undo
+//! changes outside `{{tmp}}` (accounts, groups).
 //!
 //! Placeholders: `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
 //! (numbers when they are the whole string), `{{default_file_mode}}` and
@@ -131,6 +138,7 @@ impl Env {
                 .replace("{{group}}", &self.group)
                 .replace("{{uid}}", &self.uid.to_string())
                 .replace("{{gid}}", &self.gid.to_string())
+                .replace("{{path}}", &std::env::var("PATH").unwrap_or_default())
                 .replace(
                     "{{default_file_mode}}",
                     &format!("0{:03o}", 0o666 & !self.umask),
@@ -597,6 +605,8 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
             "expect",
             "idempotent",
             "requires_root",
+            "environment",
+            "teardown",
         ],
         "case",
     )?;
@@ -620,6 +630,21 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     };
     let mut task = Task::new(format!("conformance {module}"), module);
     task.args = args;
+    if let Value::Object(e) = env.subst(case.get("environment").unwrap_or(&Value::Null)) {
+        for (k, v) in e {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            task.environment.insert(k, v);
+        }
+    }
+    let teardown = Teardown {
+        tasks: match env.subst(case.get("teardown").unwrap_or(&Value::Null)) {
+            Value::Array(a) => a,
+            _ => Vec::new(),
+        },
+    };
     let mut store = BTreeMap::new();
     if let Some(Value::Object(a)) = case.get("assets") {
         for (name, content) in a {
@@ -733,10 +758,48 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     } else if !r2.changed {
         errs.push("second run: expected changed (case is not idempotent)".into());
     }
+    drop(teardown);
     if errs.is_empty() {
         Ok(Some(()))
     } else {
         Err(errs.join("\n    "))
+    }
+}
+
+/// Tasks run when a case ends, however it ends (its `teardown`).
+struct Teardown {
+    tasks: Vec<Value>,
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        let play = PlayPlan {
+            name: "teardown".into(),
+            tasks: Vec::new(),
+            handlers: Vec::new(),
+            check_mode: None,
+            diff: None,
+        };
+        let opts = RunOptions {
+            check: false,
+            diff: false,
+            verbosity: 0,
+        };
+        for t in &self.tasks {
+            let module = t.get("module").and_then(Value::as_str).unwrap_or_default();
+            let mut task = Task::new("teardown", module);
+            if let Some(Value::Object(a)) = t.get("args") {
+                task.args = a.clone();
+            }
+            // Best effort: a failed teardown must not hide the case's result.
+            let _ = run_task(
+                &task,
+                &play,
+                &MemAssets(BTreeMap::new()),
+                &opts,
+                &Map::new(),
+            );
+        }
     }
 }
 
@@ -820,6 +883,11 @@ fn enough_cases_per_module() {
         "slurp",
         "assemble",
         "ini_file",
+        "user",
+        "group",
+        "known_hosts",
+        "authorized_key",
+        "cron",
     ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }

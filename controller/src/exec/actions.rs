@@ -320,7 +320,31 @@ pub(crate) fn dispatch(
         "raw" => raw(r, s, &args, vars),
         "template" => template_module(r, s, &args, vars),
         "assemble" => assemble_action(r, s, args, vars),
-        _ => module_call(r, s, &s.task.module, args, vars, None),
+        _ => {
+            let d = module_call(r, s, &s.task.module, args, vars, None);
+            // Facts a native module returns (`getent`) become host facts,
+            // as Ansible's executor makes them.
+            let failed = d.result.get("failed").and_then(Value::as_bool) == Some(true);
+            if let (false, Some(Value::Object(facts))) = (failed, d.result.get("ansible_facts")) {
+                let target = fact_target(r, pr, host, s, vars);
+                if let Ok(mut st) = r.states.write() {
+                    if let Some(h) = st.get_mut(&target) {
+                        for (k, v) in facts {
+                            match k.strip_prefix("ansible_") {
+                                Some(name) => {
+                                    h.facts.insert(name.to_owned(), v.clone());
+                                }
+                                None => {
+                                    h.facts.insert(k.clone(), v.clone());
+                                    h.fact_vars.insert(k.clone(), v.clone());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            d
+        }
     };
     let _ = play;
     if async_limit > 0 {

@@ -19,6 +19,7 @@ use crate::result::ModuleResult;
 
 pub mod commands;
 pub mod files;
+pub mod system;
 pub mod utilities;
 
 /// Every module compiled into the runner. Adding a module: one file, one
@@ -36,6 +37,12 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &system::authorized_key::AuthorizedKey,
+    &system::cron::Cron,
+    &system::getent::Getent,
+    &system::group::Group,
+    &system::known_hosts::KnownHosts,
+    &system::user::User,
     &utilities::async_status::AsyncStatus,
     &utilities::debug::Debug,
 ];
@@ -271,6 +278,11 @@ pub trait Module: Sync {
     /// generated from it.
     fn notes(&self) -> &'static str {
         ""
+    }
+    /// Whether the module's `diff` stays in its result outside diff mode,
+    /// as with Ansible modules that always return one (`known_hosts`).
+    fn keeps_diff(&self) -> bool {
+        false
     }
     /// Decides what would change, touching nothing.
     fn check(&self, ctx: &Context<'_>) -> Result<Check, ModuleError>;
