@@ -19,6 +19,7 @@ use crate::result::ModuleResult;
 
 pub mod commands;
 pub mod files;
+pub mod system;
 pub mod utilities;
 
 /// Every module compiled into the runner. Adding a module: one file, one
@@ -36,6 +37,10 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &system::service::Service,
+    &system::systemd::Systemd,
+    &system::systemd::SystemdService,
+    &system::sysvinit::Sysvinit,
     &utilities::debug::Debug,
 ];
 
