@@ -58,7 +58,8 @@
 //! asked the system to do. `env` adds further task environment variables
 //! (placeholders allowed).
 //!
-//! Placeholders: `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
+//! Placeholders (in `args`, `expect`, `env` and `setup` contents):
+//! `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
 //! (numbers when they are the whole string), `{{default_file_mode}}` and
 //! `{{default_dir_mode}}` (what the umask makes of 0666 and 0777),
 //! `{{localtime:YYYY-mm-dd HH:MM:SS}}` (that local time as a Unix time).
@@ -244,7 +245,7 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
         match ty {
             "file" => {
                 let data = match m.get("content") {
-                    Some(c) => content_of(c)?,
+                    Some(c) => content_of(&env.subst(c))?,
                     None => Vec::new(),
                 };
                 fs::write(&p, data).map_err(err)?;

@@ -37,10 +37,17 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &system::hostname::Hostname,
+    &system::modprobe::Modprobe,
+    &system::mount::Mount,
+    &system::pam_limits::PamLimits,
     &system::service::Service,
+    &system::service_facts::ServiceFacts,
     &system::systemd::Systemd,
     &system::systemd::SystemdService,
+    &system::sysctl::Sysctl,
     &system::sysvinit::Sysvinit,
+    &system::timezone::Timezone,
     &utilities::debug::Debug,
 ];
 

@@ -1,6 +1,13 @@
 //! System modules: services, kernel parameters, mounts, host settings.
 
+pub mod hostname;
+pub mod modprobe;
+pub mod mount;
+pub mod pam_limits;
 pub mod service;
+pub mod service_facts;
+pub mod sysctl;
 pub mod systemd;
 pub mod sysvinit;
+pub mod timezone;
 pub mod util;
