@@ -865,6 +865,16 @@ fn enough_cases_per_module() {
         "slurp",
         "assemble",
         "ini_file",
+        "systemd",
+        "systemd_service",
+        "sysvinit",
+        "service",
+        "service_facts",
+        "sysctl",
+        "pam_limits",
+        "mount",
+        "hostname",
+        "timezone",
     ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }

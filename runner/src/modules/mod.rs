@@ -38,6 +38,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::stat::Stat,
     &files::tempfile::Tempfile,
     &system::hostname::Hostname,
+    &system::locale_gen::LocaleGen,
     &system::modprobe::Modprobe,
     &system::mount::Mount,
     &system::pam_limits::PamLimits,

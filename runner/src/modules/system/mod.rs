@@ -1,6 +1,7 @@
 //! System modules: services, kernel parameters, mounts, host settings.
 
 pub mod hostname;
+pub mod locale_gen;
 pub mod modprobe;
 pub mod mount;
 pub mod pam_limits;

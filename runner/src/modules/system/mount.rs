@@ -71,7 +71,8 @@ FSTYPE [-o OPTS] SRC PATH`; `mount`/`umount` are found on the task's
 `PATH`.
 
 Results: `changed`, `name`, `src`, `fstype` (when given), `opts`, `dump`,
-`passno`, `fstab`, `boot` (`yes`/`no`), `warnings`, `backup_file`.
+`passno`, `fstab`, `boot` (`yes`/`no`), `warnings` (when there are
+some), `backup_file`.
 Failures: `Error mounting X: ...`, `Error unmounting X: ...`, `Error
 remounting X: ...`, `Error rmdir X: ...`, `Error making dir X: ...`, the
 ephemeral and remount-with-options refusals, `state is mounted but all of
@@ -237,7 +238,10 @@ impl MArgs {
         r.set("passno", self.passno.clone());
         r.set("fstab", self.fstab.clone());
         r.set("boot", self.boot);
-        r.set("warnings", self.warnings.clone());
+        // An empty list is no key: Ansible's exit_json drops it.
+        if !self.warnings.is_empty() {
+            r.set("warnings", self.warnings.clone());
+        }
         r.set("backup_file", self.backup_file.clone());
         if let Some(s) = &self.src {
             r.set("src", s.clone());
