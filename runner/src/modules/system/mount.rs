@@ -477,8 +477,9 @@ fn evaluate(ctx: &Context<'_>, real: bool) -> Result<ModuleResult, ModuleError> 
     let state = a.str("state").unwrap_or_default();
     let boot = a.bool("boot");
     let mut m = MArgs {
-        name: a.str("path").unwrap_or_default().to_owned(),
-        src: a.str("src").map(str::to_owned),
+        // `type='path'`: `~` expanded, as AnsibleModule does.
+        name: util::s(&ctx.expand_path(a.str("path").unwrap_or_default())),
+        src: a.str("src").map(|s| util::s(&ctx.expand_path(s))),
         fstype: a.str("fstype").map(str::to_owned),
         opts: a.str("opts").unwrap_or("defaults").to_owned(),
         dump: a.str("dump").unwrap_or("0").to_owned(),
