@@ -40,13 +40,10 @@ static ARGS: [ArgDef; 9] = [
         .doc("Pass `--no-block`: queue the job and do not wait for it."),
 ];
 
-static SPEC: ArgSpec = ArgSpec::new(&ARGS).required_one_of(&[&[
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "daemon_reexec",
-]]);
+// Ansible declares `required_one_of` state/enabled/masked/daemon_reload/
+// daemon_reexec, but the two daemon options default to false and count as
+// given: the check never fails, so it is not declared here.
+static SPEC: ArgSpec = ArgSpec::new(&ARGS);
 
 const NOTES: &str = r#"Runs `systemctl` found on the task's `PATH` (then `/sbin`,
 `/usr/sbin`, `/usr/local/sbin`), exactly the commands Ansible's module
