@@ -42,7 +42,9 @@
 //!   "idempotent": true,
 //!   "requires_root": false,
 //!   "environment": {"PATH": "{{tmp}}/bin:{{path}}", "FAKE_DIR": "{{tmp}}/spool"},
-//!   "teardown": [{"module": "user", "args": {"name": "rustletestx", "state": "absent"}}]
+//!   "teardown": [{"module": "user", "args": {"name": "rustletestx", "state": "absent"}}],
+//!   "fakes": ["systemctl"],
+//!   "env": {"SYSTEMD_OFFLINE": "0"}
 //! }
 //! ```
 //!
@@ -51,7 +53,20 @@
 //! `PATH`). `teardown` tasks run after the case, pass or fail, to undo
 //! changes outside `{{tmp}}` (accounts, groups).
 //!
-//! Placeholders: `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
+//! Fake programs: each name in `fakes` is copied from `tests/fakes/<name>`
+//! to `{{tmp}}/bin/<name>` (mode 0755) before `setup` runs, and the task's
+//! environment gets `PATH={{tmp}}/bin:<the test's PATH>`, so modules that
+//! look programs up on the task's `PATH` (as Ansible's `get_bin_path`
+//! does) run the fakes. The fakes keep their state under
+//! `{{tmp}}/fakestate/` (create it with `setup`), write only when a
+//! command changes something, and log those commands (e.g.
+//! `fakestate/systemctl.log`), so the file-system checks (check mode
+//! touches nothing, the second run changes nothing) cover what the module
+//! asked the system to do. `env` adds further task environment variables
+//! (placeholders allowed); `environment` entries are applied last.
+//!
+//! Placeholders (in `args`, `expect`, `env`, `environment` and `setup`
+//! contents): `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
 //! (numbers when they are the whole string), `{{default_file_mode}}` and
 //! `{{default_dir_mode}}` (what the umask makes of 0666 and 0777),
 //! `{{localtime:YYYY-mm-dd HH:MM:SS}}` (that local time as a Unix time).
@@ -238,7 +253,7 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
         match ty {
             "file" => {
                 let data = match m.get("content") {
-                    Some(c) => content_of(c)?,
+                    Some(c) => content_of(&env.subst(c))?,
                     None => Vec::new(),
                 };
                 fs::write(&p, data).map_err(err)?;
@@ -270,6 +285,21 @@ fn setup(env: &Env, entries: &[Value]) -> Result<(), String> {
         if let Some(t) = m.get("mtime").and_then(Value::as_i64) {
             set_mtime(&p, t)?;
         }
+    }
+    Ok(())
+}
+
+/// Copies the named fake programs from `tests/fakes/` into `<tmp>/bin`.
+fn install_fakes(tmp: &Path, names: &[Value]) -> Result<(), String> {
+    let bin = tmp.join("bin");
+    fs::create_dir_all(&bin).map_err(|e| format!("fakes: {e}"))?;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+    for n in names {
+        let n = n.as_str().ok_or("fakes are names")?;
+        let dest = bin.join(n);
+        fs::copy(src.join(n), &dest).map_err(|e| format!("fake {n}: {e}"))?;
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("fake {n}: {e}"))?;
     }
     Ok(())
 }
@@ -607,6 +637,8 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
             "requires_root",
             "environment",
             "teardown",
+            "fakes",
+            "env",
         ],
         "case",
     )?;
@@ -620,6 +652,18 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let tmp = fs::canonicalize(dir.path()).map_err(|e| e.to_string())?;
     let env = Env::new(tmp.clone());
+    let mut task_env = BTreeMap::new();
+    if let Some(Value::Array(f)) = case.get("fakes") {
+        install_fakes(&tmp, f)?;
+        let path = std::env::var("PATH").unwrap_or_default();
+        task_env.insert("PATH".to_owned(), format!("{}/bin:{path}", tmp.display()));
+    }
+    if let Some(Value::Object(e)) = case.get("env").map(|v| env.subst(v)) {
+        for (k, v) in e {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            task_env.insert(k, v);
+        }
+    }
     if let Some(Value::Array(s)) = case.get("setup") {
         setup(&env, s)?;
     }
@@ -630,6 +674,7 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     };
     let mut task = Task::new(format!("conformance {module}"), module);
     task.args = args;
+    task.environment = task_env;
     if let Value::Object(e) = env.subst(case.get("environment").unwrap_or(&Value::Null)) {
         for (k, v) in e {
             let v = match v {
@@ -888,6 +933,16 @@ fn enough_cases_per_module() {
         "known_hosts",
         "authorized_key",
         "cron",
+        "systemd",
+        "systemd_service",
+        "sysvinit",
+        "service",
+        "service_facts",
+        "sysctl",
+        "pam_limits",
+        "mount",
+        "hostname",
+        "timezone",
     ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }
