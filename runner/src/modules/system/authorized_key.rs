@@ -80,6 +80,9 @@ impl Module for AuthorizedKey {
     fn description(&self) -> &'static str {
         "Adds or removes an SSH authorized key"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

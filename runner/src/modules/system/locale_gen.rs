@@ -58,6 +58,9 @@ impl Module for LocaleGen {
     fn description(&self) -> &'static str {
         "Creates or removes locales"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

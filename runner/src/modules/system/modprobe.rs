@@ -66,6 +66,9 @@ impl Module for Modprobe {
     fn description(&self) -> &'static str {
         "Load or unload kernel modules"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

@@ -102,6 +102,9 @@ impl Module for Mount {
     fn description(&self) -> &'static str {
         "Control active and configured mount points"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

@@ -102,6 +102,9 @@ impl Module for PamLimits {
     fn description(&self) -> &'static str {
         "Modify Linux PAM limits"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

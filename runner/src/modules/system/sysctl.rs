@@ -72,6 +72,9 @@ impl Module for Sysctl {
     fn description(&self) -> &'static str {
         "Manage entries in sysctl.conf"
     }
+    fn collection(&self) -> &'static str {
+        "ansible.posix"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,

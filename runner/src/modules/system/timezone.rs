@@ -57,6 +57,9 @@ impl Module for Timezone {
     fn description(&self) -> &'static str {
         "Configure timezone setting"
     }
+    fn collection(&self) -> &'static str {
+        "community.general"
+    }
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             check_mode: CheckSupport::Full,
