@@ -17,6 +17,10 @@ use super::task::{Done, Flow};
 use super::{truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::{Block, Play};
 
+mod control;
+mod fetch;
+mod script;
+
 /// Marks a failure Ansible raises as an exception rather than returning
 /// as a result; the `_ansible_` prefix keeps it out of output and
 /// registered values.
@@ -244,7 +248,11 @@ pub(crate) fn dispatch(
             d
         }
         "set_stats" => set_stats(&args),
-        "pause" => pause(&args),
+        "pause" => control::pause(r, s, &args),
+        "wait_for_connection" => control::wait_for_connection(r, pr, host, s, &args, vars),
+        "reboot" => control::reboot(s),
+        "fetch" => fetch::fetch(r, s, host, &args, vars),
+        "script" => script::script(r, s, &args, vars),
         "ping" => done(
             json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
         ),
@@ -369,7 +377,7 @@ fn fact_target(
 }
 
 /// Actions that run on the controller and never connect to the host.
-const CONTROLLER_SIDE: [&str; 13] = [
+const CONTROLLER_SIDE: [&str; 14] = [
     "debug",
     "set_fact",
     "fail",
@@ -383,6 +391,8 @@ const CONTROLLER_SIDE: [&str; 13] = [
     "pause",
     "assert",
     "validate_argument_spec",
+    // Waits for the host itself.
+    "wait_for_connection",
 ];
 
 /// Whether the task's host (or the host it is delegated to) can be
@@ -1259,32 +1269,6 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
         changed |= r.inventory.data.add_child(&p, &group).unwrap_or(false);
     }
     done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
-}
-
-fn pause(args: &Map<String, Value>) -> Done {
-    let num = |k: &str| {
-        args.get(k).and_then(|v| {
-            v.as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-    };
-    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
-    let start = chrono_now();
-    if let Some(s) = secs {
-        std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0)));
-    }
-    let stop = chrono_now();
-    done(json!({
-        "changed": false, "delta": secs.unwrap_or(0.0) as i64, "echo": true, "rc": 0,
-        "start": start, "stop": stop, "stderr": "", "stdout": format!("Paused for {} seconds", secs.unwrap_or(0.0)), "user_input": "",
-    }))
-}
-
-fn chrono_now() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}", d.as_secs())
 }
 
 struct Inline(Vec<(AssetId, Vec<u8>)>);

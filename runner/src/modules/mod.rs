@@ -25,6 +25,7 @@ pub mod utilities;
 /// line here.
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
+    &commands::script::Script,
     &commands::shell::Shell,
     &files::assemble::Assemble,
     &files::blockinfile::Blockinfile,
