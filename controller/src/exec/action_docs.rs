@@ -267,8 +267,7 @@ static FETCH: ArgSpec = ArgSpec::new(&[
 
 static SCRIPT: ArgSpec = ArgSpec::new(&[
     raw("_raw_params")
-        .internal()
-        .doc("The free form: script path then arguments."),
+        .doc("The free form: script path then arguments (Ansible lists it among the supported parameters)."),
     s("cmd").doc("The script path and its arguments (instead of the free form)."),
     s("creates").doc("Do not run when this path exists on the host."),
     s("removes").doc("Run only when this path exists on the host."),
