@@ -17,6 +17,7 @@ use super::task::{Done, Flow};
 use super::{truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::{Block, Play};
 
+mod argspec;
 mod control;
 mod fetch;
 mod script;
@@ -251,6 +252,7 @@ pub(crate) fn dispatch(
         "pause" => control::pause(r, s, &args),
         "wait_for_connection" => control::wait_for_connection(r, pr, host, s, &args, vars),
         "reboot" => control::reboot(s),
+        "validate_argument_spec" => argspec::validate_argument_spec(r, &args, vars),
         "fetch" => fetch::fetch(r, s, host, &args, vars),
         "script" => script::script(r, s, &args, vars),
         "ping" => done(
