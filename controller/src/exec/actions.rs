@@ -21,6 +21,7 @@ mod argspec;
 mod control;
 mod fetch;
 mod script;
+mod template;
 
 /// Marks a failure Ansible raises as an exception rather than returning
 /// as a result; the `_ansible_` prefix keeps it out of output and
@@ -321,7 +322,7 @@ pub(crate) fn dispatch(
             done(result)
         }
         "raw" => raw(r, s, &args, vars),
-        "template" => template_module(r, s, &args, vars),
+        "template" => template::template(r, s, &args, vars),
         "assemble" => assemble_action(r, s, args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),
     };
@@ -1283,43 +1284,6 @@ impl AssetSource for Inline {
             .map(|(_, d)| d.clone())
             .ok_or_else(|| ModuleError::Asset(format!("asset {id} missing")))
     }
-}
-
-fn template_module(
-    r: &Runner<'_>,
-    s: &Scheduled,
-    args: &Map<String, Value>,
-    vars: &Arc<dyn Vars>,
-) -> Done {
-    let Some(src) = args.get("src").map(value_to_string) else {
-        return fail("missing required arguments: src");
-    };
-    let path = search_file(s, "templates", &src, &r.playbook_dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(_) => return fail(format!("Could not find or access '{src}'")),
-    };
-    let rendered = match r.templar.render_file_contents(&text, vars) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("AnsibleError: {e}")),
-    };
-    let mut margs = args.clone();
-    // `src` stays: a directory `dest` takes its basename.
-    for k in [
-        "newline_sequence",
-        "trim_blocks",
-        "lstrip_blocks",
-        "block_start_string",
-        "block_end_string",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-        "output_encoding",
-    ] {
-        margs.remove(k);
-    }
-    module_call(r, s, "copy", margs, vars, Some(rendered.into_bytes()))
 }
 
 /// Regular files below `dir` (symlinks followed), sorted, with their paths
