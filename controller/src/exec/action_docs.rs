@@ -277,26 +277,34 @@ static SCRIPT: ArgSpec = ArgSpec::new(&[
 .required_one_of(&[&["_raw_params", "cmd"]]);
 
 static SYNCHRONIZE: ArgSpec = ArgSpec::new(&[
-    ArgDef::new("src", ArgType::Path)
-        .required()
-        .doc("Source tree (on the controller for `push`, on the host for `pull`)."),
-    ArgDef::new("dest", ArgType::Path)
-        .required()
-        .doc("Destination (on the host for `push`, on the controller for `pull`)."),
-    s("mode")
-        .default(ArgDefault::Str("push"))
-        .choices(&["push", "pull"])
-        .doc("Direction of the copy."),
-    b("archive", true).doc("Recursive, with links, permissions and times (rsync `-a`)."),
+    ArgDef::new("src", ArgType::Path).required().doc("Source tree (on the controller for `push`, on the host for `pull`); `dir/` copies the contents, `dir` the directory."),
+    ArgDef::new("dest", ArgType::Path).required().doc("Destination (on the host for `push`, on the controller for `pull`)."),
+    s("mode").default(ArgDefault::Str("push")).choices(&["push", "pull"]).doc("Direction of the copy."),
+    b("archive", true).doc("Recursive, with links, permissions, times, owner and group (rsync `-a`)."),
     ArgDef::new("recursive", ArgType::Bool).doc("Descend into directories (default: `archive`)."),
     ArgDef::new("links", ArgType::Bool).doc("Copy symlinks as symlinks (default: `archive`)."),
+    b("copy_links", false).doc("Copy what symlinks point to instead."),
     ArgDef::new("perms", ArgType::Bool).doc("Copy permissions (default: `archive`)."),
     ArgDef::new("times", ArgType::Bool).doc("Copy modification times (default: `archive`)."),
+    ArgDef::new("owner", ArgType::Bool).doc("Copy the owner, as root (default: `archive`)."),
+    ArgDef::new("group", ArgType::Bool).doc("Copy the group, as root (default: `archive`)."),
     b("checksum", false).doc("Compare contents instead of size and time."),
-    b("delete", false).doc("Delete files in `dest` that are not in `src` (needs `recursive`)."),
-    b("compress", true).doc("Ignored: nothing goes over a network for local runs."),
-    ArgDef::new("rsync_opts", ArgType::List)
-        .doc("Extra rsync options; only `--exclude=PATTERN` and `--delete` are understood."),
+    b("delete", false).doc("Delete files in `dest` that are not in `src` (with `recursive`)."),
+    b("existing_only", false).doc("Only update what already exists at `dest`."),
+    b("compress", true).doc("Accepted and ignored (shown in `cmd`): nothing crosses a network here."),
+    b("dirs", false).doc("Accepted; shown in `cmd`."),
+    b("delay_updates", true).doc("Files are always written aside and renamed in place."),
+    b("partial", false).doc("Accepted and ignored."),
+    i("rsync_timeout").default(ArgDefault::Int(0)).doc("Accepted and ignored."),
+    ArgDef::new("rsync_opts", ArgType::List).doc("Extra rsync options; only `--exclude=PATTERN` (or `--exclude PATTERN`), `--delete` and `--checksum` are understood, others fail the task."),
+    b("set_remote_user", true).doc("Accepted and ignored (no SSH transfer)."),
+    b("use_ssh_args", false).doc("Accepted and ignored (no SSH transfer)."),
+    b("ssh_connection_multiplexing", false).doc("Accepted and ignored (no SSH transfer)."),
+    b("verify_host", false).doc("Accepted and ignored (no SSH transfer)."),
+    i("dest_port").doc("Not supported (fails the task when set)."),
+    ArgDef::new("private_key", ArgType::Path).doc("Not supported (fails the task when set)."),
+    s("rsync_path").doc("Not supported (fails the task when set)."),
+    ArgDef::new("link_dest", ArgType::List).doc("Not supported (fails the task when set)."),
 ]);
 
 /// Every controller-side action, in name order.
@@ -451,7 +459,7 @@ pub static ACTIONS: &[ActionDoc] = &[
         spec: &SYNCHRONIZE,
         check_mode: CheckSupport::Full,
         diff: false,
-        notes: "Not implemented yet: the task fails with a message saying so.",
+        notes: "A native tree sync replaces rsync (which need not be installed). Push: the controller reads `src` (relative paths from `files/`, as the action's `_get_absolute_path`) and ships every distinct file content once, as assets, with a manifest; the runner's `synchronize` module brings `dest` in line (see its notes). Pull: the host's `src` is read where it is and applied to the controller's `dest` — correct for `connection: local`, the only kind of host reachable today. rsync's naming holds: `dir/` copies the contents, `dir` the directory itself, a file goes into an existing directory or `dest/`. Change detection is rsync's quick check (size and mtime), or contents with `checksum` (and when `times` is off).\n\nResults: `changed`, `msg` and `stdout_lines` (itemized lines in rsync's `%i %n%L` format: `>f+++++++++ file`, `cd+++++++++ dir/`, `cL+++++++++ link -> target`, `>f.st...... file`, `.d..t...... dir/`, `*deleting   file`), `rc` (0), `cmd` (the rsync command line ansible.posix's module would have run for these options: rustle runs no command), `diff.prepared` in diff mode. Check mode reports the same lines and writes nothing.\n\nDifferences: the itemized flags are rustle's best rendering of rsync's, not checked against rsync (not installed on the test machine, so there is no Ansible recording either); rsync's `-F` filter files, `dirs`, `partial`, compression, SSH options, `delegate_to` another host, `rsync_path`, `link_dest`, `dest_port` and `private_key` are not supported (the last four fail the task). Tested by the differential-style cases `ctl_synchronize_*` (rustle's own expected output) for real on temporary trees.",
     },
     ActionDoc {
         name: "template",

@@ -21,6 +21,7 @@ mod argspec;
 mod control;
 mod fetch;
 mod script;
+mod synchronize;
 mod template;
 
 /// Marks a failure Ansible raises as an exception rather than returning
@@ -323,6 +324,7 @@ pub(crate) fn dispatch(
         }
         "raw" => raw(r, s, &args, vars),
         "template" => template::template(r, s, &args, vars),
+        "synchronize" => synchronize::synchronize(r, s, &args, vars),
         "assemble" => assemble_action(r, s, args, vars),
         _ => module_call(r, s, &s.task.module, args, vars, None),
     };
@@ -1413,6 +1415,48 @@ fn raw(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<
         res["msg"] = Value::from("non-zero return code");
     }
     done(res)
+}
+
+/// Runs a native module in-process with named assets (`(name, bytes)`),
+/// as the runner would on the host with a bundle carrying them.
+fn module_call_assets(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    module: &str,
+    args: Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+    named: Vec<(String, Vec<u8>)>,
+) -> Done {
+    let mut assets: Vec<(AssetId, Vec<u8>)> = Vec::new();
+    let mut task = PlanTask::new(s.task.name().unwrap_or_default(), module);
+    for (name, bytes) in named {
+        let id = AssetId::of(&bytes);
+        if !assets.iter().any(|(i, _)| *i == id) {
+            assets.push((id, bytes));
+        }
+        task.assets.insert(name, id);
+    }
+    task.args = args;
+    task.check_mode = kw(r, s, "check_mode", vars).map(|v| truthy(&v));
+    task.diff = kw(r, s, "diff", vars).map(|v| truthy(&v));
+    match environment(r, s, vars) {
+        Ok(env) => task.environment = env,
+        Err(e) => return fail(e),
+    }
+    let play = PlayPlan {
+        name: String::new(),
+        tasks: Vec::new(),
+        handlers: Vec::new(),
+        check_mode: None,
+        diff: None,
+    };
+    let opts = RunOptions {
+        check: r.cfg.check,
+        diff: r.cfg.diff,
+        verbosity: r.cfg.verbosity,
+    };
+    let (_, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
+    done(result.to_json())
 }
 
 /// Runs a native module in-process, as the runner would on the host.

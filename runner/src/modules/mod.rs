@@ -36,6 +36,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::replace::Replace,
     &files::slurp::Slurp,
     &files::stat::Stat,
+    &files::synchronize::Synchronize,
     &files::tempfile::Tempfile,
     &utilities::debug::Debug,
 ];
