@@ -785,6 +785,12 @@ fn include_role(
         Err(e) => return fail(e.msg),
     };
     let mut role = role;
+    if args
+        .get("rolespec_validate")
+        .is_some_and(|v| rustle_runner::args::to_bool(v) == Some(false))
+    {
+        crate::playbook::Loader::drop_argspec_task(&mut role);
+    }
     // `vars_from`/`defaults_from` replace the role's main files.
     for (key, sub) in [("vars_from", "vars"), ("defaults_from", "defaults")] {
         let Some(file) = from(key) else { continue };

@@ -1002,6 +1002,15 @@ impl Loader {
             &mut Vec::new(),
         )?;
         let mut role = role;
+        if let Some(v) = task.args.get("rolespec_validate") {
+            let text = match v {
+                Value::String(s) => self.render(s, task.attrs.get("vars"), &task.pos)?,
+                other => crate::exec::value_to_string(other),
+            };
+            if rustle_runner::args::to_bool(&Value::String(text)) == Some(false) {
+                Self::drop_argspec_task(&mut role);
+            }
+        }
         if let Some(vf) = from("vars_from") {
             role.vars = self.load_role_vars_named(&dir, "vars", &vf, &name)?;
         }
@@ -1384,6 +1393,17 @@ impl Loader {
             role: Some(info.clone()),
             basedir: dir.join("tasks"),
         }))
+    }
+
+    /// Removes the argument spec validation task `load_role` put first
+    /// (`rolespec_validate: false` on include_role/import_role).
+    pub fn drop_argspec_task(role: &mut Role) {
+        let ours = matches!(role.tasks.first(), Some(Item::Task(t))
+            if t.module == "validate_argument_spec"
+                && t.args.get("validate_args_context").and_then(|c| c.get("type")).and_then(Value::as_str) == Some("role"));
+        if ours {
+            role.tasks.remove(0);
+        }
     }
 
     /// Loads a role directory: tasks, handlers, defaults, vars, meta.
