@@ -185,6 +185,9 @@ pub(crate) fn dispatch(
     }
     let module = s.task.module.as_str();
 
+    if let Some(d) = invalid_options(s, module) {
+        return Ok(d);
+    }
     // assert reads its `that` untemplated.
     if module == "assert" {
         return Ok(assert(r, s, vars));
@@ -379,6 +382,56 @@ fn fact_target(
         Some(d) if r.states.read().is_ok_and(|st| st.contains_key(&d)) => d,
         _ => host.to_owned(),
     }
+}
+
+/// Options an action plugin refuses before running: `_VALID_ARGS`
+/// (`Invalid options for <action>: a,b`), or the argument spec of the
+/// actions that validate one (debug, ping), with Ansible's result shapes.
+fn invalid_options(s: &Scheduled, module: &str) -> Option<Done> {
+    let given = || s.task.args.keys().filter(|k| !k.starts_with('_'));
+    let valid: &[&str] = match module {
+        "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
+        "fail" => &["msg"],
+        "group_by" => &["key", "parents"],
+        "set_stats" => &["aggregate", "data", "per_host"],
+        "wait_for_connection" => &["connect_timeout", "delay", "sleep", "timeout"],
+        "debug" | "ping" => {
+            let doc = super::action_docs::lookup(module)?;
+            let bad: Vec<&String> = given()
+                .filter(|k| !doc.spec.args.iter().any(|a| a.name == k.as_str()))
+                .collect();
+            if bad.is_empty() {
+                return None;
+            }
+            let mut names: Vec<&str> = doc.spec.args.iter().map(|a| a.name).collect();
+            names.sort_unstable();
+            let msg = format!(
+                "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+                bad.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", "),
+                names.join(", ")
+            );
+            // debug raises from its action (no `changed`); ping's module
+            // fails.
+            return Some(done(if module == "debug" {
+                json!({"failed": true, "msg": msg, "exception": "NoneType: None\n", AS_IS: true})
+            } else {
+                json!({"changed": false, "failed": true, "msg": msg})
+            }));
+        }
+        _ => return None,
+    };
+    let bad: Vec<&str> = given()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(action_fail(format!(
+        "Invalid options for {}: {}",
+        s.task.action,
+        bad.join(",")
+    )))
 }
 
 /// Actions that run on the controller and never connect to the host.

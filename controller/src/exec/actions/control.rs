@@ -140,22 +140,7 @@ pub(super) fn wait_for_connection(
     args: &Map<String, Value>,
     vars: &Arc<dyn Vars>,
 ) -> Done {
-    let mut bad: Vec<&str> = args
-        .keys()
-        .map(String::as_str)
-        .filter(|k| {
-            !k.starts_with('_')
-                && action_docs::lookup("wait_for_connection")
-                    .is_some_and(|d| !d.spec.args.iter().any(|a| a.name == *k))
-        })
-        .collect();
-    if !bad.is_empty() {
-        bad.sort_unstable();
-        return action_fail(format!(
-            "Invalid options for wait_for_connection: {}",
-            bad.join(",")
-        ));
-    }
+    // Unknown options were refused before dispatch (`invalid_options`).
     // The action reads its numbers with int() and no further checks.
     let num = |k: &str, d: u64| -> Result<u64, String> {
         match args.get(k) {
