@@ -395,7 +395,7 @@ pub static ACTIONS: &[ActionDoc] = &[
         spec: &PAUSE,
         check_mode: CheckSupport::Full,
         diff: false,
-        notes: "Arguments are validated as Ansible's action does (unknown ones, `minutes`/`seconds` mutually exclusive, integers). With a duration it prints `Pausing for N seconds` (and the `ctrl+C` line when there is a prompt) and sleeps (at least one second, as Ansible). Without one it asks on a terminal (`[task name]\\nprompt:`; hidden input when `echo: false`) and otherwise warns `Not waiting for response to prompt as stdin is not interactive`. Results: `changed`, `delta` (whole seconds), `echo`, `rc`, `start`, `stop` (local times as Python prints them), `stderr`, `stdout` (`Paused for X seconds|minutes`), `user_input`. Differences: ctrl+C then C/A (continue/abort) is not handled: ctrl+C stops rustle.",
+        notes: "Arguments are validated as Ansible's action does (unknown ones, `minutes`/`seconds` mutually exclusive, integers read with Python's `int`). Like Ansible's BYPASS_HOST_LOOP, the pause runs once, for the first host of the batch, and only that host gets the result (linear strategy). With a duration it prints `Pausing for N seconds` (and the `(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)` line when there is a prompt) and sleeps (at least one second, as Ansible). Without one it asks on a terminal (`[task name]\\nprompt:`; hidden input when `echo: false`) and otherwise warns `Not waiting for response to prompt as stdin is not interactive`. Results: `changed`, `delta` (whole seconds), `echo`, `rc`, `start`, `stop` (local times as Python prints them), `stderr`, `stdout` (`Paused for X seconds|minutes`), `user_input`.\n\nDifferences: ctrl+C then C/A (continue early/abort) is not handled (ctrl+C stops rustle); the terminal prompt is not covered by automated tests (the differential cases `ctl_pause`, `ctl_pause_hosts` run without a terminal).",
     },
     ActionDoc {
         name: "ping",
@@ -467,7 +467,7 @@ pub static ACTIONS: &[ActionDoc] = &[
         spec: &TEMPLATE,
         check_mode: CheckSupport::Full,
         diff: true,
-        notes: "The template is rendered on the controller (with the template_* variables and `ansible_managed`, the Jinja2 environment options and `newline_sequence`) and the result is written on the host by the runner's `copy` module, which handles `force`, `follow`, `backup`, `validate`, `mode`/`owner`/`group`, check and diff mode.",
+        notes: "Rendered on the controller, then written on the host by the runner's `copy` module (which handles `force`, `follow`, `backup`, `validate`, `mode`/`owner`/`group`, a directory `dest`, check and diff mode). Failures as Ansible's action raises them: `'state' cannot be specified on a template`, `src and dest are required`, `newline_sequence needs to be one of: \\n, \\r or \\r\\n`, `Could not find or access '...'` with the searched paths, `Template source files must be utf-8 encoded`, `AnsibleUndefinedVariable: ...` / `AnsibleError: ...` for rendering errors. `mode: preserve` takes the template's mode. The template sees the task's variables plus `template_host`, `template_path`, `template_fullpath`, `template_destpath`, `template_uid`, `template_mtime`, `template_run_date` and `ansible_managed` (the `ansible_managed` setting of ansible.cfg, `{host}`/`{uid}`/`{file}` expanded and strftime'd with the template's mtime).\n\nThe Jinja2 options are applied by rewriting the source for the engine (which has one syntax): custom `block/variable/comment_start/end_string` become the defaults (default openers left in the text become literals), `lstrip_blocks` strips the indentation before a block or comment tag that starts a line (not before `{%+`), `trim_blocks: false` keeps the newline after block and comment tags (not after `-%}`/`+%}`).\n\nDifferences: `newline_sequence` converts every newline of the result, including newlines inside variable values (Jinja converts only the template's own); `output_encoding` supports UTF-8, Latin-1 and ASCII (others fail with `unknown encoding`); `template_mtime`/`template_run_date` are strings (Python gives datetime objects); the registered result lacks the `diff: []` key Ansible's copy action adds outside diff mode, and `src` names the template instead of Ansible's temporary file; vault-encrypted templates are not decrypted. Tested by the differential cases `ctl_template_options` (byte-exact files for each whitespace option, delimiters, newline sequences, encodings, force, backup, validate, check mode, directory dest), `ctl_template_vars` and `ctl_template_errors`.",
     },
     ActionDoc {
         name: "validate_argument_spec",
@@ -486,3 +486,40 @@ pub static ACTIONS: &[ActionDoc] = &[
         notes: "Unknown arguments fail with `Invalid options for wait_for_connection: X`, as Ansible's action. After `delay`, pings the host through the runner until it answers or `timeout` passes (`timed out waiting for ping module test: ...`); a `connection: local` host answers at once. Results: `elapsed` (whole seconds). Check mode skips it. The `Reset is not implemented for this connection` warning Ansible prints for local connections is printed too.",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_documented_once() {
+        let mut names: Vec<&str> = ACTIONS.iter().map(|a| a.name).collect();
+        let sorted = {
+            let mut s = names.clone();
+            s.sort_unstable();
+            s
+        };
+        assert_eq!(names, sorted, "ACTIONS is in name order");
+        names.dedup();
+        assert_eq!(names.len(), ACTIONS.len(), "no action twice");
+        for a in ACTIONS {
+            assert!(!a.description.is_empty(), "{} has a description", a.name);
+            assert!(!a.notes.is_empty(), "{} has notes", a.name);
+            for arg in a.spec.args.iter().filter(|d| !d.internal) {
+                assert!(!arg.doc.is_empty(), "{}.{} has a doc", a.name, arg.name);
+            }
+        }
+        assert!(lookup("ansible.builtin.fetch").is_some());
+        assert!(lookup("ansible.posix.synchronize").is_some());
+    }
+
+    #[test]
+    fn validation_uses_ansible_messages() {
+        let mut m = Map::new();
+        m.insert("bogus".into(), Value::from(1));
+        assert_eq!(
+            validate("pause", &m).err().as_deref(),
+            Some("Unsupported parameters for (pause) module: bogus. Supported parameters include: echo, minutes, prompt, seconds.")
+        );
+    }
+}
