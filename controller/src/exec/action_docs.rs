@@ -483,7 +483,7 @@ pub static ACTIONS: &[ActionDoc] = &[
         spec: &WAIT_FOR_CONNECTION,
         check_mode: CheckSupport::None,
         diff: false,
-        notes: "Unknown arguments fail with `Invalid options for wait_for_connection: X`, as Ansible's action. After `delay`, pings the host through the runner until it answers or `timeout` passes (`timed out waiting for ping module test: ...`); a `connection: local` host answers at once. Results: `elapsed` (whole seconds). Check mode skips it. The `Reset is not implemented for this connection` warning Ansible prints for local connections is printed too.",
+        notes: "Unknown arguments fail with `Invalid options for wait_for_connection: X`, as Ansible's action. After `delay`, pings the host through the runner until it answers or `timeout` passes (`timed out waiting for ping module test: ...`); a `connection: local` host answers at once; a host over SSH never answers until rustle's SSH transport lands, so the task waits for `timeout` and fails with the unreachable reason. Results: `elapsed` (whole seconds). Check mode skips it. The `Reset is not implemented for this connection` warning Ansible prints for local connections is printed too.",
     },
 ];
 
