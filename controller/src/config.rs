@@ -130,6 +130,8 @@ pub struct Config {
     pub module_path: Vec<PathBuf>,
     pub host_key_checking: bool,
     pub remote_user: Option<String>,
+    /// `ansible_managed` (`DEFAULT_MANAGED_STR`), for the template action.
+    pub managed_str: String,
     pub private_key_file: Option<PathBuf>,
     pub become_: bool,
     pub become_method: String,
@@ -784,6 +786,12 @@ const REMOTE_USER: Def = def(
     &[("defaults", "remote_user")],
     Ty::Str,
 );
+const MANAGED_STR: Def = def(
+    "DEFAULT_MANAGED_STR",
+    &[],
+    &[("defaults", "ansible_managed")],
+    Ty::Str,
+);
 const PRIVATE_KEY_FILE: Def = def(
     "DEFAULT_PRIVATE_KEY_FILE",
     &["ANSIBLE_PRIVATE_KEY_FILE"],
@@ -1153,6 +1161,7 @@ impl Config {
             )?,
             host_key_checking: r.boolean(&HOST_KEY_CHECKING, true)?,
             remote_user: r.opt_string(&REMOTE_USER)?,
+            managed_str: r.string(&MANAGED_STR, "Ansible managed")?,
             private_key_file: r.path(&PRIVATE_KEY_FILE)?,
             become_: r.boolean(&BECOME, false)?,
             become_method: r.string(&BECOME_METHOD, "sudo")?,
@@ -1230,6 +1239,7 @@ impl Config {
         put("DEFAULT_MODULE_PATH", paths(&self.module_path));
         put("HOST_KEY_CHECKING", J::Bool(self.host_key_checking));
         put("DEFAULT_REMOTE_USER", opt(&self.remote_user));
+        put("DEFAULT_MANAGED_STR", J::String(self.managed_str.clone()));
         put(
             "DEFAULT_PRIVATE_KEY_FILE",
             self.private_key_file

@@ -5,9 +5,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use rustle_runner::args::{ArgDef, ArgSpec, ArgType};
 use rustle_runner::docs::{ModuleDoc, RunsOn};
-use rustle_runner::modules::CheckSupport;
 
 /// The introduction of `docs/modules.md`.
 const HEADER: &str = include_str!("doc_header.md");
@@ -25,32 +23,24 @@ pub struct DocArgs {
     pub markdown: bool,
 }
 
-static RAW_SPEC: ArgSpec = ArgSpec::new(&[
-    ArgDef::new("free_form", ArgType::Str)
-        .required()
-        .doc("The command line, run as is by the host's shell."),
-    ArgDef::new("executable", ArgType::Path)
-        .doc("The shell to run the command line with (`executable -c`)."),
-]);
-
-/// Actions the controller carries out itself.
+/// Actions the controller carries out itself (`exec::action_docs`).
 fn actions() -> Vec<ModuleDoc> {
-    vec![ModuleDoc {
-        name: "raw",
-        collection: "ansible.builtin",
-        description: "Executes a low-down and dirty command",
-        spec: &RAW_SPEC,
-        check_mode: CheckSupport::None,
-        diff: false,
-        runs_on: RunsOn::Controller,
-        notes: "Runs the free-form command line as is, with no module on the host (so it \
-works where no runner is installed): through `executable -c` when `executable` is given, else \
-through `/bin/sh -c` as the local connection does, from the playbook's directory. Returns `rc`, \
-`stdout`, `stdout_lines`, `stderr`, `stderr_lines`, always `changed: true`; a non-zero `rc` \
-fails the task with `non-zero return code`. Check mode skips it; the `environment` keyword is \
-not applied (Ansible's warning is shown). Runs on the controller for `connection: local` hosts; \
-over SSH it is sent to the host's shell directly.",
-    }]
+    crate::exec::action_docs::ACTIONS
+        .iter()
+        .map(|a| ModuleDoc {
+            name: a.name,
+            collection: match a.name {
+                "synchronize" => "ansible.posix",
+                _ => "ansible.builtin",
+            },
+            description: a.description,
+            spec: a.spec,
+            check_mode: a.check_mode,
+            diff: a.diff,
+            runs_on: RunsOn::Controller,
+            notes: a.notes,
+        })
+        .collect()
 }
 
 /// Every documented module and action, sorted by name. Where a controller

@@ -15,8 +15,9 @@
 //!    (`"idempotent": false` cases, such as `touch`, must report `changed:
 //!    true` instead; failing cases must fail again the same way);
 //! 4. for modules that support diff, a diff is present when the run
-//!    changes something (`expect.diff: false` asserts that, as in Ansible,
-//!    there is none).
+//!    changes something (`before`/`after`, or `prepared` text as
+//!    synchronize returns; `expect.diff: false` asserts that, as in
+//!    Ansible, there is none).
 //!
 //! Case format (all keys but `args` optional):
 //!
@@ -613,7 +614,9 @@ fn leftover_temp_files(root: &Path) -> Vec<String> {
 
 fn diff_present(r: &ModuleResult) -> bool {
     match r.extra.get("diff") {
-        Some(Value::Object(m)) => m.contains_key("before") || m.contains_key("after"),
+        Some(Value::Object(m)) => {
+            m.contains_key("before") || m.contains_key("after") || m.contains_key("prepared")
+        }
         Some(Value::Array(a)) => !a.is_empty(),
         _ => false,
     }

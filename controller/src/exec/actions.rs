@@ -17,6 +17,13 @@ use super::task::{Done, Flow};
 use super::{truthy, value_to_string, PlayRun, Runner};
 use crate::playbook::{Block, Play};
 
+mod argspec;
+mod control;
+mod fetch;
+mod script;
+mod synchronize;
+mod template;
+
 /// Marks a failure Ansible raises as an exception rather than returning
 /// as a result; the `_ansible_` prefix keeps it out of output and
 /// registered values.
@@ -178,6 +185,9 @@ pub(crate) fn dispatch(
     }
     let module = s.task.module.as_str();
 
+    if let Some(d) = invalid_options(s, module) {
+        return Ok(d);
+    }
     // assert reads its `that` untemplated.
     if module == "assert" {
         return Ok(assert(r, s, vars));
@@ -251,7 +261,12 @@ pub(crate) fn dispatch(
             d
         }
         "set_stats" => set_stats(&args),
-        "pause" => pause(&args),
+        "pause" => control::pause(r, s, &args),
+        "wait_for_connection" => control::wait_for_connection(r, pr, host, s, &args, vars),
+        "reboot" => control::reboot(s),
+        "validate_argument_spec" => argspec::validate_argument_spec(r, &args, vars),
+        "fetch" => fetch::fetch(r, s, host, &args, vars),
+        "script" => script::script(r, s, &args, vars),
         "ping" => done(
             json!({"changed": false, "ping": args.get("data").cloned().unwrap_or(Value::from("pong"))}),
         ),
@@ -318,7 +333,8 @@ pub(crate) fn dispatch(
             done(result)
         }
         "raw" => raw(r, s, &args, vars),
-        "template" => template_module(r, s, &args, vars),
+        "template" => template::template(r, s, &args, vars),
+        "synchronize" => synchronize::synchronize(r, s, &args, vars),
         "assemble" => assemble_action(r, s, args, vars),
         _ => {
             let d = module_call(r, s, &s.task.module, args, vars, None);
@@ -587,8 +603,58 @@ fn fact_target(
     }
 }
 
+/// Options an action plugin refuses before running: `_VALID_ARGS`
+/// (`Invalid options for <action>: a,b`), or the argument spec of the
+/// actions that validate one (debug, ping), with Ansible's result shapes.
+fn invalid_options(s: &Scheduled, module: &str) -> Option<Done> {
+    let given = || s.task.args.keys().filter(|k| !k.starts_with('_'));
+    let valid: &[&str] = match module {
+        "assert" => &["fail_msg", "msg", "quiet", "success_msg", "that"],
+        "fail" => &["msg"],
+        "group_by" => &["key", "parents"],
+        "set_stats" => &["aggregate", "data", "per_host"],
+        "wait_for_connection" => &["connect_timeout", "delay", "sleep", "timeout"],
+        "debug" | "ping" => {
+            let doc = super::action_docs::lookup(module)?;
+            let bad: Vec<&String> = given()
+                .filter(|k| !doc.spec.args.iter().any(|a| a.name == k.as_str()))
+                .collect();
+            if bad.is_empty() {
+                return None;
+            }
+            let mut names: Vec<&str> = doc.spec.args.iter().map(|a| a.name).collect();
+            names.sort_unstable();
+            let msg = format!(
+                "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+                bad.iter().map(|b| b.as_str()).collect::<Vec<_>>().join(", "),
+                names.join(", ")
+            );
+            // debug raises from its action (no `changed`); ping's module
+            // fails.
+            return Some(done(if module == "debug" {
+                json!({"failed": true, "msg": msg, "exception": "NoneType: None\n", AS_IS: true})
+            } else {
+                json!({"changed": false, "failed": true, "msg": msg})
+            }));
+        }
+        _ => return None,
+    };
+    let bad: Vec<&str> = given()
+        .map(String::as_str)
+        .filter(|k| !valid.contains(k))
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    Some(action_fail(format!(
+        "Invalid options for {}: {}",
+        s.task.action,
+        bad.join(",")
+    )))
+}
+
 /// Actions that run on the controller and never connect to the host.
-const CONTROLLER_SIDE: [&str; 13] = [
+const CONTROLLER_SIDE: [&str; 14] = [
     "debug",
     "set_fact",
     "fail",
@@ -602,6 +668,8 @@ const CONTROLLER_SIDE: [&str; 13] = [
     "pause",
     "assert",
     "validate_argument_spec",
+    // Waits for the host itself.
+    "wait_for_connection",
 ];
 
 /// Whether the task's host (or the host it is delegated to) can be
@@ -989,6 +1057,12 @@ fn include_role(
         Err(e) => return fail(e.msg),
     };
     let mut role = role;
+    if args
+        .get("rolespec_validate")
+        .is_some_and(|v| rustle_runner::args::to_bool(v) == Some(false))
+    {
+        crate::playbook::Loader::drop_argspec_task(&mut role);
+    }
     // `vars_from`/`defaults_from` replace the role's main files.
     for (key, sub) in [("vars_from", "vars"), ("defaults_from", "defaults")] {
         let Some(file) = from(key) else { continue };
@@ -1480,32 +1554,6 @@ fn group_by(r: &mut Runner<'_>, host: &str, args: &Map<String, Value>) -> Done {
     done(json!({"changed": changed, "add_group": group, "parent_groups": parents}))
 }
 
-fn pause(args: &Map<String, Value>) -> Done {
-    let num = |k: &str| {
-        args.get(k).and_then(|v| {
-            v.as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-    };
-    let secs = num("seconds").or_else(|| num("minutes").map(|m| m * 60.0));
-    let start = chrono_now();
-    if let Some(s) = secs {
-        std::thread::sleep(std::time::Duration::from_secs_f64(s.max(0.0)));
-    }
-    let stop = chrono_now();
-    done(json!({
-        "changed": false, "delta": secs.unwrap_or(0.0) as i64, "echo": true, "rc": 0,
-        "start": start, "stop": stop, "stderr": "", "stdout": format!("Paused for {} seconds", secs.unwrap_or(0.0)), "user_input": "",
-    }))
-}
-
-fn chrono_now() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}", d.as_secs())
-}
-
 struct Inline(Vec<(AssetId, Vec<u8>)>);
 
 impl AssetSource for Inline {
@@ -1518,49 +1566,9 @@ impl AssetSource for Inline {
     }
 }
 
-fn template_module(
-    r: &Runner<'_>,
-    s: &Scheduled,
-    args: &Map<String, Value>,
-    vars: &Arc<dyn Vars>,
-) -> Done {
-    let Some(src) = args.get("src").map(value_to_string) else {
-        return fail("missing required arguments: src");
-    };
-    let path = search_file(s, "templates", &src, &r.playbook_dir);
-    if !path.is_file() {
-        return fail(format!("Could not find or access '{src}'"));
-    }
-    let text = match read_src(&path, true) {
-        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
-        Err(e) => return fail(e),
-    };
-    let rendered = match r.templar.render_file_contents(&text, vars) {
-        Ok(t) => t,
-        Err(e) => return fail(format!("AnsibleError: {e}")),
-    };
-    let mut margs = args.clone();
-    // `src` stays: a directory `dest` takes its basename.
-    for k in [
-        "newline_sequence",
-        "trim_blocks",
-        "lstrip_blocks",
-        "block_start_string",
-        "block_end_string",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-        "output_encoding",
-    ] {
-        margs.remove(k);
-    }
-    module_call(r, s, "copy", margs, vars, Some(rendered.into_bytes()))
-}
-
 /// A controller-side source file's bytes, decrypted when vaulted (and
 /// `decrypt` is on), as Ansible's loader reads them for `copy`/`template`.
-fn read_src(path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
+pub(crate) fn read_src(path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path).map_err(|_| format!("could not read {}", path.display()))?;
     if decrypt && rustle_vault::is_encrypted(&bytes) {
         return rustle_vault::keyring::decrypt_file(&bytes, &path.display().to_string())
@@ -1697,6 +1705,48 @@ fn raw(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<
         res["msg"] = Value::from("non-zero return code");
     }
     done(res)
+}
+
+/// Runs a native module in-process with named assets (`(name, bytes)`),
+/// as the runner would on the host with a bundle carrying them.
+fn module_call_assets(
+    r: &Runner<'_>,
+    s: &Scheduled,
+    module: &str,
+    args: Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+    named: Vec<(String, Vec<u8>)>,
+) -> Done {
+    let mut assets: Vec<(AssetId, Vec<u8>)> = Vec::new();
+    let mut task = PlanTask::new(s.task.name().unwrap_or_default(), module);
+    for (name, bytes) in named {
+        let id = AssetId::of(&bytes);
+        if !assets.iter().any(|(i, _)| *i == id) {
+            assets.push((id, bytes));
+        }
+        task.assets.insert(name, id);
+    }
+    task.args = args;
+    task.check_mode = kw(r, s, "check_mode", vars).map(|v| truthy(&v));
+    task.diff = kw(r, s, "diff", vars).map(|v| truthy(&v));
+    match environment(r, s, vars) {
+        Ok(env) => task.environment = env,
+        Err(e) => return fail(e),
+    }
+    let play = PlayPlan {
+        name: String::new(),
+        tasks: Vec::new(),
+        handlers: Vec::new(),
+        check_mode: None,
+        diff: None,
+    };
+    let opts = RunOptions {
+        check: r.cfg.check,
+        diff: r.cfg.diff,
+        verbosity: r.cfg.verbosity,
+    };
+    let (_, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
+    done(result.to_json())
 }
 
 /// Runs a native module in-process, as the runner would on the host.

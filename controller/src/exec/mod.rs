@@ -9,6 +9,7 @@ pub mod iter;
 pub mod json_out;
 pub mod vars;
 
+pub mod action_docs;
 mod actions;
 mod connection;
 pub mod listing;

@@ -298,7 +298,13 @@ pub(crate) fn run_batch(
         }
         step.fatal = (fatal || (run_once && !is_meta)) && !ignore && r.strategy == Strategy::Linear;
     }
-    let (batch, others): (Vec<_>, Vec<_>) = if run_once && batch.len() > 1 {
+    // `pause` bypasses the host loop (BYPASS_HOST_LOOP): it runs for the
+    // first host only, and unlike run_once its result stays that host's.
+    let bypass = !run_once
+        && !is_meta
+        && r.strategy == Strategy::Linear
+        && rustle_runner::modules::canonical_name(&first.task.module) == "pause";
+    let (batch, others): (Vec<_>, Vec<_>) = if (run_once || bypass) && batch.len() > 1 {
         let mut b = batch;
         let rest = b.split_off(1);
         (b, rest)
@@ -542,6 +548,13 @@ pub(crate) fn run_batch(
                 }
             }
         }
+        for (h, _) in &others {
+            if let Some(c) = cursors.get_mut(h) {
+                c.advance();
+            }
+        }
+    }
+    if bypass {
         for (h, _) in &others {
             if let Some(c) = cursors.get_mut(h) {
                 c.advance();

@@ -1004,6 +1004,15 @@ impl Loader {
             &mut Vec::new(),
         )?;
         let mut role = role;
+        if let Some(v) = task.args.get("rolespec_validate") {
+            let text = match v {
+                Value::String(s) => self.render(s, task.attrs.get("vars"), &task.pos)?,
+                other => crate::exec::value_to_string(other),
+            };
+            if rustle_runner::args::to_bool(&Value::String(text)) == Some(false) {
+                Self::drop_argspec_task(&mut role);
+            }
+        }
         if let Some(vf) = from("vars_from") {
             role.vars = self.load_role_vars_named(&dir, "vars", &vf, &name)?;
         }
@@ -1323,6 +1332,82 @@ impl Loader {
         }
     }
 
+    /// The task Ansible puts first in a role entry point that has an
+    /// argument spec (`meta/argument_specs.yml`, else `argument_specs` in
+    /// `meta/main.yml`): `validate_argument_spec` with the entry point's
+    /// `options`, tagged `always`.
+    fn argspec_task(
+        &mut self,
+        dir: &Path,
+        entry: &str,
+        info: &Arc<RoleInfo>,
+    ) -> Result<Option<Task>, ParseError> {
+        // The specs file wins over meta/main.yml; the two are not merged.
+        let Some(file) = Self::role_file(dir, "meta", "argument_specs")
+            .or_else(|| Self::role_file(dir, "meta", "main"))
+        else {
+            return Ok(None);
+        };
+        let (node, name) = self.read_yaml(&file)?;
+        let specs = node.to_json();
+        let specs = specs.get("argument_specs");
+        let Some(spec) = specs.and_then(|s| s.get(entry)).filter(|s| s.is_object()) else {
+            return Ok(None);
+        };
+        let mut task_name = format!("Validating arguments against arg spec '{entry}'");
+        if let Some(d) = spec.get("short_description") {
+            task_name.push_str(" - ");
+            task_name.push_str(&crate::exec::value_to_string(d));
+        }
+        let pos = SrcPos {
+            file: name,
+            line: 1,
+            col: 1,
+        };
+        let mut args = Map::new();
+        args.insert(
+            "argument_spec".into(),
+            spec.get("options")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+        );
+        args.insert("provided_arguments".into(), Value::Object(Map::new()));
+        args.insert(
+            "validate_args_context".into(),
+            serde_json::json!({
+                "type": "role",
+                "name": info.name,
+                "argument_spec_name": entry,
+                "path": info.path.display().to_string(),
+            }),
+        );
+        let mut attrs = Attrs::default();
+        attrs.insert("name", Value::String(task_name), pos.clone());
+        attrs.insert("tags", serde_json::json!(["always"]), pos.clone());
+        Ok(Some(Task {
+            pos,
+            action: "ansible.builtin.validate_argument_spec".into(),
+            module: "validate_argument_spec".into(),
+            args,
+            attrs,
+            loop_with: None,
+            handler: false,
+            role: Some(info.clone()),
+            basedir: dir.join("tasks"),
+        }))
+    }
+
+    /// Removes the argument spec validation task `load_role` put first
+    /// (`rolespec_validate: false` on include_role/import_role).
+    pub fn drop_argspec_task(role: &mut Role) {
+        let ours = matches!(role.tasks.first(), Some(Item::Task(t))
+            if t.module == "validate_argument_spec"
+                && t.args.get("validate_args_context").and_then(|c| c.get("type")).and_then(Value::as_str) == Some("role"));
+        if ours {
+            role.tasks.remove(0);
+        }
+    }
+
     /// Loads a role directory: tasks, handlers, defaults, vars, meta.
     pub fn load_role(
         &mut self,
@@ -1344,7 +1429,7 @@ impl Loader {
             name: name.to_owned(),
             path: dir.clone(),
         });
-        let tasks = match Self::role_file(&dir, "tasks", tasks_from.unwrap_or("main")) {
+        let mut tasks = match Self::role_file(&dir, "tasks", tasks_from.unwrap_or("main")) {
             Some(p) => self.load_task_file(&p, false, Some(&info))?,
             None if tasks_from.is_some() => {
                 return Err(ParseError::general(
@@ -1357,6 +1442,9 @@ impl Loader {
             }
             None => Vec::new(),
         };
+        if let Some(task) = self.argspec_task(&dir, tasks_from.unwrap_or("main"), &info)? {
+            tasks.insert(0, Item::Task(task));
+        }
         let handlers = match Self::role_file(&dir, "handlers", handlers_from.unwrap_or("main")) {
             Some(p) => self.load_task_file(&p, true, Some(&info))?,
             None => Vec::new(),

@@ -26,6 +26,7 @@ pub mod utilities;
 /// line here.
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
+    &commands::script::Script,
     &commands::shell::Shell,
     &files::assemble::Assemble,
     &files::blockinfile::Blockinfile,
@@ -36,6 +37,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::replace::Replace,
     &files::slurp::Slurp,
     &files::stat::Stat,
+    &files::synchronize::Synchronize,
     &files::tempfile::Tempfile,
     &system::authorized_key::AuthorizedKey,
     &system::cron::Cron,

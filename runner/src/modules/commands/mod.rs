@@ -1,6 +1,7 @@
 //! Command-running modules and what they share.
 
 pub mod command;
+pub mod script;
 pub mod shell;
 
 use std::collections::BTreeMap;

@@ -9,5 +9,6 @@ pub mod pyre;
 pub mod replace;
 pub mod slurp;
 pub mod stat;
+pub mod synchronize;
 pub mod tempfile;
 pub mod textfile;

@@ -1,0 +1,211 @@
+//! Actions about the run itself: `pause`, `wait_for_connection`, `reboot`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustle_template::Vars;
+use serde_json::{json, Map, Value};
+
+use super::{action_fail, done, kw, reach_host, Done, PlayRun, Runner, Scheduled};
+use crate::exec::prompt::{Asker, Terminal};
+use crate::exec::{action_docs, truthy, value_to_string};
+
+/// Python's `str(datetime.now())`.
+fn py_now() -> String {
+    chrono::Local::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
+}
+
+/// Python's `repr()` of a float (`1.0`, `0.02`).
+fn py_float(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// `round(x, 2)`.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// `pause` declares `seconds`/`minutes` with Python's `int` callable as
+/// their type: numbers are truncated, strings must read as integers.
+fn int_callable(name: &str, v: &Value) -> Result<Value, String> {
+    match v {
+        Value::Null => Ok(Value::Null),
+        Value::Number(n) => Ok(Value::from(n.as_f64().map_or(0, |f| f.trunc() as i64))),
+        Value::Bool(b) => Ok(Value::from(i64::from(*b))),
+        Value::String(s) => s.trim().parse::<i64>().map(Value::from).map_err(|_| {
+            format!(
+                "argument '{name}' is of type <class 'str'> and we were unable to convert to int: invalid literal for int() with base 10: '{s}'"
+            )
+        }),
+        other => Err(format!(
+            "argument '{name}' is of type <class '{}'> and we were unable to convert to int: int() argument must be a string, a bytes-like object or a real number, not '{}'",
+            if other.is_array() { "list" } else { "dict" },
+            if other.is_array() { "list" } else { "dict" },
+        )),
+    }
+}
+
+pub(super) fn pause(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>) -> Done {
+    let mut args = args.clone();
+    for k in ["seconds", "minutes"] {
+        if let Some(v) = args.get(k) {
+            match int_callable(k, v) {
+                Ok(n) => {
+                    args.insert(k.into(), n);
+                }
+                Err(msg) => return action_fail(msg),
+            }
+        }
+    }
+    let a = match action_docs::validate("pause", &args) {
+        Ok(a) => a,
+        Err(msg) => return action_fail(msg),
+    };
+    let echo = a.bool("echo");
+    let echo_prompt = if echo { "" } else { " (output is hidden)" };
+    let task_name = s
+        .task
+        .name()
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_else(|| s.task.action.clone());
+    let given_prompt = a.str("prompt").filter(|p| !p.is_empty()).map(str::to_owned);
+    let mut prompt = format!(
+        "[{task_name}]\n{}{echo_prompt}:",
+        given_prompt
+            .as_deref()
+            .unwrap_or("Press enter to continue, Ctrl+C to interrupt")
+    );
+    let mut unit = "minutes";
+    let mut seconds: Option<i64> = None;
+    if let Some(m) = a.int("minutes") {
+        seconds = Some(m * 60);
+    } else if let Some(sec) = a.int("seconds") {
+        seconds = Some(sec);
+        unit = "seconds";
+    }
+    let start = Instant::now();
+    let start_text = py_now();
+    if let Some(sec) = seconds.as_mut() {
+        if *sec < 1 {
+            *sec = 1;
+        }
+        r.cb.display(&format!("Pausing for {sec} seconds{echo_prompt}"));
+        if given_prompt.is_some() {
+            r.cb.display("(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r");
+        } else {
+            prompt = "(ctrl+C then 'C' = continue early, ctrl+C then 'A' = abort)\r".into();
+        }
+    }
+    let mut user_input = String::new();
+    let mut term = Terminal;
+    match seconds {
+        // A timed pause ignores input: it waits the whole time.
+        Some(sec) => std::thread::sleep(Duration::from_secs(sec.max(0) as u64)),
+        None if term.interactive() => {
+            r.cb.flush();
+            match term.ask(&format!("{prompt} "), !echo) {
+                Ok(line) => user_input = line,
+                Err(e) => return action_fail(format!("reading the answer failed: {e}")),
+            }
+        }
+        None => {
+            r.cb.warning("Not waiting for response to prompt as stdin is not interactive")
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let shown = if unit == "minutes" {
+        round2(elapsed / 60.0)
+    } else {
+        round2(elapsed)
+    };
+    done(json!({
+        "changed": false, "rc": 0, "stderr": "",
+        "stdout": format!("Paused for {} {unit}", py_float(shown)),
+        "start": start_text, "stop": py_now(), "delta": elapsed as i64,
+        "echo": echo, "user_input": user_input,
+    }))
+}
+
+pub(super) fn wait_for_connection(
+    r: &mut Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+) -> Done {
+    // Unknown options were refused before dispatch (`invalid_options`).
+    // The action reads its numbers with int() and no further checks.
+    let num = |k: &str, d: u64| -> Result<u64, String> {
+        match args.get(k) {
+            None | Some(Value::Null) => Ok(d),
+            Some(v) => value_to_string(v)
+                .trim()
+                .parse::<i64>()
+                .map(|n| n.max(0) as u64)
+                .map_err(|_| {
+                    format!(
+                        "invalid literal for int() with base 10: '{}'",
+                        value_to_string(v)
+                    )
+                }),
+        }
+    };
+    let (delay, sleep, timeout) = match (num("delay", 0), num("sleep", 1), num("timeout", 600)) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return done(
+                json!({"failed": true, "msg": e, "exception": format!("ValueError: {e}\n")}),
+            )
+        }
+    };
+    let check = kw(r, s, "check_mode", vars).map_or(r.cfg.check, |v| truthy(&v));
+    if check {
+        return done(json!({"skipped": true}));
+    }
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(delay));
+    let deadline = Instant::now() + Duration::from_secs(timeout);
+    let mut last_error = String::new();
+    let mut ok = false;
+    while Instant::now() < deadline {
+        match reach_host(r, pr, host, s, vars) {
+            Ok(()) => {
+                // The ping test resets the connection first; the local
+                // connection has no reset.
+                r.cb.warning("Reset is not implemented for this connection");
+                ok = true;
+                break;
+            }
+            Err(res) => {
+                last_error = res.get("msg").map(value_to_string).unwrap_or_default();
+                std::thread::sleep(Duration::from_secs(sleep.max(1)));
+            }
+        }
+    }
+    let mut res = json!({"changed": false, "elapsed": start.elapsed().as_secs()});
+    if !ok {
+        res["failed"] = Value::Bool(true);
+        res["msg"] = Value::from(format!(
+            "timed out waiting for ping module test: {last_error}"
+        ));
+    }
+    done(res)
+}
+
+/// `reboot`: reached only for hosts that can be reached, which today
+/// means `connection: local`, where Ansible refuses to reboot the
+/// controller (check mode included).
+pub(super) fn reboot(s: &Scheduled) -> Done {
+    let msg = format!(
+        "Running {} with local connection would reboot the control node.",
+        s.task.action
+    );
+    done(json!({"changed": false, "elapsed": 0, "rebooted": false, "failed": true, "msg": msg}))
+}
