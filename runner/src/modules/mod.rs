@@ -19,6 +19,7 @@ use crate::result::ModuleResult;
 
 pub mod commands;
 pub mod files;
+pub mod net;
 pub mod utilities;
 
 /// Every module compiled into the runner. Adding a module: one file, one
@@ -30,13 +31,17 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::blockinfile::Blockinfile,
     &files::copy::Copy,
     &files::file::File,
+    &files::find::Find,
     &files::ini_file::IniFile,
     &files::lineinfile::Lineinfile,
     &files::replace::Replace,
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &net::get_url::GetUrl,
+    &net::uri::Uri,
     &utilities::debug::Debug,
+    &utilities::wait_for::WaitFor,
 ];
 
 /// Finds a module by short name or by any collection-qualified name that

@@ -3,6 +3,7 @@ pub mod blockinfile;
 pub mod common;
 pub mod copy;
 pub mod file;
+pub mod find;
 pub mod ini_file;
 pub mod lineinfile;
 pub mod pyre;

@@ -1,1 +1,2 @@
 pub mod debug;
+pub mod wait_for;
