@@ -535,7 +535,10 @@ fn run(ctx: &Context<'_>) -> Result<ModuleResult, ModuleError> {
     }
     if let Some(cr) = a.str("creates") {
         if c::exists(&ctx.expand_path(cr)) {
-            return Ok(ModuleResult::ok().with("stdout", format!("skipped, since '{cr}' exists")));
+            let out = format!("skipped, since '{cr}' exists");
+            return Ok(ModuleResult::ok()
+                .with("stdout", out.clone())
+                .with("stdout_lines", vec![out]));
         }
     }
     if let Some(rm) = a.str("removes") {
