@@ -855,6 +855,7 @@ fn enough_cases_per_module() {
         "get_url",
         "find",
         "wait_for",
+        "unarchive",
     ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }

@@ -38,6 +38,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &files::unarchive::Unarchive,
     &net::get_url::GetUrl,
     &net::uri::Uri,
     &utilities::debug::Debug,

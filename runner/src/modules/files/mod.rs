@@ -12,3 +12,4 @@ pub mod slurp;
 pub mod stat;
 pub mod tempfile;
 pub mod textfile;
+pub mod unarchive;
