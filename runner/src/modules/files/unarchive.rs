@@ -89,13 +89,15 @@ Members are written with the archive's permissions and mtimes (and, as
 root, owners for tar); `mode`/`owner`/`group` then apply to every
 extracted path, as in Ansible.
 
-Failures: `Source 'X' does not exist`, `Destination 'X' is not a
-directory`, `Failed to find handler for "X". Make sure the required
+Failures: `Source 'X' does not exist`, `dest 'X' must be an existing
+dir` (as the action plugin, with its `exception`), `Failed to find handler for "X". Make sure the required
 command to extract the file is installed.`, `extra_opts is not
 supported`.
 
-Check mode: full (reports whether extraction would change anything).
-Diff: no.
+Check mode: for zip archives, reports whether extraction would change
+anything; tar archives are skipped with `remote module
+(ansible.legacy.unarchive) does not support check mode when using gtar`,
+as Ansible does. Diff: no.
 
 Differences from Ansible: no `extract_results` (no command is run);
 `extra_opts` is refused; URLs as `src` are not supported; the archive is
@@ -492,6 +494,13 @@ fn check(ctx: &Context<'_>) -> Result<Check, ModuleError> {
             "extra_opts is not supported by this runner's unarchive",
         ));
     }
+    if !dest.is_dir() {
+        // The action plugin's check, before the module runs.
+        return Err(ModuleError::Failed {
+            msg: format!("dest '{}' must be an existing dir", c::ps(&dest)),
+            extra: c::kv([("exception", "NoneType: None\n".into())]),
+        });
+    }
     let (data, src_display) = match ctx.asset("src")? {
         Some(d) => (d, src_raw.clone()),
         None => {
@@ -512,17 +521,23 @@ fn check(ctx: &Context<'_>) -> Result<Check, ModuleError> {
             }
         }
     };
-    if !dest.is_dir() {
-        return Err(ModuleError::failed(format!(
-            "Destination '{dest_raw}' is not a directory"
-        )));
-    }
     let no_handler = || {
         ModuleError::failed(format!(
             "Failed to find handler for \"{src_display}\". Make sure the required command to extract the file is installed.\nCommand \"unzip\" could not handle archive: the file is not a zip archive\nCommand \"tar\" could not handle archive: the file is not a tar archive"
         ))
     };
     let handler = handler_for(&data).ok_or_else(no_handler)?;
+    if ctx.check_mode && handler != "ZipArchive" {
+        // Ansible's tar handlers refuse check mode.
+        return Ok(Check::Done(ModuleResult {
+            skipped: true,
+            msg: Some(
+                "remote module (ansible.legacy.unarchive) does not support check mode when using gtar"
+                    .into(),
+            ),
+            ..Default::default()
+        }));
+    }
     let members = if handler == "ZipArchive" {
         read_zip(&data).map_err(|_| no_handler())?
     } else {
