@@ -66,8 +66,14 @@
 //! asked the system to do. `env` adds further task environment variables
 //! (placeholders allowed); `environment` entries are applied last.
 //!
+//! `"http": true` starts a small HTTP server for the case on 127.0.0.1
+//! (`tests/support/http_server.rs`: files from `{{tmp}}/www/` and a few
+//! fixed endpoints such as `/status/404`, `/redirect/x`, `/echo`), whose
+//! base URL is the placeholder `{{http}}`. Cases for modules that wait on
+//! ports can use `{{closed_port}}`, a port nothing listens on.
+//!
 //! Placeholders (in `args`, `expect`, `env`, `environment` and `setup`
-//! contents): `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
+//! contents): `{{http}}`, `{{closed_port}}`, `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
 //! (numbers when they are the whole string), `{{default_file_mode}}` and
 //! `{{default_dir_mode}}` (what the umask makes of 0666 and 0777),
 //! `{{localtime:YYYY-mm-dd HH:MM:SS}}` (that local time as a Unix time).
@@ -76,6 +82,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+#[path = "support/http_server.rs"]
+mod http_server;
 
 use rustle_bundle::{AssetId, PlayPlan, Task};
 use rustle_runner::engine::{run_task, RunOptions, Status};
@@ -115,6 +124,8 @@ struct Env {
     user: String,
     group: String,
     umask: u32,
+    http: String,
+    closed_port: u16,
 }
 
 impl Env {
@@ -128,6 +139,8 @@ impl Env {
             user: rustle_runner::fsutil::user_name(uid).unwrap_or_else(|| uid.to_string()),
             group: rustle_runner::fsutil::group_name(gid).unwrap_or_else(|| gid.to_string()),
             umask: rustle_runner::fsutil::current_umask(),
+            http: String::new(),
+            closed_port: 0,
         }
     }
 
@@ -135,6 +148,7 @@ impl Env {
         match s {
             "{{uid}}" => return Value::from(self.uid),
             "{{gid}}" => return Value::from(self.gid),
+            "{{closed_port}}" => return Value::from(self.closed_port),
             _ => {}
         }
         if let Some(t) = s
@@ -150,6 +164,8 @@ impl Env {
         }
         Value::String(
             s.replace("{{tmp}}", &self.tmp.to_string_lossy())
+                .replace("{{http}}", &self.http)
+                .replace("{{closed_port}}", &self.closed_port.to_string())
                 .replace("{{user}}", &self.user)
                 .replace("{{group}}", &self.group)
                 .replace("{{uid}}", &self.uid.to_string())
@@ -476,10 +492,17 @@ fn check_result(
     }
     if let Some(Value::Object(keys)) = exp.get("result") {
         for (k, v) in keys {
-            // `a.b` looks inside nested objects (`stat.mode`).
+            // `a.b` looks inside nested objects (`stat.mode`), `a.0` inside
+            // lists (`files.0.path`).
             let mut parts = k.split('.');
             let first = parts.next().unwrap_or_default();
-            let got = parts.try_fold(json.get(first), |cur, p| Some(cur?.get(p)));
+            let got = parts.try_fold(json.get(first), |cur, p| {
+                let cur = cur?;
+                Some(match (cur, p.parse::<usize>()) {
+                    (Value::Array(a), Ok(i)) => a.get(i),
+                    _ => cur.get(p),
+                })
+            });
             let got = got.flatten();
             if !value_matches(v, got) {
                 errs.push(format!(
@@ -642,6 +665,7 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
             "teardown",
             "fakes",
             "env",
+            "http",
         ],
         "case",
     )?;
@@ -654,7 +678,14 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let tmp = fs::canonicalize(dir.path()).map_err(|e| e.to_string())?;
-    let env = Env::new(tmp.clone());
+    let mut env = Env::new(tmp.clone());
+    if case.get("http").and_then(Value::as_bool) == Some(true) {
+        env.http = http_server::start(tmp.join("www")).map_err(|e| e.to_string())?;
+    }
+    env.closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| e.to_string())?;
     let mut task_env = BTreeMap::new();
     if let Some(Value::Array(f)) = case.get("fakes") {
         install_fakes(&tmp, f)?;
@@ -946,6 +977,11 @@ fn enough_cases_per_module() {
         "mount",
         "hostname",
         "timezone",
+        "uri",
+        "get_url",
+        "find",
+        "wait_for",
+        "unarchive",
     ] {
         assert!(count(m) >= 2, "{m} has {} cases", count(m));
     }

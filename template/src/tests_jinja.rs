@@ -631,7 +631,61 @@ fn t_eq(_: &State, v: Value, a: Args) -> Result<bool, Error> {
     Ok(v == a.get(0, "other").unwrap_or_default())
 }
 
+/// `urllib.parse.urlparse(value)`'s scheme and netloc (Python 3.11 rules).
+fn url_parts(s: &str) -> (String, String) {
+    let mut scheme = String::new();
+    let mut rest = s;
+    if let Some(i) = s.find(':') {
+        let head = &s[..i];
+        if i > 0
+            && head.starts_with(|c: char| c.is_ascii_alphabetic())
+            && head
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        {
+            scheme = head.to_ascii_lowercase();
+            rest = &s[i + 1..];
+        }
+    }
+    let netloc = match rest.strip_prefix("//") {
+        Some(r) => r[..r.find(['/', '?', '#']).unwrap_or(r.len())].to_owned(),
+        None => String::new(),
+    };
+    (scheme, netloc)
+}
+
+fn schemes_arg(a: &Args) -> Result<Option<Vec<String>>, Error> {
+    match a.get(0, "schemes") {
+        Some(v) if !v.is_none() && !v.is_undefined() => {
+            Ok(Some(items(&v)?.iter().map(py_str).collect()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Ansible's `uri` test: anything urlparse accepts, optionally with a
+/// scheme from `schemes`.
+fn t_uri(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    let (scheme, _) = url_parts(&py_str(&v));
+    Ok(schemes_arg(&a)?.is_none_or(|s| s.contains(&scheme)))
+}
+
+/// Ansible's `url` test: a `uri` with a network location (or `file:`).
+fn t_url(_: &State, v: Value, a: Args) -> Result<bool, Error> {
+    let (scheme, netloc) = url_parts(&py_str(&v));
+    Ok(schemes_arg(&a)?.is_none_or(|s| s.contains(&scheme))
+        && (!netloc.is_empty() || scheme == "file"))
+}
+
+/// Ansible's `urn` test: a `uri` whose scheme is `urn`.
+fn t_urn(_: &State, v: Value, _: Args) -> Result<bool, Error> {
+    Ok(url_parts(&py_str(&v)).0 == "urn")
+}
+
 pub(crate) fn register(env: &mut Environment<'static>, _shared: Arc<Shared>) {
+    add(env, "uri", t_uri);
+    add(env, "url", t_url);
+    add(env, "urn", t_urn);
     add(env, "truthy", t_truthy);
     add(env, "falsy", t_falsy);
     add(env, "boolean", t_boolean);

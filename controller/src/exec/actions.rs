@@ -1770,6 +1770,26 @@ fn module_call(
         let id = AssetId::of(&bytes);
         assets.push((id, bytes));
         task.assets.insert("src".into(), id);
+    } else if module == "unarchive"
+        && !args.get("remote_src").is_some_and(truthy)
+        && args.get("copy").is_none_or(truthy)
+    {
+        // A controller archive is shipped with the task, as copy's src.
+        if let Some(src) = args.get("src").map(value_to_string) {
+            let path = search_file(s, "files", &src, &r.playbook_dir);
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let id = AssetId::of(&bytes);
+                    assets.push((id, bytes));
+                    task.assets.insert("src".into(), id);
+                }
+                Err(_) => {
+                    return action_fail(format!(
+                        "Could not find or access '{src}' on the Ansible Controller."
+                    ))
+                }
+            }
+        }
     } else if module == "copy" && !args.get("remote_src").is_some_and(truthy) {
         if let Some(src) = args.get("src").map(value_to_string) {
             let path = search_file(s, "files", &src, &r.playbook_dir);

@@ -19,6 +19,7 @@ use crate::result::ModuleResult;
 
 pub mod commands;
 pub mod files;
+pub mod net;
 pub mod system;
 pub mod utilities;
 
@@ -32,6 +33,7 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::blockinfile::Blockinfile,
     &files::copy::Copy,
     &files::file::File,
+    &files::find::Find,
     &files::ini_file::IniFile,
     &files::lineinfile::Lineinfile,
     &files::replace::Replace,
@@ -58,7 +60,11 @@ pub static REGISTRY: &[&dyn Module] = &[
     &system::timezone::Timezone,
     &system::user::User,
     &utilities::async_status::AsyncStatus,
+    &files::unarchive::Unarchive,
+    &net::get_url::GetUrl,
+    &net::uri::Uri,
     &utilities::debug::Debug,
+    &utilities::wait_for::WaitFor,
 ];
 
 /// Finds a module by short name or by any collection-qualified name that

@@ -202,6 +202,11 @@ impl PyRegex {
             .map_err(|e| e.to_string())
     }
 
+    /// The names of the pattern's named groups, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.re.capture_names().flatten()
+    }
+
     /// `re.search` (or `re.match` when compiled anchored).
     pub fn search<'t>(&self, text: &'t str) -> Option<Captures<'t>> {
         self.re.captures(text).ok().flatten()

@@ -1,2 +1,3 @@
 pub mod async_status;
 pub mod debug;
+pub mod wait_for;
