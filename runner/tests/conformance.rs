@@ -40,9 +40,20 @@
 //!                     "gone": {"type": "absent"},
 //!                     "d": {"type": "directory", "mode": "0755", "entries": ["f"]}}},
 //!   "idempotent": true,
-//!   "requires_root": false
+//!   "requires_root": false,
+//!   "env": {"PATH": "{{tmp}}/bin:/usr/bin:/bin"}
 //! }
 //! ```
+//!
+//! `setup_sh` (a string, placeholders substituted) is run with `/bin/sh
+//! -e` in `{{tmp}}` after `setup`, for state files cannot express (a git
+//! repository, a virtualenv, wheels to install).
+//!
+//! `env` is the task's `environment` (placeholders substituted): with a
+//! `setup` entry such as `{"path": "bin/dnf", "content": "#!/bin/sh\n...",
+//! "mode": "0755"}` it puts fake executables first on `PATH`, so package
+//! managers the machine lacks (or must not touch) are tested through
+//! scripts that keep their state in files under `{{tmp}}`.
 //!
 //! Placeholders: `{{tmp}}`, `{{user}}`, `{{group}}`, `{{uid}}`, `{{gid}}`
 //! (numbers when they are the whole string), `{{default_file_mode}}` and
@@ -575,7 +586,10 @@ fn leftover_temp_files(root: &Path) -> Vec<String> {
 
 fn diff_present(r: &ModuleResult) -> bool {
     match r.extra.get("diff") {
-        Some(Value::Object(m)) => m.contains_key("before") || m.contains_key("after"),
+        // Package modules report what they did as `prepared` text.
+        Some(Value::Object(m)) => {
+            m.contains_key("before") || m.contains_key("after") || m.contains_key("prepared")
+        }
         Some(Value::Array(a)) => !a.is_empty(),
         _ => false,
     }
@@ -593,10 +607,12 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
             "args",
             "assets",
             "setup",
+            "setup_sh",
             "check_expect",
             "expect",
             "idempotent",
             "requires_root",
+            "env",
         ],
         "case",
     )?;
@@ -613,6 +629,20 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     if let Some(Value::Array(s)) = case.get("setup") {
         setup(&env, s)?;
     }
+    if let Some(Value::String(script)) = case.get("setup_sh").map(|v| env.subst(v)) {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-ec")
+            .arg(&script)
+            .current_dir(&tmp)
+            .output()
+            .map_err(|e| format!("setup_sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "setup_sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
     let args = match env.subst(case.get("args").unwrap_or(&Value::Null)) {
         Value::Object(m) => m,
         Value::Null => Map::new(),
@@ -620,6 +650,15 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     };
     let mut task = Task::new(format!("conformance {module}"), module);
     task.args = args;
+    if let Some(Value::Object(e)) = case.get("env").map(|v| env.subst(v)) {
+        for (k, v) in e {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            task.environment.insert(k, v);
+        }
+    }
     let mut store = BTreeMap::new();
     if let Some(Value::Object(a)) = case.get("assets") {
         for (name, content) in a {

@@ -19,6 +19,7 @@ use crate::result::ModuleResult;
 
 pub mod commands;
 pub mod files;
+pub mod packages;
 pub mod utilities;
 
 /// Every module compiled into the runner. Adding a module: one file, one
@@ -36,6 +37,11 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::slurp::Slurp,
     &files::stat::Stat,
     &files::tempfile::Tempfile,
+    &packages::apt::Apt,
+    &packages::git::Git,
+    &packages::package::Package,
+    &packages::package_facts::PackageFacts,
+    &packages::pip::Pip,
     &utilities::debug::Debug,
 ];
 

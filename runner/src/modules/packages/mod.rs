@@ -1,0 +1,8 @@
+//! Package managers and source checkouts: apt, dnf, pip, git and friends.
+
+pub mod apt;
+pub mod common;
+pub mod git;
+pub mod package;
+pub mod package_facts;
+pub mod pip;
