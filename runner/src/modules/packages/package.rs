@@ -109,7 +109,7 @@ for X.` when the backend has no native module here.
 Differences from Ansible: Ansible's action reads the `ansible_facts.pkg_mgr` fact (gathering it
 when missing); Rustle detects the manager on the host directly. Only `name` and `state` reach
 the backend: backend-specific options through `package` are refused as unsupported parameters.
-Of the backends, only `apt` is implemented natively so far.
+Backends implemented natively: `apt`, `dnf` and `yum` (run as dnf).
 
 Tests: a differential case (`mod_apt_sl`) runs `package` against apt on this Debian machine.
 "#;
