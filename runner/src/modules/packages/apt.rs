@@ -1264,7 +1264,8 @@ Differences from Ansible: aptitude is never used (`force_apt_get` is accepted; `
 `safe` and `full` run apt-get, as Ansible does without aptitude installed); `deb` accepts local
 files only (a URL fails: the runner fetches nothing), and a `.deb`'s missing dependencies and
 recommends are not installed first (dpkg fails instead); `cache_update_time` is an integer Unix
-time as in Ansible; the cache update retries on any `E:` or `Failed to fetch` line from
+time as in Ansible; without `--diff` Ansible's result still carries an empty `diff: {}`,
+Rustle's has no `diff` key (the executor drops diffs when diff mode is off); the cache update retries on any `E:` or `Failed to fetch` line from
 `apt-get update`.
 
 Tests: conformance cases run with fake `apt-get`/`apt-cache`/`dpkg-query` executables on `PATH`
