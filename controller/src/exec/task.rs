@@ -1485,6 +1485,26 @@ fn finish(
     if s.task.attrs.get("loop").is_none() {
         register(r, host, s, &d.result);
     }
+    // Facts returned by a native module (package_facts, ...) join the
+    // host's facts, without their `ansible_` prefix, as Ansible's strategy
+    // stores them; fact actions (setup, set_fact, ...) stored theirs already.
+    let module = rustle_runner::modules::canonical_name(&s.task.action);
+    let fact_action = matches!(
+        module,
+        "setup" | "gather_facts" | "set_fact" | "include_vars" | "set_stats"
+    );
+    if !is_failed && !fact_action && rustle_runner::modules::lookup(module).is_some() {
+        if let Some(Value::Object(facts)) = d.result.get("ansible_facts") {
+            if let Ok(mut st) = r.states.write() {
+                if let Some(h) = st.get_mut(host) {
+                    for (k, v) in facts {
+                        let k = k.strip_prefix("ansible_").unwrap_or(k);
+                        h.facts.insert(k.to_owned(), v.clone());
+                    }
+                }
+            }
+        }
+    }
     if no_log {
         // Censored, debug's forced dump goes too.
         d.verbose_always = false;

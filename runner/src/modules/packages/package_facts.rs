@@ -14,7 +14,7 @@ pub struct PackageFacts;
 static ARGS: [ArgDef; 2] = [
     ArgDef::new("manager", ArgType::List)
         .default(ArgDefault::Str("auto"))
-        .doc("Package managers to ask: `auto`, `apt` (`dpkg`), `rpm`."),
+        .doc("Package managers to ask: `auto`, `apt`, `rpm` (aliases `dnf`, `dnf5`, `yum`, `zypper`)."),
     ArgDef::new("strategy", ArgType::Str)
         .default(ArgDefault::Str("first"))
         .choices(&["first", "all"])
@@ -25,24 +25,26 @@ static SPEC: ArgSpec = ArgSpec::new(&ARGS);
 
 /// Ansible's manager names (lower case), in its order, with aliases.
 const KNOWN: &[&str] = &[
-    "apk",
+    "rpm",
     "apt",
     "pacman",
     "pkg",
-    "pkg5",
-    "pkg_info",
     "portage",
-    "rpm",
-    "dpkg",
+    "apk",
+    "pkg_info",
+    "dnf",
+    "dnf5",
+    "yum",
+    "zypper",
+    "pkg5",
     "pkgng",
     "openbsd_pkg",
-    "pkgin",
 ];
 
 fn canonical(m: &str) -> &str {
     match m {
-        "dpkg" => "apt",
-        "pkgng" => "pkg",
+        "dnf" | "dnf5" | "yum" | "zypper" => "rpm",
+        "pkg5" | "pkgng" => "pkg",
         "openbsd_pkg" => "pkg_info",
         other => other,
     }
