@@ -161,6 +161,17 @@ pub fn run_task(
     if !diff && !keeps_diff {
         result.extra.remove("diff");
     }
+    // Ansible's task executor adds the line lists to any result with
+    // string stdout/stderr.
+    for (k, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+        if result.extra.contains_key(lines) {
+            continue;
+        }
+        if let Some(Value::String(s)) = result.extra.get(k) {
+            let l: Vec<Value> = s.lines().map(|x| Value::from(x.to_owned())).collect();
+            result.extra.insert(lines.to_owned(), Value::Array(l));
+        }
+    }
     let status = if result.failed {
         if task.ignore_errors {
             Status::Ignored

@@ -66,6 +66,10 @@
 //! asked the system to do. `env` adds further task environment variables
 //! (placeholders allowed); `environment` entries are applied last.
 //!
+//! `setup_sh` (a string, placeholders substituted) is run with `/bin/sh
+//! -e` in `{{tmp}}` after `setup`, for state files cannot express (a git
+//! repository, a virtualenv, wheels to install).
+//!
 //! `"http": true` starts a small HTTP server for the case on 127.0.0.1
 //! (`tests/support/http_server.rs`: files from `{{tmp}}/www/` and a few
 //! fixed endpoints such as `/status/404`, `/redirect/x`, `/echo`), whose
@@ -637,6 +641,7 @@ fn leftover_temp_files(root: &Path) -> Vec<String> {
 
 fn diff_present(r: &ModuleResult) -> bool {
     match r.extra.get("diff") {
+        // Package modules report what they did as `prepared` text.
         Some(Value::Object(m)) => {
             m.contains_key("before") || m.contains_key("after") || m.contains_key("prepared")
         }
@@ -657,6 +662,7 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
             "args",
             "assets",
             "setup",
+            "setup_sh",
             "check_expect",
             "expect",
             "idempotent",
@@ -700,6 +706,20 @@ fn run_case(module: &str, case: &Value) -> Result<Option<()>, String> {
     }
     if let Some(Value::Array(s)) = case.get("setup") {
         setup(&env, s)?;
+    }
+    if let Some(Value::String(script)) = case.get("setup_sh").map(|v| env.subst(v)) {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-ec")
+            .arg(&script)
+            .current_dir(&tmp)
+            .output()
+            .map_err(|e| format!("setup_sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "setup_sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
     }
     let args = match env.subst(case.get("args").unwrap_or(&Value::Null)) {
         Value::Object(m) => m,

@@ -20,6 +20,7 @@ use crate::result::ModuleResult;
 pub mod commands;
 pub mod files;
 pub mod net;
+pub mod packages;
 pub mod system;
 pub mod utilities;
 
@@ -63,6 +64,14 @@ pub static REGISTRY: &[&dyn Module] = &[
     &files::unarchive::Unarchive,
     &net::get_url::GetUrl,
     &net::uri::Uri,
+    &packages::apt::Apt,
+    &packages::apt_repository::AptRepository,
+    &packages::dnf::Dnf,
+    &packages::dnf::Yum,
+    &packages::git::Git,
+    &packages::package::Package,
+    &packages::package_facts::PackageFacts,
+    &packages::pip::Pip,
     &utilities::debug::Debug,
     &utilities::wait_for::WaitFor,
 ];

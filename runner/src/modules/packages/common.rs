@@ -1,0 +1,263 @@
+//! What the package modules share: finding executables as Ansible's
+//! `get_bin_path` does (the task's `PATH` first, then the sbin
+//! directories) and running commands as `run_command` does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Proc, Stdio};
+
+use serde_json::{Map, Value};
+
+use crate::modules::{Context, ModuleError};
+
+/// The directories searched for an executable: the task's `PATH` (or the
+/// process's), then the sbin directories Ansible adds.
+fn search_dirs(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    let path = env
+        .get("PATH")
+        .cloned()
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    for extra in ["/sbin", "/usr/sbin", "/usr/local/sbin"] {
+        let p = PathBuf::from(extra);
+        if !dirs.contains(&p) {
+            dirs.push(p);
+        }
+    }
+    dirs
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `get_bin_path(name)`: the executable's full path, if found.
+pub fn find_bin(ctx: &Context<'_>, name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return is_executable(&p).then_some(p);
+    }
+    search_dirs(ctx.environment)
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+/// `get_bin_path(name, required=True)`: fails with Ansible's message.
+pub fn require_bin(ctx: &Context<'_>, name: &str) -> Result<PathBuf, ModuleError> {
+    find_bin(ctx, name).ok_or_else(|| {
+        let dirs: Vec<String> = search_dirs(ctx.environment)
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        ModuleError::failed(format!(
+            "Failed to find required executable \"{name}\" in paths: {}",
+            dirs.join(":")
+        ))
+    })
+}
+
+/// What a command printed.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub rc: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `argv` (no shell) with the task's environment plus `extra`, from
+/// `cwd` when given. A program that cannot be started is rc 2 with the
+/// errno text on stderr, as `run_command` reports it.
+pub fn run(
+    ctx: &Context<'_>,
+    argv: &[String],
+    extra: &[(&str, &str)],
+    cwd: Option<&Path>,
+) -> Output {
+    let Some(prog) = argv.first() else {
+        return Output {
+            rc: 2,
+            ..Default::default()
+        };
+    };
+    let prog_path = if prog.contains('/') {
+        PathBuf::from(prog)
+    } else {
+        find_bin(ctx, prog).unwrap_or_else(|| PathBuf::from(prog))
+    };
+    let mut p = Proc::new(&prog_path);
+    p.args(&argv[1..]);
+    p.envs(ctx.environment.iter());
+    for (k, v) in extra {
+        p.env(k, v);
+    }
+    if let Some(d) = cwd {
+        p.current_dir(d);
+    }
+    p.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match p.output() {
+        Ok(o) => Output {
+            rc: exit_code(&o.status),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        },
+        Err(e) => Output {
+            rc: 2,
+            stdout: String::new(),
+            stderr: format!("[Errno {}] {}", e.raw_os_error().unwrap_or(0), e),
+        },
+    }
+}
+
+/// Runs a command line written as Ansible's modules write theirs (a string
+/// split with shell rules, never run through a shell).
+pub fn run_line(ctx: &Context<'_>, line: &str, extra: &[(&str, &str)]) -> Output {
+    let argv = shlex::split(line).unwrap_or_else(|| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
+    run(ctx, &argv, extra, None)
+}
+
+fn exit_code(s: &std::process::ExitStatus) -> i64 {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(c), _) => i64::from(c),
+        (None, Some(sig)) => -i64::from(sig),
+        _ => -1,
+    }
+}
+
+/// A failure carrying result keys besides `msg`.
+pub fn fail_with(msg: impl Into<String>, keys: &[(&str, Value)]) -> ModuleError {
+    let mut extra = Map::new();
+    for (k, v) in keys {
+        extra.insert((*k).to_owned(), v.clone());
+    }
+    ModuleError::Failed {
+        msg: msg.into(),
+        extra,
+    }
+}
+
+/// Python's `str.splitlines()` as a JSON list.
+pub fn lines(s: &str) -> Value {
+    Value::from(s.lines().map(str::to_owned).collect::<Vec<_>>())
+}
+
+/// Python's `fnmatch.fnmatch` (case-sensitive on POSIX).
+pub fn fnmatch(name: &str, pattern: &str) -> bool {
+    match glob::Pattern::new(pattern) {
+        Ok(p) => p.matches(name),
+        Err(_) => name == pattern,
+    }
+}
+
+/// Whether `s` has fnmatch wildcard characters.
+pub fn has_wildcard(s: &str) -> bool {
+    s.chars().any(|c| matches!(c, '*' | '?' | '[' | ']' | '!'))
+}
+
+/// Debian version comparison (`dpkg --compare-versions`), implemented
+/// natively: epoch, upstream, revision; `~` sorts before everything.
+pub fn deb_version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn split(v: &str) -> (u64, &str, &str) {
+        let (epoch, rest) = match v.split_once(':') {
+            Some((e, r)) if e.chars().all(|c| c.is_ascii_digit()) => (e.parse().unwrap_or(0), r),
+            _ => (0, v),
+        };
+        match rest.rsplit_once('-') {
+            Some((u, r)) => (epoch, u, r),
+            None => (epoch, rest, ""),
+        }
+    }
+    fn order(c: Option<char>) -> i64 {
+        match c {
+            None => 0,
+            Some('~') => -1,
+            Some(c) if c.is_ascii_digit() => 0,
+            Some(c) if c.is_ascii_alphabetic() => c as i64,
+            Some(c) => c as i64 + 256,
+        }
+    }
+    fn cmp_part(a: &str, b: &str) -> std::cmp::Ordering {
+        let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+        loop {
+            // Non-digit prefixes, compared with dpkg's character order.
+            loop {
+                let ca = a.peek().copied().filter(|c| !c.is_ascii_digit());
+                let cb = b.peek().copied().filter(|c| !c.is_ascii_digit());
+                if ca.is_none() && cb.is_none() {
+                    break;
+                }
+                let (oa, ob) = (order(ca), order(cb));
+                if oa != ob {
+                    return oa.cmp(&ob);
+                }
+                if ca.is_some() {
+                    a.next();
+                }
+                if cb.is_some() {
+                    b.next();
+                }
+            }
+            let mut na = String::new();
+            while let Some(c) = a.peek().copied().filter(char::is_ascii_digit) {
+                na.push(c);
+                a.next();
+            }
+            let mut nb = String::new();
+            while let Some(c) = b.peek().copied().filter(char::is_ascii_digit) {
+                nb.push(c);
+                b.next();
+            }
+            let na = na.trim_start_matches('0');
+            let nb = nb.trim_start_matches('0');
+            let c = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if c != std::cmp::Ordering::Equal {
+                return c;
+            }
+            if a.peek().is_none() && b.peek().is_none() {
+                return std::cmp::Ordering::Equal;
+            }
+        }
+    }
+    let (ea, ua, ra) = split(a);
+    let (eb, ub, rb) = split(b);
+    ea.cmp(&eb)
+        .then_with(|| cmp_part(ua, ub))
+        .then_with(|| cmp_part(ra, rb))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn debian_versions() {
+        assert_eq!(deb_version_cmp("1.0", "1.0"), Equal);
+        assert_eq!(deb_version_cmp("1.0~rc1", "1.0"), Less);
+        assert_eq!(deb_version_cmp("1:0.1", "2.0"), Greater);
+        assert_eq!(deb_version_cmp("5.02-1+b1", "5.02-1"), Greater);
+        assert_eq!(deb_version_cmp("1.10", "1.9"), Greater);
+        assert_eq!(deb_version_cmp("1.0a", "1.0"), Greater);
+        assert_eq!(deb_version_cmp("1.0-1", "1.0-1~bpo1"), Greater);
+    }
+
+    #[test]
+    fn fnmatch_globs() {
+        assert!(fnmatch("libfoo1", "libfoo*"));
+        assert!(fnmatch("5.02-1+b1", "5.02*"));
+        assert!(!fnmatch("a", "b*"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Package managers and source checkouts: apt, dnf, pip, git and friends.
+
+pub mod apt;
+pub mod apt_repository;
+pub mod common;
+pub mod dnf;
+pub mod git;
+pub mod package;
+pub mod package_facts;
+pub mod pip;
