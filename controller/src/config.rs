@@ -131,6 +131,10 @@ pub struct Config {
     pub host_key_checking: bool,
     pub remote_user: Option<String>,
     pub private_key_file: Option<PathBuf>,
+    /// `[ssh_connection] ssh_args` (the ssh plugin's `ssh_args`).
+    pub ssh_args: Option<String>,
+    /// `[ssh_connection] retries` (the ssh plugin's `reconnection_retries`).
+    pub ssh_retries: i64,
     pub become_: bool,
     pub become_method: String,
     pub become_user: String,
@@ -784,6 +788,18 @@ const PRIVATE_KEY_FILE: Def = def(
     &[("defaults", "private_key_file")],
     Ty::Path,
 );
+const SSH_ARGS: Def = def(
+    "ssh_args",
+    &["ANSIBLE_SSH_ARGS"],
+    &[("ssh_connection", "ssh_args")],
+    Ty::Str,
+);
+const SSH_RETRIES: Def = def(
+    "reconnection_retries",
+    &["ANSIBLE_SSH_RETRIES"],
+    &[("connection", "retries"), ("ssh_connection", "retries")],
+    Ty::Int,
+);
 const BECOME: Def = def(
     "DEFAULT_BECOME",
     &["ANSIBLE_BECOME"],
@@ -1130,6 +1146,8 @@ impl Config {
             host_key_checking: r.boolean(&HOST_KEY_CHECKING, true)?,
             remote_user: r.opt_string(&REMOTE_USER)?,
             private_key_file: r.path(&PRIVATE_KEY_FILE)?,
+            ssh_args: r.opt_string(&SSH_ARGS)?,
+            ssh_retries: r.int(&SSH_RETRIES, 0)?,
             become_: r.boolean(&BECOME, false)?,
             become_method: r.string(&BECOME_METHOD, "sudo")?,
             become_user: r.string(&BECOME_USER, "root")?,

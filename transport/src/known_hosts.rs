@@ -307,6 +307,12 @@ impl std::fmt::Display for HostKeyError {
                     record_file.display()
                 );
                 let _ = writeln!(s, "Offending {key_type} key in {}:{line}", file.display());
+                let _ = writeln!(s, "  remove with:");
+                let _ = writeln!(
+                    s,
+                    "  ssh-keygen -f \"{}\" -R \"{name}\"",
+                    file.display()
+                );
                 let _ = writeln!(
                     s,
                     "Host key for {name} has changed and you have requested strict checking."

@@ -534,3 +534,44 @@ fn probe_all_reports_each_host() {
         Some(format!("connect to host 127.0.0.1 port {down}: Connection refused").as_str())
     );
 }
+
+#[tokio::test]
+async fn host_certificate_trusted_through_cert_authority() {
+    require_sshd!();
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let host_key = dir.path().join("ssh_host_ed25519_key");
+    keygen(&host_key, "ed25519", "");
+    let ca = fx.keys.path().join("host_ca");
+    keygen(&ca, "ed25519", "");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-s"])
+        .arg(&ca)
+        .args(["-I", "testhost", "-h", "-n", "127.0.0.1", "-V", "-5m:+1h"])
+        .arg(dir.path().join("ssh_host_ed25519_key.pub"))
+        .status()
+        .expect("ssh-keygen -s");
+    assert!(st.success());
+    let cert = dir.path().join("ssh_host_ed25519_key-cert.pub");
+    let extra = format!("HostCertificate {}", cert.display());
+    let sshd = Sshd::start_with_key(dir, host_key, &fx.authorized(), &extra);
+    // Only the CA is trusted: no plain entry for the host.
+    let ca_pub = pub_of(&ca);
+    let mut f = ca_pub.split_whitespace();
+    std::fs::write(
+        fx.known_hosts(),
+        format!(
+            "@cert-authority [127.0.0.1]:{} {} {}\n",
+            sshd.port,
+            f.next().expect("type"),
+            f.next().expect("b64")
+        ),
+    )
+    .expect("known_hosts");
+    let s = settings_for(&sshd, Some(&fx.key("ed25519")), fx.home.path(), true, &[]);
+    let conn = Connection::connect(&s, &no_agent())
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", sshd.log()));
+    assert!(conn.notes.is_empty());
+    conn.close().await;
+}
