@@ -8,6 +8,7 @@ pub mod connection;
 pub mod known_hosts;
 pub mod settings;
 pub mod ssh_config;
+pub mod testing;
 
 pub use connection::{AuthOptions, ConnectError, Connection, ExecOutput, SessionError};
 pub use settings::{resolve, Defaults, Settings, SettingsError, SshConfigs};

@@ -1,13 +1,11 @@
 //! The transport against real OpenSSH sshd instances (see common/mod.rs).
 //! Skipped (with a note) when sshd is not installed.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{current_user, keygen, pub_of, Sshd};
+use rustle_transport::testing::{self as common, current_user, keygen, pub_of, Sshd};
 use rustle_transport::{
     resolve, AuthOptions, ConnectError, Connection, Defaults, Settings, SshConfigs,
 };

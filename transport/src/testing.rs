@@ -1,4 +1,4 @@
-//! Test helper: a real OpenSSH `sshd` on a free 127.0.0.1 port, run as the
+//! Test support (for this crate's tests and the end-to-end tests): a real OpenSSH `sshd` on a free 127.0.0.1 port, run as the
 //! current user with everything in a temp dir (host key, authorized_keys,
 //! config), key-only authentication.
 //!
@@ -14,7 +14,7 @@
 //! start); the helper creates it when missing (an empty root-owned dir on
 //! tmpfs). Not root, sshd needs nothing outside the temp dir.
 
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub fn free_port() -> u16 {
 }
 
 pub fn current_user() -> String {
-    rustle_transport::settings::local_user_name()
+    crate::settings::local_user_name()
 }
 
 pub struct Sshd {
@@ -82,7 +82,7 @@ impl Sshd {
         let d = dir.path();
         std::fs::write(d.join("authorized_keys"), authorized.join("\n") + "\n")
             .expect("authorized_keys");
-        let root = rustle_transport::settings::local_user_name() == "root";
+        let root = crate::settings::local_user_name() == "root";
         if root && !Path::new("/run/sshd").exists() {
             let _ = std::fs::create_dir_all("/run/sshd");
         }
