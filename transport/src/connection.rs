@@ -498,7 +498,21 @@ where
             })
         }
     };
-    authenticate(&mut handle, t, auth).await?;
+    // The key exchange finishes in the background: a server that stalls
+    // there (or in authentication) is bounded by the same timeout.
+    match timeout {
+        Some(d) => match tokio::time::timeout(d, authenticate(&mut handle, t, auth)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(ConnectError::Protocol {
+                    host: t.host.to_string(),
+                    port: t.port,
+                    reason: "Connection timed out during authentication".into(),
+                })
+            }
+        },
+        None => authenticate(&mut handle, t, auth).await?,
+    }
     Ok(handle)
 }
 

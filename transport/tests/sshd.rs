@@ -573,3 +573,35 @@ async fn host_certificate_trusted_through_cert_authority() {
     assert!(conn.notes.is_empty());
     conn.close().await;
 }
+
+#[tokio::test]
+async fn silent_server_times_out() {
+    // Accepts TCP connections but never sends a banner.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let home = tempfile::tempdir().expect("home");
+    let mut vars = BTreeMap::new();
+    vars.insert("ansible_host".to_string(), "127.0.0.1".to_string());
+    vars.insert("ansible_port".to_string(), port.to_string());
+    let defaults = Defaults {
+        home: Some(home.path().to_path_buf()),
+        timeout: Some(1),
+        ..Defaults::default()
+    };
+    let s = resolve("silent", &vars, &defaults, &SshConfigs::default()).expect("settings");
+    let start = Instant::now();
+    let err = Connection::connect(&s, &no_agent())
+        .await
+        .err()
+        .expect("timed out");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("ssh: 127.0.0.1 port {port}: Connection timed out during banner exchange")
+    );
+    drop(listener);
+}
