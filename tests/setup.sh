@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a Debian machine (idempotent):
-# Debian packages (openssh-server for SSH tests, qemu-user-static and cross
+# Debian packages (openssh-server for the SSH transport tests, which start
+# their own sshd instances on loopback ports, qemu-user-static and cross
 # linkers for the static runners) and a Python venv with ansible-core, the
 # reference the comparison tests run against, with the ansible.posix
 # collection (the json stdout callback).

@@ -133,6 +133,10 @@ pub struct Config {
     /// `ansible_managed` (`DEFAULT_MANAGED_STR`), for the template action.
     pub managed_str: String,
     pub private_key_file: Option<PathBuf>,
+    /// `[ssh_connection] ssh_args` (the ssh plugin's `ssh_args`).
+    pub ssh_args: Option<String>,
+    /// `[ssh_connection] retries` (the ssh plugin's `reconnection_retries`).
+    pub ssh_retries: i64,
     pub become_: bool,
     pub become_method: String,
     pub become_user: String,
@@ -798,6 +802,18 @@ const PRIVATE_KEY_FILE: Def = def(
     &[("defaults", "private_key_file")],
     Ty::Path,
 );
+const SSH_ARGS: Def = def(
+    "ssh_args",
+    &["ANSIBLE_SSH_ARGS"],
+    &[("ssh_connection", "ssh_args")],
+    Ty::Str,
+);
+const SSH_RETRIES: Def = def(
+    "reconnection_retries",
+    &["ANSIBLE_SSH_RETRIES"],
+    &[("connection", "retries"), ("ssh_connection", "retries")],
+    Ty::Int,
+);
 const BECOME: Def = def(
     "DEFAULT_BECOME",
     &["ANSIBLE_BECOME"],
@@ -1163,6 +1179,8 @@ impl Config {
             remote_user: r.opt_string(&REMOTE_USER)?,
             managed_str: r.string(&MANAGED_STR, "Ansible managed")?,
             private_key_file: r.path(&PRIVATE_KEY_FILE)?,
+            ssh_args: r.opt_string(&SSH_ARGS)?,
+            ssh_retries: r.int(&SSH_RETRIES, 0)?,
             become_: r.boolean(&BECOME, false)?,
             become_method: r.string(&BECOME_METHOD, "sudo")?,
             become_user: r.string(&BECOME_USER, "root")?,

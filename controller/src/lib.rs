@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod connect_cmd;
 pub mod display;
 pub mod doc;
 pub mod exec;

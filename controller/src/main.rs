@@ -25,6 +25,8 @@ enum Cmd {
     },
     /// Show the inventory as ansible-inventory does (--list, --graph, --host).
     Inventory(rustle::inventory_cmd::InventoryArgs),
+    /// Connect to hosts over SSH, run `true`, print status and latency.
+    Connect(rustle::connect_cmd::ConnectArgs),
     /// Show module documentation, as ansible-doc does (docs/modules.md).
     Doc(rustle::doc::DocArgs),
     /// Run one asynchronous task handed over on stdin (started by
@@ -97,6 +99,7 @@ fn main() -> ExitCode {
         }
         Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
         Cmd::Doc(args) => rustle::doc::run(&args),
+        Cmd::Connect(args) => rustle::connect_cmd::run(args),
         Cmd::AsyncJob {
             jid,
             time_limit,
