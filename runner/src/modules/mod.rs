@@ -17,6 +17,7 @@ use thiserror::Error;
 use crate::args::{ArgSpec, Args};
 use crate::result::ModuleResult;
 
+pub mod binpath;
 pub mod commands;
 pub mod files;
 pub mod net;

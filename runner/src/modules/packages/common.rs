@@ -2,7 +2,6 @@
 //! `get_bin_path` does (the task's `PATH` first, then the sbin
 //! directories) and running commands as `run_command` does.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Stdio};
 
@@ -10,58 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::modules::{Context, ModuleError};
 
-/// The directories searched for an executable: the task's `PATH` (or the
-/// process's), then the sbin directories Ansible adds.
-fn search_dirs(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
-    let path = env
-        .get("PATH")
-        .cloned()
-        .or_else(|| std::env::var("PATH").ok())
-        .unwrap_or_default();
-    let mut dirs: Vec<PathBuf> = path
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .collect();
-    for extra in ["/sbin", "/usr/sbin", "/usr/local/sbin"] {
-        let p = PathBuf::from(extra);
-        if !dirs.contains(&p) {
-            dirs.push(p);
-        }
-    }
-    dirs
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `get_bin_path(name)`: the executable's full path, if found.
-pub fn find_bin(ctx: &Context<'_>, name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return is_executable(&p).then_some(p);
-    }
-    search_dirs(ctx.environment)
-        .into_iter()
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-}
-
-/// `get_bin_path(name, required=True)`: fails with Ansible's message.
-pub fn require_bin(ctx: &Context<'_>, name: &str) -> Result<PathBuf, ModuleError> {
-    find_bin(ctx, name).ok_or_else(|| {
-        let dirs: Vec<String> = search_dirs(ctx.environment)
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect();
-        ModuleError::failed(format!(
-            "Failed to find required executable \"{name}\" in paths: {}",
-            dirs.join(":")
-        ))
-    })
-}
+pub use crate::modules::binpath::{find_bin, require_bin};
 
 /// What a command printed.
 #[derive(Debug, Clone, Default)]

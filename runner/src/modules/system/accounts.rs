@@ -6,10 +6,9 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command as Proc, Stdio};
 
-use crate::modules::{Context, ModuleError};
+use crate::modules::Context;
 
 /// One `/etc/passwd` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,56 +120,7 @@ pub fn getspnam(name: &str) -> Option<Shadow> {
     })
 }
 
-/// The directories `get_bin_path` adds to `PATH`.
-const SBIN: [&str; 3] = ["/sbin", "/usr/sbin", "/usr/local/sbin"];
-
-fn task_path(ctx: &Context<'_>) -> String {
-    ctx.environment
-        .get("PATH")
-        .cloned()
-        .or_else(|| std::env::var("PATH").ok())
-        .unwrap_or_default()
-}
-
-/// Finds an executable as Ansible's `get_bin_path` does (`PATH`, then the
-/// sbin directories).
-pub fn find_bin(ctx: &Context<'_>, name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = task_path(ctx);
-    let mut dirs: Vec<String> = path
-        .split(':')
-        .filter(|d| !d.is_empty())
-        .map(str::to_owned)
-        .collect();
-    for d in SBIN {
-        if !dirs.iter().any(|x| x == d) {
-            dirs.push(d.to_owned());
-        }
-    }
-    dirs.iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// `get_bin_path(name, required=True)`: the executable, or Ansible's error.
-pub fn require_bin(ctx: &Context<'_>, name: &str) -> Result<PathBuf, ModuleError> {
-    find_bin(ctx, name).ok_or_else(|| {
-        let mut dirs: Vec<String> = task_path(ctx)
-            .split(':')
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned)
-            .collect();
-        for d in SBIN {
-            if !dirs.iter().any(|x| x == d) {
-                dirs.push(d.to_owned());
-            }
-        }
-        ModuleError::failed(format!(
-            "Failed to find required executable \"{name}\" in paths: {}",
-            dirs.join(":")
-        ))
-    })
-}
+pub use crate::modules::binpath::{find_bin, require_bin};
 
 /// What a command printed and returned.
 #[derive(Debug, Clone, Default)]
