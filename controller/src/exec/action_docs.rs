@@ -273,7 +273,6 @@ static SCRIPT: ArgSpec = ArgSpec::new(&[
     s("removes").doc("Run only when this path exists on the host."),
     s("chdir").doc("Absolute directory on the host to run the script in."),
     s("executable").doc("Program the script is given to (`python3`, `/bin/bash`)."),
-    b("decrypt", true).doc("Decrypt a vault-encrypted script on the controller."),
 ])
 .required_one_of(&[&["_raw_params", "cmd"]]);
 
@@ -428,7 +427,7 @@ pub static ACTIONS: &[ActionDoc] = &[
         spec: &SCRIPT,
         check_mode: CheckSupport::Partial,
         diff: false,
-        notes: "Arguments are validated as Ansible's action does. The first word of the free form (or `cmd`, split as a shell would) is the script, searched in `files/` on the controller (`Could not find or access '...'` with the searched paths otherwise); `chdir` must be absolute (`chdir X must be an absolute path for a Unix-aware remote node`). The script is shipped as an asset and run by the runner's `script` module on the host (see it for `creates`/`removes`, check mode and results). A vault-encrypted script is decrypted on the controller unless `decrypt: false`.\n\nTested by the differential cases `ctl_script_*`, for real.",
+        notes: "Arguments are validated as Ansible's action does. The first word of the free form (or `cmd`, split as a shell would) is the script, searched in `files/` on the controller (`Could not find or access '...'` with the searched paths otherwise); `chdir` must be absolute (`chdir X must be an absolute path for a Unix-aware remote node`). The script is shipped as an asset and run by the runner's `script` module on the host (see it for `creates`/`removes`, check mode and results). A vault-encrypted script is decrypted on the controller unless `decrypt: false` (an option of the action, not listed among the module's parameters).\n\nTested by the differential cases `ctl_script_*`, for real.",
     },
     ActionDoc {
         name: "set_fact",

@@ -81,6 +81,12 @@ pub(super) fn script(
             args.remove("cmd");
         }
     }
+    // `decrypt` is the action's own option, taken before the module's
+    // arguments are validated (it is not among the supported parameters
+    // Ansible lists).
+    let decrypt = args
+        .remove("decrypt")
+        .is_none_or(|v| crate::exec::truthy(&v));
     let checked = match action_docs::validate("script", &args) {
         Ok(a) => a,
         Err(msg) => return action_fail(msg),
@@ -105,7 +111,6 @@ pub(super) fn script(
         Err(v) => return done(v),
     };
     // A vaulted script is decrypted here unless `decrypt: false`.
-    let decrypt = args.get("decrypt").is_none_or(crate::exec::truthy);
     let bytes = match super::read_src(&path, decrypt) {
         Ok(b) => b,
         Err(e) => return action_fail(format!("Could not read {}: {e}", path.display())),
