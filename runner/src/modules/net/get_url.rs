@@ -55,23 +55,17 @@ static ARGS: [ArgDef; 31] = [
     ArgDef::new("use_proxy", ArgType::Bool)
         .default(ArgDefault::Bool(true))
         .doc("Accepted; proxies are not used."),
-    ArgDef::new("validate_certs", ArgType::Bool)
-        .default(ArgDefault::Bool(true))
-        .doc("Verify HTTPS certificates."),
     ArgDef::new("url_username", ArgType::Str)
         .aliases(&["username"])
         .doc("User name for HTTP basic authentication."),
     ArgDef::new("url_password", ArgType::Str)
         .aliases(&["password"])
         .doc("Password for HTTP basic authentication."),
-    ArgDef::new("force_basic_auth", ArgType::Bool)
-        .default(ArgDefault::Bool(false))
-        .doc("Send credentials with the first request."),
-    ArgDef::new("client_cert", ArgType::Path).doc("Not supported (ignored)."),
-    ArgDef::new("client_key", ArgType::Path).doc("Not supported (ignored)."),
-    ArgDef::new("use_gssapi", ArgType::Bool)
-        .default(ArgDefault::Bool(false))
-        .doc("Not supported (ignored)."),
+    http::URL_ARGS[0],
+    http::URL_ARGS[1],
+    http::URL_ARGS[2],
+    http::URL_ARGS[3],
+    http::URL_ARGS[4],
     ArgDef::new("attributes", ArgType::Str)
         .aliases(&["attr"])
         .doc("File attributes (ignored)."),

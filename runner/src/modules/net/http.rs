@@ -9,7 +9,24 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::args::{ArgDef, ArgDefault, ArgType};
 use serde_json::{Map, Value};
+
+/// The `fetch_url` arguments `uri` and `get_url` share (Ansible's
+/// `url_argument_spec`): certificate checking and authentication options.
+pub const URL_ARGS: [ArgDef; 5] = [
+    ArgDef::new("validate_certs", ArgType::Bool)
+        .default(ArgDefault::Bool(true))
+        .doc("Verify HTTPS certificates."),
+    ArgDef::new("force_basic_auth", ArgType::Bool)
+        .default(ArgDefault::Bool(false))
+        .doc("Send basic auth credentials with the first request instead of after a 401."),
+    ArgDef::new("client_cert", ArgType::Path).doc("Not supported (accepted, ignored)."),
+    ArgDef::new("client_key", ArgType::Path).doc("Not supported (accepted, ignored)."),
+    ArgDef::new("use_gssapi", ArgType::Bool)
+        .default(ArgDefault::Bool(false))
+        .doc("Not supported (accepted, ignored)."),
+];
 
 /// Ansible's `follow_redirects` choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -81,17 +81,11 @@ static ARGS: [ArgDef; 40] = [
     ArgDef::new("use_proxy", ArgType::Bool)
         .default(ArgDefault::Bool(true))
         .doc("Accepted; proxies from the environment are not used."),
-    ArgDef::new("validate_certs", ArgType::Bool)
-        .default(ArgDefault::Bool(true))
-        .doc("Verify HTTPS certificates."),
-    ArgDef::new("force_basic_auth", ArgType::Bool)
-        .default(ArgDefault::Bool(false))
-        .doc("Send basic auth credentials with the first request instead of after a 401."),
-    ArgDef::new("client_cert", ArgType::Path).doc("Not supported (accepted, ignored)."),
-    ArgDef::new("client_key", ArgType::Path).doc("Not supported (accepted, ignored)."),
-    ArgDef::new("use_gssapi", ArgType::Bool)
-        .default(ArgDefault::Bool(false))
-        .doc("Not supported (accepted, ignored)."),
+    http::URL_ARGS[0],
+    http::URL_ARGS[1],
+    http::URL_ARGS[2],
+    http::URL_ARGS[3],
+    http::URL_ARGS[4],
     ArgDef::new("attributes", ArgType::Str)
         .aliases(&["attr"])
         .doc("File attributes (ignored)."),
