@@ -30,8 +30,15 @@
 //! `collections` directory; Ansible runs get it as
 //! `ANSIBLE_COLLECTIONS_PATH`. What Ansible printed is recorded in
 //! `expected.json` (`RUSTLE_RECORD=1 cargo test -p rustle-e2e --test
-//! <suite>`), and the recordings are re-checked against the real
-//! `ansible-playbook` whenever its venv is present.
+//! <suite>`) together with a digest of the case's files (`inputs`).
+//!
+//! Every run checks that each recording's `inputs` digest is the digest of
+//! the case as it is now, so a case edited without re-recording fails.
+//! Re-running Ansible on all cases to check the recordings themselves is
+//! slow (about seven minutes for the two suites on two cores), so it runs
+//! when `RUSTLE_VERIFY_RECORDINGS=1` is set (`tests/run.sh
+//! --verify-recordings`); `RUSTLE_VERIFY_RECORDINGS=prefix[,prefix]`
+//! re-checks only the cases whose names start so.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,6 +46,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
 
 use crate::{workspace_root, Run};
 
@@ -141,6 +149,57 @@ fn require_posix_collection(venv: &Path, cases: &[Case]) {
         "cases {json_cases:?} use the json stdout callback, but {} is missing: run tests/setup.sh to add the ansible.posix collection to the venv",
         cb.display()
     );
+}
+
+/// The recording key holding the digest of the case's files.
+const INPUTS_KEY: &str = "inputs";
+
+/// A digest of everything in the case directory except the recording:
+/// relative paths, file contents and symlink targets, in name order.
+pub fn inputs_digest(case: &Case) -> String {
+    fn walk(root: &Path, dir: &Path, h: &mut Sha256) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("read case dir")
+            .map(|e| e.expect("dir entry"))
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let rel = path.strip_prefix(root).expect("inside the case");
+            if rel == Path::new("expected.json") {
+                continue;
+            }
+            let ty = e.file_type().expect("file type");
+            let (kind, body) = if ty.is_symlink() {
+                let to = std::fs::read_link(&path).expect("readlink");
+                ("l", to.display().to_string().into_bytes())
+            } else if ty.is_dir() {
+                ("d", Vec::new())
+            } else {
+                ("f", std::fs::read(&path).expect("read case file"))
+            };
+            h.update(format!("{kind} {} {}\0", rel.display(), body.len()));
+            h.update(&body);
+            if ty.is_dir() {
+                walk(root, &path, h);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    walk(&case.dir, &case.dir, &mut h);
+    hex::encode(h.finalize())
+}
+
+/// The recording of a case (without its `inputs` digest), if any.
+fn recording(case: &Case) -> Option<(Json, Option<String>)> {
+    let mut rec: Json = std::fs::read_to_string(case.dir.join("expected.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())?;
+    let inputs = rec
+        .as_object_mut()
+        .and_then(|m| m.remove(INPUTS_KEY))
+        .and_then(|v| v.as_str().map(str::to_owned));
+    Some((rec, inputs))
 }
 
 /// Runs one case with the venv's `ansible-playbook`.
@@ -456,16 +515,17 @@ pub fn check_suite(suite: &str, streams: Streams, rustle: &Path, min_cases: usiz
         let venv = ansible_venv().expect("RUSTLE_RECORD needs the ansible venv");
         require_posix_collection(&venv, &cases);
         par_map(&cases, |c| {
-            let rec = run_ansible(c, &venv, streams);
+            let mut rec = run_ansible(c, &venv, streams);
+            rec[INPUTS_KEY] = Json::String(inputs_digest(c));
             let text = serde_json::to_string_pretty(&rec).expect("json") + "\n";
             std::fs::write(c.dir.join("expected.json"), text).expect("write expected.json");
         });
     }
     let failures: Vec<String> = par_map(&cases, |c| {
-        let want: Json = std::fs::read_to_string(c.dir.join("expected.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_else(|| json!({"missing": "expected.json (record with RUSTLE_RECORD=1)"}));
+        let want = recording(c).map_or_else(
+            || json!({"missing": "expected.json (record with RUSTLE_RECORD=1)"}),
+            |(rec, _)| rec,
+        );
         let ours = run_case(c, rustle, &["playbook"], streams);
         describe_difference(&c.name, &ours, &want)
     })
@@ -486,26 +546,42 @@ pub fn check_suite(suite: &str, streams: Streams, rustle: &Path, min_cases: usiz
     );
 }
 
-/// Re-runs Ansible on every case and checks the recordings are what it
-/// prints now (skipped without the venv or with
-/// `RUSTLE_SKIP_RECORDING_CHECK`).
+/// Checks every recording was made from the case as it is now (its
+/// `inputs` digest) and, with `RUSTLE_VERIFY_RECORDINGS`, re-runs Ansible
+/// on the cases to check the recordings are what it prints now.
 pub fn check_recordings(suite: &str, streams: Streams) {
-    let Some(venv) = ansible_venv() else {
-        eprintln!("no ansible venv: recordings of {suite} not re-checked");
-        return;
-    };
-    if std::env::var_os("RUSTLE_SKIP_RECORDING_CHECK").is_some()
-        || std::env::var_os("RUSTLE_RECORD").is_some()
-    {
+    if std::env::var_os("RUSTLE_RECORD").is_some() {
         return;
     }
     let cases = cases(suite);
+    let changed: Vec<String> = cases
+        .iter()
+        .filter_map(|c| match recording(c) {
+            None => Some(format!("{}: no expected.json", c.name)),
+            Some((_, None)) => Some(format!("{}: the recording has no inputs digest", c.name)),
+            Some((_, Some(d))) if d != inputs_digest(c) => Some(format!(
+                "{}: the case changed after it was recorded",
+                c.name
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "re-record these cases with RUSTLE_RECORD=1 RUSTLE_CASES=<name>:\n{}",
+        changed.join("\n")
+    );
+    let Ok(only) = std::env::var("RUSTLE_VERIFY_RECORDINGS") else {
+        return;
+    };
+    let venv = ansible_venv().expect("RUSTLE_VERIFY_RECORDINGS needs the ansible venv");
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| only == "1" || only.split(',').any(|p| c.name.starts_with(p)))
+        .collect();
     require_posix_collection(&venv, &cases);
     let stale: Vec<String> = par_map(&cases, |c| {
-        let want: Json = std::fs::read_to_string(c.dir.join("expected.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Json::Null);
+        let want = recording(c).map_or(Json::Null, |(rec, _)| rec);
         let now = run_ansible(c, &venv, streams);
         describe_difference(&c.name, &want, &now)
     })
