@@ -240,7 +240,15 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
     if args.syntax_check {
         return syntax_check(args, &books, &inventory);
     }
+    let ssh = match ssh_options(args, &config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{}", style.error(&e.to_string()));
+            return crate::exec::RUN_ERROR;
+        }
+    };
     let cfg = RunConfig {
+        ssh,
         check: args.check,
         diff: args.diff,
         verbosity: args.verbose,
@@ -454,4 +462,52 @@ fn version_block(config: &Config) -> String {
     )
     .trim_end()
     .to_owned()
+}
+
+/// How SSH hosts are reached: the command line over ansible.cfg
+/// (`remote_user`, `private_key_file`, `timeout`, `[ssh_connection]`
+/// `retries`/`ssh_args`, `host_key_checking`) and rustle.toml's runners.
+/// `-k` asks for the connection password here, before the run, as
+/// ansible-playbook does.
+fn ssh_options(
+    args: &crate::cli::PlaybookArgs,
+    config: &crate::config::Config,
+) -> Result<crate::exec::SshOptions, anyhow::Error> {
+    let password = if let Some(f) = &args.connection_password_file {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            anyhow::anyhow!(
+                "The connection password file {} could not be read: {e}",
+                f.display()
+            )
+        })?;
+        Some(text.lines().next().unwrap_or_default().to_owned())
+    } else if args.ask_pass {
+        Some(rpassword::prompt_password("SSH password: ")?)
+    } else {
+        None
+    };
+    let defaults = rustle_transport::Defaults {
+        remote_user: args.user.clone().or(config.remote_user.clone()),
+        private_key_file: args
+            .private_key
+            .as_ref()
+            .or(config.private_key_file.as_ref())
+            .map(|p| p.display().to_string()),
+        timeout: Some(
+            args.timeout
+                .unwrap_or_else(|| u64::try_from(config.timeout).unwrap_or(10)),
+        ),
+        retries: u32::try_from(config.ssh_retries).ok(),
+        host_key_checking: config.host_key_checking,
+        ssh_args: config.ssh_args.clone(),
+        password,
+        ..rustle_transport::Defaults::default()
+    };
+    Ok(crate::exec::SshOptions {
+        defaults,
+        auth: rustle_transport::AuthOptions::default(),
+        common_args: args.ssh_common_args.clone(),
+        extra_args: args.ssh_extra_args.clone(),
+        runners: config.rustle.runners.clone(),
+    })
 }

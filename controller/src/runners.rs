@@ -36,6 +36,24 @@ pub fn find_configured(
     }
 }
 
+/// The runner to deploy to a host of `triple`: the configured or an
+/// installed one ([`find_configured`]), else, when `triple` is the
+/// controller's own target, the `rustle-runner` built next to `rustle`
+/// (a development build: it needs the same libc as the controller's).
+pub fn find_for_host(
+    triple: &str,
+    configured: &std::collections::BTreeMap<String, PathBuf>,
+) -> Option<PathBuf> {
+    find_configured(triple, configured).or_else(|| {
+        if triple != rustle_runner::TARGET {
+            return None;
+        }
+        let exe = std::env::current_exe().ok()?;
+        let sibling = exe.parent()?.join("rustle-runner");
+        sibling.is_file().then_some(sibling)
+    })
+}
+
 /// The runner for `triple`, if one is installed.
 pub fn find(triple: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("RUSTLE_RUNNER_DIR").map(PathBuf::from);

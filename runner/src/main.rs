@@ -360,6 +360,14 @@ fn serve(t: &TrustArgs) -> Result<u8, SessionError> {
                 target: rustle_runner::TARGET.to_owned(),
             },
             Request::Shutdown => return Ok(EXIT_OK),
+            Request::GatherFacts { options } => {
+                match rustle_runner::facts::gather_checked(&options) {
+                    Ok((facts, warnings)) => Response::Facts { facts, warnings },
+                    Err(e) => Response::Error {
+                        message: e.to_string(),
+                    },
+                }
+            }
             Request::RunBundle {
                 bundle,
                 host,

@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::engine::{Event, HostStats, RunOptions, Status};
 use crate::result::ModuleResult;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Largest frame accepted (a bundle travels in one frame).
 pub const MAX_FRAME: u32 = 1 << 30;
@@ -50,6 +50,10 @@ pub enum Request {
         assets: Vec<InlineAsset>,
         options: RunOptions,
     },
+    /// Gather the host's facts (`setup` / `gather_facts`).
+    GatherFacts {
+        options: crate::facts::Options,
+    },
     Shutdown,
 }
 
@@ -68,6 +72,12 @@ pub enum Response {
     TaskResult {
         status: Status,
         result: ModuleResult,
+    },
+    /// The facts of a `GatherFacts` request (without the `ansible_`
+    /// prefix), and the gathering's warnings.
+    Facts {
+        facts: serde_json::Map<String, serde_json::Value>,
+        warnings: Vec<String>,
     },
     /// The request could not be served (bad bundle, unknown host, ...).
     Error {

@@ -39,7 +39,10 @@ pub fn bin(name: &str) -> PathBuf {
         let release = profile_dir().file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.current_dir(workspace_root())
-            .args(["build", "--quiet", "--bin", name]);
+            // All the workspace's binaries at once: built alone, a binary's
+            // dependencies get other features than in `cargo test
+            // --workspace` and are compiled again (minutes per test binary).
+            .args(["build", "--quiet", "--workspace", "--bins"]);
         if release {
             cmd.arg("--release");
         }

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use rustle_bundle::{AssetId, BundleBuilder, HostPlan, Plan, PlayPlan, Task};
 use rustle_e2e::{bin, test_key, write_test_pub};
 use rustle_runner::engine::{Event, RunOptions, Status};
-use rustle_runner::protocol::{read_frame, write_frame, InlineAsset, Request, Response};
+use rustle_runner::protocol::{
+    read_frame, write_frame, InlineAsset, Request, Response, PROTOCOL_VERSION,
+};
 
 #[test]
 fn serve_streams_results_over_one_process() {
@@ -46,12 +48,18 @@ fn serve_streams_results_over_one_process() {
     let mut output = child.stdout.take().unwrap();
     let opts = RunOptions::default();
 
-    write_frame(&mut input, &Request::Hello { protocol: 1 }).unwrap();
+    write_frame(
+        &mut input,
+        &Request::Hello {
+            protocol: PROTOCOL_VERSION,
+        },
+    )
+    .unwrap();
     match read_frame::<_, Response>(&mut output).unwrap() {
         Some(Response::Hello {
             protocol, target, ..
         }) => {
-            assert_eq!(protocol, 1);
+            assert_eq!(protocol, PROTOCOL_VERSION);
             assert!(!target.is_empty());
         }
         other => panic!("expected Hello, got {other:?}"),

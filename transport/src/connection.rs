@@ -113,6 +113,9 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// A started command's stdin (write) and stdout (read).
+pub type RemoteStream = russh::ChannelStream<client::Msg>;
+
 /// One hop's target, as the connect code needs it.
 struct Target<'a> {
     name: &'a str,
@@ -722,6 +725,17 @@ impl Connection {
             }
         }
         Ok(out)
+    }
+
+    /// Starts `command` (with the user's shell `-c`) on a channel of its
+    /// own and returns that channel as a byte stream: its stdin to write,
+    /// its stdout to read (stderr is dropped). The stream ends when the
+    /// command exits. A long-lived process (the runner's `serve`) costs one
+    /// channel for the whole run.
+    pub async fn start(&self, command: &str) -> Result<RemoteStream, SessionError> {
+        let ch = self.handle.channel_open_session().await?;
+        ch.exec(true, command).await?;
+        Ok(ch.into_stream())
     }
 
     /// Uploads a local file to `remote` over sftp (created or truncated),

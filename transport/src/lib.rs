@@ -10,8 +10,10 @@ pub mod settings;
 pub mod ssh_config;
 pub mod testing;
 
-pub use connection::{AuthOptions, ConnectError, Connection, ExecOutput, SessionError};
-pub use settings::{resolve, Defaults, Settings, SettingsError, SshConfigs};
+pub use connection::{
+    AuthOptions, ConnectError, Connection, ExecOutput, RemoteStream, SessionError,
+};
+pub use settings::{resolve, Defaults, Settings, SettingsError, SshConfigs, CONNECTION_VARS};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -149,6 +149,23 @@ const PASS_VARS: &[&str] = &[
 const COMMON_ARGS: &[&str] = &["ansible_ssh_common_args"];
 const EXTRA_ARGS: &[&str] = &["ansible_ssh_extra_args"];
 
+/// Every inventory variable [`resolve`] reads.
+pub const CONNECTION_VARS: &[&str] = &[
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+];
+
 fn var<'a>(vars: &'a BTreeMap<String, String>, names: &[&str]) -> Option<&'a str> {
     names
         .iter()

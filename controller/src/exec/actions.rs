@@ -213,9 +213,16 @@ pub(crate) fn dispatch(
         )));
     }
     // Every action but the controller's own needs the host.
+    r.target = None;
     if !CONTROLLER_SIDE.contains(&module) {
-        if let Err(res) = reach_host(r, pr, host, s, vars) {
-            return Ok(done(res));
+        match reach_host(r, pr, host, s, vars) {
+            Ok(target) => r.target = target,
+            Err(res) => return Ok(done(res)),
+        }
+        if r.target.is_some() && async_limit > 0 {
+            return Ok(action_fail(
+                "rustle does not run async tasks over ssh yet (only on connection: local hosts)",
+            ));
         }
     }
     let d = match module {
@@ -275,9 +282,9 @@ pub(crate) fn dispatch(
                 Ok(environment) => fact_options(&args, environment, vars),
                 Err(e) => return Ok(fail(e)),
             };
-            let (mut facts, warnings) = match rustle_runner::facts::gather_checked(&opts) {
+            let (mut facts, warnings) = match gather(r, &opts) {
                 Ok(r) => r,
-                Err(e) => return Ok(fail(e.to_string())),
+                Err(res) => return Ok(done(res)),
             };
             // `filter`: shell patterns over the prefixed fact names.
             let filters: Vec<String> = match args.get("filter") {
@@ -672,19 +679,86 @@ const CONTROLLER_SIDE: [&str; 14] = [
     "wait_for_connection",
 ];
 
+/// Gathers facts where the current task runs (see [`Runner::target`]).
+pub(crate) fn gather(
+    r: &Runner<'_>,
+    opts: &rustle_runner::facts::Options,
+) -> Result<(Map<String, Value>, Vec<String>), Value> {
+    match &r.target {
+        None => rustle_runner::facts::gather_checked(opts)
+            .map_err(|e| json!({"failed": true, "msg": e.to_string()})),
+        Some(h) => r.remotes.gather_facts(h, opts),
+    }
+}
+
+/// Runs a module task where the current task runs: in-process for a local
+/// connection, else on the SSH host's runner. An `Err` is the task's
+/// result (no runner on the host, or the host became unreachable).
+fn run_engine(
+    r: &Runner<'_>,
+    task: &PlanTask,
+    assets: Vec<(AssetId, Vec<u8>)>,
+    opts: &RunOptions,
+) -> Result<(Status, rustle_runner::result::ModuleResult), Value> {
+    match &r.target {
+        None => {
+            let play = PlayPlan {
+                name: String::new(),
+                tasks: Vec::new(),
+                handlers: Vec::new(),
+                check_mode: None,
+                diff: None,
+            };
+            Ok(engine::run_task(
+                task,
+                &play,
+                &Inline(assets),
+                opts,
+                &Map::new(),
+            ))
+        }
+        Some(h) => r.remotes.run_task(h, task, assets, opts),
+    }
+}
+
+/// Makes `name` (connecting with `conn`) reachable: `Ok(None)` when its
+/// modules run in-process, `Ok(Some(name))` for an SSH host (connected and
+/// its runner started), the unreachable (or failed) result otherwise.
+pub(crate) fn reach_conn(
+    r: &Runner<'_>,
+    name: &str,
+    conn: &super::connection::Connection,
+    vars: &Arc<dyn Vars>,
+) -> Result<Option<String>, Value> {
+    match conn {
+        super::connection::Connection::Ssh => {
+            let get = |k: &str| {
+                vars.get(k).map(|v| {
+                    let t = r.templar.template(&v, vars).unwrap_or(v);
+                    value_to_string(&strip_unsafe(&t))
+                })
+            };
+            r.remotes.ensure(name, &get, &r.cfg.ssh)?;
+            Ok(Some(name.to_owned()))
+        }
+        other => super::connection::reach(other, vars).map(|()| None),
+    }
+}
+
 /// Whether the task's host (or the host it is delegated to) can be
-/// reached; the unreachable (or failed) result when not.
+/// reached (see [`reach_conn`]); the unreachable (or failed) result when
+/// not.
 fn reach_host(
     r: &Runner<'_>,
     pr: &PlayRun,
     host: &str,
     s: &Scheduled,
     vars: &Arc<dyn Vars>,
-) -> Result<(), Value> {
+) -> Result<Option<String>, Value> {
     let kw = kw(r, s, "connection", vars);
     let Some(d) = r.delegate_of(pr, host, s) else {
         let conn = super::connection::resolve(vars, kw, &pr.scope.connection);
-        return super::connection::reach(&conn, vars);
+        return reach_conn(r, host, &conn, vars);
     };
     // Delegated: the delegate's own connection variables decide.
     let known = r
@@ -695,12 +769,12 @@ fn reach_host(
     if !known {
         // The implicit localhost (or a name outside the inventory).
         if matches!(d.as_str(), "localhost" | "127.0.0.1" | "::1") {
-            return Ok(());
+            return Ok(None);
         }
     }
     let dvars = r.task_vars(pr, &d, s, Map::new());
     let conn = super::connection::resolve(&dvars, kw, &pr.scope.connection);
-    super::connection::reach(&conn, &dvars)
+    reach_conn(r, &d, &conn, &dvars)
 }
 
 fn debug(r: &Runner<'_>, args: &Map<String, Value>, vars: &Arc<dyn Vars>) -> Done {
@@ -1678,20 +1752,27 @@ fn raw(r: &mut Runner<'_>, s: &Scheduled, args: &Map<String, Value>, vars: &Arc<
         Some(e) if !e.is_empty() && e != "False" && e != "false" => e,
         _ => "/bin/sh".to_owned(),
     };
-    let out = std::process::Command::new(&shell)
-        .arg("-c")
-        .arg(&cmd)
-        .current_dir(&r.playbook_dir)
-        .stdin(std::process::Stdio::null())
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => return fail(format!("[Errno 2] {e}: b'{shell}'")),
+    let (rc, out, err) = match &r.target {
+        Some(h) => match r.remotes.raw(h, &shell, &cmd) {
+            Ok(o) => o,
+            Err(res) => return done(res),
+        },
+        None => {
+            let out = std::process::Command::new(&shell)
+                .arg("-c")
+                .arg(&cmd)
+                .current_dir(&r.playbook_dir)
+                .stdin(std::process::Stdio::null())
+                .output();
+            match out {
+                Ok(o) => (o.status.code().unwrap_or(-1), o.stdout, o.stderr),
+                Err(e) => return fail(format!("[Errno 2] {e}: b'{shell}'")),
+            }
+        }
     };
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let (stdout, stderr) = (text(&out), text(&err));
     let lines = |t: &str| -> Vec<Value> { t.lines().map(Value::from).collect() };
-    let rc = out.status.code().unwrap_or(-1);
     let mut res = json!({
         "changed": true,
         "rc": rc,
@@ -1745,8 +1826,11 @@ fn module_call_assets(
         diff: r.cfg.diff,
         verbosity: r.cfg.verbosity,
     };
-    let (_, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
-    done(result.to_json())
+    let _ = play;
+    match run_engine(r, &task, assets, &opts) {
+        Ok((_, result)) => done(result.to_json()),
+        Err(res) => done(res),
+    }
 }
 
 /// Runs a native module in-process, as the runner would on the host.
@@ -1884,9 +1968,18 @@ fn module_call(
     }
     let timeout = task_timeout(r, s, vars);
     if timeout > 0 {
+        if r.target.is_some() {
+            return action_fail(
+                "rustle does not apply the task timeout keyword over ssh yet (only on connection: local hosts)",
+            );
+        }
         return run_with_timeout(s, &task, assets, &opts, timeout);
     }
-    let (status, result) = engine::run_task(&task, &play, &Inline(assets), &opts, &Map::new());
+    let _ = play;
+    let (status, result) = match run_engine(r, &task, assets, &opts) {
+        Ok(r) => r,
+        Err(res) => return done(res),
+    };
     let mut v = result.to_json();
     if status == Status::Skipped {
         if let Value::Object(m) = &mut v {

@@ -12,6 +12,8 @@ pub mod vars;
 pub mod action_docs;
 mod actions;
 mod connection;
+mod remote;
+pub use remote::SshOptions;
 pub mod listing;
 pub mod progress;
 pub mod prompt;
@@ -65,6 +67,8 @@ pub struct RunConfig {
     pub fact_cache: factcache::CacheSettings,
     /// `--flush-cache`: the fact cache is cleared for every inventory host.
     pub flush_cache: bool,
+    /// How SSH hosts are reached.
+    pub ssh: SshOptions,
 }
 
 /// Exit codes of ansible-playbook.
@@ -145,6 +149,11 @@ pub struct Runner<'a> {
     inventory_view: Arc<RwLock<Inventory>>,
     /// Facts kept across plays (and runs, with `jsonfile`).
     pub fact_cache: factcache::FactCache,
+    /// The run's SSH connections.
+    pub(crate) remotes: remote::Remotes,
+    /// Where the current task's modules run: `None` in-process (local
+    /// connection), else the SSH host of that name.
+    pub(crate) target: Option<String>,
 }
 
 /// Per-play runtime state.
@@ -210,6 +219,8 @@ impl<'a> Runner<'a> {
             pending_handlers: Vec::new(),
             inventory_view,
             fact_cache: Default::default(),
+            remotes: Default::default(),
+            target: None,
         }
     }
 
@@ -302,6 +313,7 @@ impl<'a> Runner<'a> {
             self.cb.error_wrapped(&msg);
         }
         self.cb.flush();
+        self.remotes.close_all();
         // The strategy's verdict: a play broken off by
         // max_fail_percentage fails the run; otherwise any unreachable host
         // (they are remembered across plays) outranks failed ones.
@@ -1018,7 +1030,12 @@ impl<'a> Runner<'a> {
                 let vars = self.task_vars(pr, &h, sched, Map::new());
                 let kw = actions::kw(self, sched, "connection", &vars);
                 let conn = connection::resolve(&vars, kw, &pr.scope.connection);
-                if let Err(res) = connection::reach(&conn, &vars) {
+                self.target = None;
+                let reached = actions::reach_conn(self, &h, &conn, &vars);
+                if let Ok(target) = &reached {
+                    self.target = target.clone();
+                }
+                if let Err(res) = reached {
                     let outcome = actions::outcome_of(&res);
                     let ignored = outcome == callback::Outcome::Unreachable
                         && actions::kw(self, sched, "ignore_unreachable", &vars)
@@ -1042,20 +1059,18 @@ impl<'a> Runner<'a> {
                     continue;
                 }
             }
-            let facts = match rustle_runner::facts::gather_checked(&fact_opts) {
+            let facts = match actions::gather(self, &fact_opts) {
                 Ok((facts, _warnings)) => facts,
-                Err(e) => {
-                    let res = serde_json::json!({"failed": true, "msg": e.to_string()});
-                    self.stats_mut(&h).failed += 1;
-                    self.cb.result(
-                        &h,
-                        callback::Outcome::Failed,
-                        &res,
-                        "gather_facts",
-                        false,
-                        None,
-                        false,
-                    );
+                Err(res) => {
+                    let outcome = actions::outcome_of(&res);
+                    if outcome == callback::Outcome::Unreachable {
+                        self.stats_mut(&h).unreachable += 1;
+                        self.unreachable_hosts.insert(h.clone());
+                    } else {
+                        self.stats_mut(&h).failed += 1;
+                    }
+                    self.cb
+                        .result(&h, outcome, &res, "gather_facts", false, None, false);
                     self.host_removed(pr, &h);
                     continue;
                 }

@@ -19,7 +19,7 @@ pub mod parse;
 pub mod system;
 
 /// What to gather.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     /// Directory of local facts (`/etc/ansible/facts.d` by default).
     pub fact_path: Option<String>,

@@ -176,7 +176,7 @@ pub(super) fn wait_for_connection(
     let mut ok = false;
     while Instant::now() < deadline {
         match reach_host(r, pr, host, s, vars) {
-            Ok(()) => {
+            Ok(_) => {
                 // The ping test resets the connection first; the local
                 // connection has no reset.
                 r.cb.warning("Reset is not implemented for this connection");
