@@ -30,6 +30,10 @@ if ! "$VENV/bin/ansible-playbook" --version 2>/dev/null | grep "core $ANSIBLE_CO
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
 fi
+# deb822_repository needs python-debian in the interpreter Ansible runs
+# modules with (the venv's, for the implicit localhost).
+"$VENV/bin/python" -c 'import debian' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check python-debian
 # The json stdout callback lives in the ansible.posix collection (not in
 # ansible-core), and ini_file in community.general: both extracted from the
 # `ansible` 11.x wheel into $VENV/collections, the path the test framework

@@ -28,6 +28,17 @@ pub fn run(
     extra: &[(&str, &str)],
     cwd: Option<&Path>,
 ) -> Output {
+    run_with_input(ctx, argv, extra, cwd, None)
+}
+
+/// [`run`] with `input` fed on stdin (`run_command(data=...)`).
+pub fn run_with_input(
+    ctx: &Context<'_>,
+    argv: &[String],
+    extra: &[(&str, &str)],
+    cwd: Option<&Path>,
+    input: Option<&[u8]>,
+) -> Output {
     let Some(prog) = argv.first() else {
         return Output {
             rc: 2,
@@ -48,10 +59,30 @@ pub fn run(
     if let Some(d) = cwd {
         p.current_dir(d);
     }
-    p.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    match p.output() {
+    p.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let out = p.spawn().and_then(|mut child| {
+        if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
+            // A writer thread, so a child that prints a lot before reading
+            // all of its input cannot deadlock against us.
+            let data = data.to_vec();
+            let w = std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&data);
+            });
+            let out = child.wait_with_output();
+            let _ = w.join();
+            out
+        } else {
+            child.wait_with_output()
+        }
+    });
+    match out {
         Ok(o) => Output {
             rc: exit_code(&o.status),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
