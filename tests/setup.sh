@@ -30,6 +30,10 @@ if ! "$VENV/bin/ansible-playbook" --version 2>/dev/null | grep "core $ANSIBLE_CO
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
 fi
+# ansible.builtin.expect needs pexpect in the interpreter Ansible runs
+# localhost modules with (the venv's).
+"$VENV/bin/python" -c 'import pexpect' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'pexpect==4.9.0'
 # The json stdout callback lives in the ansible.posix collection (not in
 # ansible-core), and ini_file in community.general: both extracted from the
 # `ansible` 11.x wheel into $VENV/collections, the path the test framework
