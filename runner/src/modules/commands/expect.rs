@@ -71,7 +71,9 @@ does not support check mode`), as Ansible. Diff: no.
 Differences from Ansible: output that is not valid UTF-8 is matched only
 up to its first invalid byte; an invalid regular expression fails with the
 regex engine's message (Ansible's module crashes with a traceback); a
-`chdir` that does not exist fails with `[Errno 2] No such file or
+missing program's failure has no `exception` traceback key (Ansible
+adds pexpect's traceback and prints `An exception occurred during task
+execution`); a `chdir` that does not exist fails with `[Errno 2] No such file or
 directory: 'DIR'` rather than a module traceback. Tested for real
 (conformance cases and differential cases against Ansible with pexpect).
 "#;
