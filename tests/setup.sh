@@ -33,7 +33,11 @@ fi
 # deb822_repository needs python-debian in the interpreter Ansible runs
 # modules with (the venv's, for the implicit localhost).
 "$VENV/bin/python" -c 'import debian' 2>/dev/null ||
-    "$VENV/bin/pip" install -q --disable-pip-version-check python-debian
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'python-debian==1.1.1'
+# ansible.builtin.expect needs pexpect in the interpreter Ansible runs
+# localhost modules with (the venv's).
+"$VENV/bin/python" -c 'import pexpect' 2>/dev/null ||
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'pexpect==4.9.0'
 # The json stdout callback lives in the ansible.posix collection (not in
 # ansible-core), and ini_file in community.general: both extracted from the
 # `ansible` 11.x wheel into $VENV/collections, the path the test framework

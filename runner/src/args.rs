@@ -56,6 +56,10 @@ pub struct ArgDef {
     pub required: bool,
     /// Internal arguments (`_raw_params`) are accepted but not documented.
     pub internal: bool,
+    /// An explicit `null` stays `null` instead of taking the default (as
+    /// Ansible treats every argument given as `None`; `expect`'s
+    /// `timeout: null` means no timeout).
+    pub keep_null: bool,
     pub doc: &'static str,
 }
 
@@ -69,6 +73,7 @@ impl ArgDef {
             choices: &[],
             required: false,
             internal: false,
+            keep_null: false,
             doc: "",
         }
     }
@@ -90,6 +95,10 @@ impl ArgDef {
     }
     pub const fn internal(mut self) -> Self {
         self.internal = true;
+        self
+    }
+    pub const fn keep_null(mut self) -> Self {
+        self.keep_null = true;
         self
     }
     pub const fn doc(mut self, d: &'static str) -> Self {
@@ -233,7 +242,11 @@ impl ArgSpec {
         }
         // Defaults are filled before required_if, as Ansible does.
         for def in self.args {
-            if out.get(def.name).is_none_or(|v| v.is_null()) {
+            let fill = match out.get(def.name) {
+                None => true,
+                Some(v) => v.is_null() && !def.keep_null,
+            };
+            if fill {
                 let d = match def.default {
                     ArgDefault::None => Value::Null,
                     ArgDefault::Str(s) => Value::String(s.to_owned()),

@@ -29,8 +29,10 @@ pub mod utilities;
 /// line here.
 pub static REGISTRY: &[&dyn Module] = &[
     &commands::command::Command,
+    &commands::expect::Expect,
     &commands::script::Script,
     &commands::shell::Shell,
+    &files::archive::Archive,
     &files::assemble::Assemble,
     &files::blockinfile::Blockinfile,
     &files::copy::Copy,

@@ -1,6 +1,7 @@
 //! Command-running modules and what they share.
 
 pub mod command;
+pub mod expect;
 pub mod script;
 pub mod shell;
 
@@ -262,15 +263,15 @@ fn python_errno(e: &std::io::Error) -> String {
     }
 }
 
-fn now() -> chrono::DateTime<chrono::Local> {
+pub(crate) fn now() -> chrono::DateTime<chrono::Local> {
     chrono::Local::now()
 }
 
-fn fmt_time(t: &chrono::DateTime<chrono::Local>) -> String {
+pub(crate) fn fmt_time(t: &chrono::DateTime<chrono::Local>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
-fn fmt_delta(d: chrono::TimeDelta) -> String {
+pub(crate) fn fmt_delta(d: chrono::TimeDelta) -> String {
     // Python's str(timedelta): H:MM:SS.ffffff
     let us = d.num_microseconds().unwrap_or(0).max(0);
     let secs = us / 1_000_000;

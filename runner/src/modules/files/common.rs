@@ -108,7 +108,11 @@ pub fn kv<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
 /// Python's `repr(bytes)` of a path (`b'/tmp/x'`).
 pub fn py_bytes_repr(p: &Path) -> String {
     use std::os::unix::ffi::OsStrExt;
-    let b = p.as_os_str().as_bytes();
+    py_bytes_literal(p.as_os_str().as_bytes())
+}
+
+/// Python's `repr(bytes)` (`b'a\r\n'`).
+pub fn py_bytes_literal(b: &[u8]) -> String {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         '"'
     } else {

@@ -1,3 +1,4 @@
+pub mod archive;
 pub mod assemble;
 pub mod blockinfile;
 pub mod common;
