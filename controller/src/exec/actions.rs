@@ -1010,7 +1010,10 @@ fn meta(r: &mut Runner<'_>, pr: &mut PlayRun, host: &str, args: &Map<String, Val
         }
         "noop" => Some("noop".to_owned()),
         "refresh_inventory" => Some("inventory successfully refreshed".to_owned()),
-        "reset_connection" => None,
+        "reset_connection" => {
+            r.remotes.reset(host);
+            None
+        }
         other => return fail(format!("invalid meta action requested: {other}")),
     };
     if let Some(n) = note {

@@ -431,6 +431,19 @@ impl Remotes {
         Ok((rc, out.stdout, out.stderr))
     }
 
+    /// Closes `host`'s connection (`meta: reset_connection`); the next task
+    /// connects again and starts a new runner process.
+    pub(crate) fn reset(&self, host: &str) {
+        let Some(rt) = self.rt.get() else { return };
+        let _ctx = rt.enter();
+        let h = self.lock_hosts().remove(host);
+        if let Some(Ok(h)) = h.map(Arc::try_unwrap) {
+            let h = h.into_inner().unwrap_or_else(|e| e.into_inner());
+            drop(h.serve);
+            rt.block_on(h.conn.close());
+        }
+    }
+
     /// Closes every connection (the runners exit when their channel
     /// closes).
     pub(crate) fn close_all(&self) {
