@@ -54,6 +54,29 @@ pub struct ConnectArgs {
     pub ssh_extra_args: Option<String>,
 }
 
+/// The SSH defaults of a run: command-line values (`-u`,
+/// `--private-key`, `-T`, the password) over ansible.cfg's.
+pub(crate) fn ssh_defaults(
+    config: &crate::config::Config,
+    user: Option<&str>,
+    private_key: Option<&std::path::Path>,
+    timeout: Option<u64>,
+    password: Option<String>,
+) -> Defaults {
+    Defaults {
+        remote_user: user.map(str::to_owned).or(config.remote_user.clone()),
+        private_key_file: private_key
+            .or(config.private_key_file.as_deref())
+            .map(|p| p.display().to_string()),
+        timeout: Some(timeout.unwrap_or_else(|| u64::try_from(config.timeout).unwrap_or(10))),
+        retries: u32::try_from(config.ssh_retries).ok(),
+        host_key_checking: config.host_key_checking,
+        ssh_args: config.ssh_args.clone(),
+        password,
+        ..Defaults::default()
+    }
+}
+
 /// A host variable as the string a setting needs.
 fn var_string(v: &serde_json::Value) -> String {
     crate::exec::value_to_string(v)
@@ -136,23 +159,13 @@ pub fn run(args: ConnectArgs) -> ExitCode {
     } else {
         None
     };
-    let defaults = Defaults {
-        remote_user: args.user.clone().or(config.remote_user.clone()),
-        private_key_file: args
-            .private_key
-            .as_ref()
-            .or(config.private_key_file.as_ref())
-            .map(|p| p.display().to_string()),
-        timeout: Some(
-            args.timeout
-                .unwrap_or_else(|| u64::try_from(config.timeout).unwrap_or(10)),
-        ),
-        retries: u32::try_from(config.ssh_retries).ok(),
-        host_key_checking: config.host_key_checking,
-        ssh_args: config.ssh_args.clone(),
+    let defaults = ssh_defaults(
+        &config,
+        args.user.as_deref(),
+        args.private_key.as_deref(),
+        args.timeout,
         password,
-        ..Defaults::default()
-    };
+    );
     let configs = match SshConfigs::load_default(defaults.home.as_deref()) {
         Ok(c) => c,
         Err(e) => {

@@ -486,23 +486,13 @@ fn ssh_options(
     } else {
         None
     };
-    let defaults = rustle_transport::Defaults {
-        remote_user: args.user.clone().or(config.remote_user.clone()),
-        private_key_file: args
-            .private_key
-            .as_ref()
-            .or(config.private_key_file.as_ref())
-            .map(|p| p.display().to_string()),
-        timeout: Some(
-            args.timeout
-                .unwrap_or_else(|| u64::try_from(config.timeout).unwrap_or(10)),
-        ),
-        retries: u32::try_from(config.ssh_retries).ok(),
-        host_key_checking: config.host_key_checking,
-        ssh_args: config.ssh_args.clone(),
+    let defaults = crate::connect_cmd::ssh_defaults(
+        config,
+        args.user.as_deref(),
+        args.private_key.as_deref(),
+        args.timeout,
         password,
-        ..rustle_transport::Defaults::default()
-    };
+    );
     Ok(crate::exec::SshOptions {
         defaults,
         auth: rustle_transport::AuthOptions::default(),

@@ -230,3 +230,29 @@ fn basic_playbook_over_ssh_matches_ansible() {
         );
     }
 }
+
+#[test]
+fn a_host_where_no_runner_starts_still_runs_raw() {
+    if !testing::available() {
+        eprintln!("skipped: sshd not installed");
+        return;
+    }
+    let lab = Lab::start(1);
+    let (run, _) = run_case(&lab, "norunner", "rustle", &bin("rustle"), &["playbook"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("\"msg\": \"hi\""), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "does not start on the host (a noexec home directory?); only raw tasks can run here"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "web1                       : ok=2    changed=1    unreachable=0    failed=1"
+        ),
+        "{}",
+        run.stdout
+    );
+}

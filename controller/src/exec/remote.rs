@@ -74,6 +74,10 @@ fn failed(msg: impl Into<String>) -> Value {
     json!({"failed": true, "msg": msg.into()})
 }
 
+fn unexpected(r: &Response) -> Value {
+    failed(format!("unexpected answer from the runner: {r:?}"))
+}
+
 /// The reason as Ansible's ssh plugin shows OpenSSH's stderr: network
 /// errors carry ssh's `ssh: ` prefix, authentication and host key
 /// refusals do not.
@@ -348,6 +352,7 @@ impl Remotes {
             loop {
                 match protocol::read_frame::<_, Response>(&mut io) {
                     Ok(Some(Response::Event(_))) => continue,
+                    Ok(Some(Response::Error { message })) => return Err(failed(message)),
                     Ok(Some(resp)) => return Ok(resp),
                     Ok(None) => return Err(broke("the runner exited".into())),
                     Err(e) => return Err(broke(e.to_string())),
@@ -382,10 +387,7 @@ impl Remotes {
         };
         match self.request(host, &req)? {
             Response::TaskResult { status, result } => Ok((status, result)),
-            Response::Error { message } => Err(failed(message)),
-            other => Err(failed(format!(
-                "unexpected answer from the runner: {other:?}"
-            ))),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -400,10 +402,7 @@ impl Remotes {
         };
         match self.request(host, &req)? {
             Response::Facts { facts, warnings } => Ok((facts, warnings)),
-            Response::Error { message } => Err(failed(message)),
-            other => Err(failed(format!(
-                "unexpected answer from the runner: {other:?}"
-            ))),
+            other => Err(unexpected(&other)),
         }
     }
 
