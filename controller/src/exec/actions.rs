@@ -270,7 +270,7 @@ pub(crate) fn dispatch(
         "set_stats" => set_stats(&args),
         "pause" => control::pause(r, s, &args),
         "wait_for_connection" => control::wait_for_connection(r, pr, host, s, &args, vars),
-        "reboot" => control::reboot(s),
+        "reboot" => control::reboot(r, pr, host, s, &args, vars),
         "validate_argument_spec" => argspec::validate_argument_spec(r, &args, vars),
         "fetch" => fetch::fetch(r, s, host, &args, vars),
         "script" => script::script(r, s, &args, vars),

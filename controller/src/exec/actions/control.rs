@@ -202,10 +202,197 @@ pub(super) fn wait_for_connection(
 /// `reboot`: reached only for hosts that can be reached, which today
 /// means `connection: local`, where Ansible refuses to reboot the
 /// controller (check mode included).
-pub(super) fn reboot(s: &Scheduled) -> Done {
-    let msg = format!(
-        "Running {} with local connection would reboot the control node.",
-        s.task.action
+/// `reboot`: refused for local connections (as Ansible). On an SSH host:
+/// the boot id (`boot_time_command`), the reboot command (`shutdown -r
+/// DELAY_MIN "MSG"`, the binary looked up in `search_paths`, or
+/// `reboot_command`), then reconnect until the boot id changed and
+/// `test_command` succeeds, within `reboot_timeout`.
+pub(super) fn reboot(
+    r: &mut Runner<'_>,
+    pr: &PlayRun,
+    host: &str,
+    s: &Scheduled,
+    args: &Map<String, Value>,
+    vars: &Arc<dyn Vars>,
+) -> Done {
+    let Some(target) = r.target.clone() else {
+        let msg = format!(
+            "Running {} with local connection would reboot the control node.",
+            s.task.action
+        );
+        return done(
+            json!({"changed": false, "elapsed": 0, "rebooted": false, "failed": true, "msg": msg}),
+        );
+    };
+    let check = kw(r, s, "check_mode", vars).map_or(r.cfg.check, |v| truthy(&v));
+    if check {
+        return done(json!({"changed": true, "elapsed": 0, "rebooted": true}));
+    }
+    let action = s.task.action.clone();
+    let arg = |k: &str| args.get(k).or_else(|| args.get(&format!("{k}_sec")));
+    let int = |k: &str, d: i64| -> Result<i64, String> {
+        match arg(k) {
+            None | Some(Value::Null) => Ok(d),
+            Some(v) => value_to_string(v).trim().parse::<i64>().map_err(|_| {
+                format!(
+                    "invalid literal for int() with base 10: '{}'",
+                    value_to_string(v)
+                )
+            }),
+        }
+    };
+    let nums = (
+        int("pre_reboot_delay", 0),
+        int("post_reboot_delay", 0),
+        int("reboot_timeout", 600),
     );
-    done(json!({"changed": false, "elapsed": 0, "rebooted": false, "failed": true, "msg": msg}))
+    let (pre, post, timeout) = match nums {
+        (Ok(a), Ok(b), Ok(c)) => (a.max(0) as u64, b.max(0) as u64, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return action_fail(e),
+    };
+    let text = |k: &str| {
+        args.get(k)
+            .filter(|v| !v.is_null())
+            .map(value_to_string)
+            .filter(|t| !t.is_empty())
+    };
+    let boot_cmd =
+        text("boot_time_command").unwrap_or_else(|| "cat /proc/sys/kernel/random/boot_id".into());
+    let test_cmd = text("test_command").unwrap_or_else(|| "whoami".into());
+    let exec = |r: &Runner<'_>, cmd: &str| r.remotes.raw(&target, "/bin/sh", cmd);
+    let boot_time = |r: &Runner<'_>| -> Result<String, String> {
+        match exec(r, &boot_cmd) {
+            Ok((0, out, _)) => Ok(String::from_utf8_lossy(&out).trim().to_owned()),
+            Ok((rc, out, err)) => Err(format!(
+                "{action}: failed to get host boot time info, rc: {rc}, stdout: {}, stderr: {}",
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&err)
+            )),
+            Err(res) => Err(res.get("msg").map(value_to_string).unwrap_or_default()),
+        }
+    };
+    let previous = match boot_time(r) {
+        Ok(b) => b,
+        Err(e) => {
+            return done(json!({"changed": false, "failed": true, "reboot": false, "msg": e}))
+        }
+    };
+    // The shutdown binary: as written when absolute, else the first
+    // search path holding it.
+    let (bin, rest) = match text("reboot_command") {
+        Some(c) => match c.split_once(' ') {
+            Some((b, a)) => (b.to_owned(), a.to_owned()),
+            None => (c, String::new()),
+        },
+        None => (
+            "shutdown".to_owned(),
+            format!(
+                "-r {} \"{}\"",
+                pre / 60,
+                text("msg").unwrap_or_else(|| "Reboot initiated by Ansible".into())
+            ),
+        ),
+    };
+    let shutdown = if bin.starts_with('/') {
+        bin
+    } else {
+        let paths: Vec<String> = match args.get("search_paths") {
+            Some(Value::Array(a)) => a.iter().map(value_to_string).collect(),
+            Some(v) if !v.is_null() => vec![value_to_string(v)],
+            _ => ["/sbin", "/bin", "/usr/sbin", "/usr/bin", "/usr/local/sbin"]
+                .map(str::to_owned)
+                .to_vec(),
+        };
+        let quoted: Vec<String> = paths.iter().map(|p| shell_quote(p)).collect();
+        let find = format!(
+            "for d in {}; do if [ -e \"$d\"/{b} ]; then printf '%s/%s\\n' \"$d\" {b}; break; fi; done",
+            quoted.join(" "),
+            b = shell_quote(&bin)
+        );
+        match exec(r, &find) {
+            Ok((_, out, _)) if !out.is_empty() => String::from_utf8_lossy(&out).trim().to_owned(),
+            _ => {
+                let list: Vec<String> = paths.iter().map(|p| format!("'{p}'")).collect();
+                return action_fail(format!(
+                    "Unable to find command \"{bin}\" in search paths: [{}]",
+                    list.join(", ")
+                ));
+            }
+        }
+    };
+    let start = Instant::now();
+    let command = format!("{shutdown} {rest}");
+    // A connection cut by the shutdown counts as success, as in Ansible.
+    if let Ok((rc, out, err)) = exec(r, command.trim_end()) {
+        if rc != 0 {
+            return done(json!({
+                "changed": false,
+                "failed": true,
+                "rebooted": false,
+                "elapsed": start.elapsed().as_secs(),
+                "msg": format!(
+                    "Reboot command failed. Error was: '{}, {}'",
+                    String::from_utf8_lossy(&out).trim(),
+                    String::from_utf8_lossy(&err).trim()
+                ),
+            }));
+        }
+    }
+    r.remotes.reset(&target);
+    std::thread::sleep(Duration::from_secs(post));
+    let deadline = Instant::now() + Duration::from_secs(timeout.max(0) as u64);
+    // Ansible's backoff: 2^n seconds (plus jitter), at most 12.
+    let wait = |n: &mut u32| {
+        let secs = 2u64.saturating_pow(*n).min(12);
+        std::thread::sleep(Duration::from_millis(
+            secs * 1000 + u64::from(start.elapsed().subsec_millis()),
+        ));
+        *n += 1;
+    };
+    let mut fails = 0u32;
+    let mut booted = false;
+    while Instant::now() < deadline {
+        let reached = reach_host(r, pr, host, s, vars).is_ok();
+        if reached {
+            if let Ok(now) = boot_time(r) {
+                if !now.is_empty() && now != previous {
+                    booted = true;
+                    break;
+                }
+            }
+        }
+        r.remotes.reset(&target);
+        wait(&mut fails);
+    }
+    let timed_out = |what: &str| {
+        done(json!({
+            "changed": false,
+            "failed": true,
+            "rebooted": true,
+            "elapsed": start.elapsed().as_secs(),
+            "msg": format!("Timed out waiting for {what} (timeout={timeout})"),
+        }))
+    };
+    if !booted {
+        return timed_out("last boot time check");
+    }
+    let mut fails = 0u32;
+    while Instant::now() < deadline {
+        if let Ok((0, _, _)) = exec(r, &test_cmd) {
+            return done(json!({
+                "changed": true,
+                "rebooted": true,
+                "elapsed": start.elapsed().as_secs(),
+            }));
+        }
+        r.remotes.reset(&target);
+        let _ = reach_host(r, pr, host, s, vars);
+        wait(&mut fails);
+    }
+    timed_out("post-reboot test command")
+}
+
+/// Single-quotes `s` for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
