@@ -741,6 +741,9 @@ struct StringInputs {
     args: Vec<String>,
 }
 
+/// A string to encrypt: its bytes, where it came from, its variable name.
+type StringItem = (Zeroizing<Vec<u8>>, &'static str, Option<String>);
+
 const FROM_STDIN: &str = "stdin";
 const FROM_ARGS: &str = "the command line args";
 const FROM_PROMPT: &str = "the interactive prompt";
@@ -757,7 +760,7 @@ fn read_line_from_stdin(prompt: &str) -> Res<String> {
 }
 
 fn encrypt_string(secret: &Secret, inp: StringInputs, output: Option<&str>) -> Res<()> {
-    let mut items: Vec<(Zeroizing<Vec<u8>>, &str, Option<String>)> = Vec::new();
+    let mut items: Vec<StringItem> = Vec::new();
     if inp.prompt {
         let name = read_line_from_stdin("Variable name (enter for no name): ")?;
         let text = if inp.show_input {
@@ -823,10 +826,10 @@ fn encrypt_string(secret: &Secret, inp: StringInputs, output: Option<&str>) -> R
         if delimit {
             let n = i + 1;
             match name {
-                Some(name) => eprint!(
-                    "# The encrypted version of variable (\"{name}\", the string #{n} from {src}).\n"
+                Some(name) => eprintln!(
+                    "# The encrypted version of variable (\"{name}\", the string #{n} from {src})."
                 ),
-                None => eprint!("# The encrypted version of the string #{n} from {src}.)\n"),
+                None => eprintln!("# The encrypted version of the string #{n} from {src}.)"),
             }
         }
     }
