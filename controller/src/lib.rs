@@ -14,4 +14,5 @@ pub mod playbook;
 pub mod run;
 pub mod runners;
 pub mod settings;
+pub mod vault_cmd;
 pub mod vault_secrets;

@@ -27,6 +27,9 @@ enum Cmd {
     Inventory(rustle::inventory_cmd::InventoryArgs),
     /// Connect to hosts over SSH, run `true`, print status and latency.
     Connect(rustle::connect_cmd::ConnectArgs),
+    /// Encrypt, decrypt, view, edit and rekey Ansible Vault data, as
+    /// ansible-vault does.
+    Vault(rustle::vault_cmd::VaultArgs),
     /// Show module documentation, as ansible-doc does (docs/modules.md).
     Doc(rustle::doc::DocArgs),
     /// Run one asynchronous task handed over on stdin (started by
@@ -40,7 +43,8 @@ enum Cmd {
 }
 
 /// Parses arguments; a binary invoked as `ansible-playbook` or
-/// `rustle-playbook` behaves as `rustle playbook`.
+/// `rustle-playbook` behaves as `rustle playbook`, one invoked as
+/// `ansible-vault` or `rustle-vault` as `rustle vault`.
 fn parse() -> Result<Cli, clap::Error> {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let argv0 = args
@@ -50,6 +54,9 @@ fn parse() -> Result<Cli, clap::Error> {
         .unwrap_or_default();
     if argv0 == "ansible-playbook" || argv0 == "rustle-playbook" {
         args.insert(1, "playbook".into());
+    }
+    if argv0 == "ansible-vault" || argv0 == "rustle-vault" {
+        args.insert(1, "vault".into());
     }
     Cli::try_parse_from(args)
 }
@@ -98,6 +105,7 @@ fn main() -> ExitCode {
             ExitCode::from(rustle::run::playbook(&args))
         }
         Cmd::Inventory(args) => rustle::inventory_cmd::run(args),
+        Cmd::Vault(args) => rustle::vault_cmd::run(args),
         Cmd::Doc(args) => rustle::doc::run(&args),
         Cmd::Connect(args) => rustle::connect_cmd::run(args),
         Cmd::AsyncJob {

@@ -123,6 +123,7 @@ pub fn playbook(args: &PlaybookArgs) -> u8 {
         password_files,
         ask: args.ask_vault_password,
         default_id: &config.vault_identity,
+        new_password: false,
     }) {
         Ok((secrets, warnings)) => {
             for w in warnings {

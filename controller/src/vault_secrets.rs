@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use rustle_vault::Secret;
+use rustle_vault::{zeroize, Secret};
 
 /// Where the secrets come from.
 pub struct Sources<'a> {
@@ -17,6 +17,9 @@ pub struct Sources<'a> {
     pub password_files: Vec<PathBuf>,
     pub ask: bool,
     pub default_id: &'a str,
+    /// Prompts ask for a new password and its confirmation (ansible-vault's
+    /// `create_new_password`, for encrypting).
+    pub new_password: bool,
 }
 
 /// The secrets, or the error that ends the run. Warnings (a bad file
@@ -41,17 +44,32 @@ pub fn load(src: &Sources<'_>) -> Result<(Vec<Secret>, Vec<String>), String> {
         };
         let id = label.clone().unwrap_or_else(|| src.default_id.to_owned());
         if source == "prompt" || source == "prompt_ask_vault_pass" {
-            let prompt = if source == "prompt" {
-                format!("Vault password ({id}): ")
-            } else {
-                "Vault password: ".to_owned()
+            let prompts: Vec<String> = match (source == "prompt", src.new_password) {
+                (true, false) => vec![format!("Vault password ({id}): ")],
+                (false, false) => vec!["Vault password: ".to_owned()],
+                (true, true) => vec![
+                    format!("New vault password ({id}): "),
+                    format!("Confirm new vault password ({id}): "),
+                ],
+                (false, true) => vec![
+                    "New Vault password: ".to_owned(),
+                    "Confirm New Vault password: ".to_owned(),
+                ],
             };
-            let pw = rpassword::prompt_password(prompt)
-                .map_err(|e| format!("Error in vault password prompt ({id}): {e}"))?;
-            if pw.is_empty() {
-                return Err("Invalid vault password was provided from prompt".to_owned());
+            let mut answers = Vec::new();
+            for prompt in prompts {
+                let pw = rpassword::prompt_password(prompt)
+                    .map_err(|e| format!("Error in vault password prompt ({id}): {e}"))?;
+                if pw.is_empty() {
+                    return Err("Invalid vault password was provided from prompt".to_owned());
+                }
+                answers.push(zeroize::Zeroizing::new(pw));
             }
-            secrets.push(Secret::new(id, pw.into_bytes()));
+            if answers.windows(2).any(|w| w[0] != w[1]) {
+                return Err("Passwords do not match".to_owned());
+            }
+            let pw = answers.swap_remove(0);
+            secrets.push(Secret::new(id, pw.as_bytes().to_vec()));
             continue;
         }
         match file_secret(Path::new(&source), &id) {
