@@ -718,7 +718,10 @@ fn rekey(secrets: &[Secret], new: &Secret, files: &[String]) -> Res<()> {
         let path = real_path(f);
         let prev = std::fs::metadata(&path).ok();
         let data = read_data(&path)?;
-        let (plain, _) = decrypt_named(&data, secrets, &path)?;
+        // ansible-vault's rekey decrypts without naming the file (no
+        // "on <file>"), then adds "for <file>".
+        let (plain, _) = rustle_vault::decrypt(&data, secrets, None)
+            .map_err(|e| Fail::Error(format!("{e} for {path}")))?;
         let ct = rustle_vault::encrypt(&plain, new, Some(&new.id), None)
             .map_err(|e| Fail::Error(e.to_string()))?;
         write_data(ct.as_bytes(), &path, true)?;
